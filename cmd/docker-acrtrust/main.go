@@ -1,0 +1,71 @@
+// Command docker-acrtrust is the docker acrtrust CLI plugin: Docker Content
+// Trust for Azure Container Registry, after Docker CLI v29 removed it.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/docker/cli/cli"
+	"github.com/docker/cli/cli-plugins/metadata"
+	"github.com/docker/cli/cli-plugins/plugin"
+	"github.com/docker/cli/cli/command"
+	cliflags "github.com/docker/cli/cli/flags"
+	"github.com/spf13/cobra"
+
+	acrplugin "github.com/acrtrust/docker-acrtrust/plugin"
+)
+
+// Version is set at build time with -ldflags "-X main.Version=...".
+var Version = "dev"
+
+func main() {
+	meta := metadata.Metadata{
+		SchemaVersion:    "0.1.0",
+		Vendor:           "docker acrtrust authors",
+		Version:          Version,
+		ShortDescription: "Docker Content Trust for Azure Container Registry",
+		URL:              "https://github.com/acrtrust/docker-acrtrust",
+	}
+	if plugin.RunningStandalone() {
+		os.Exit(runStandalone())
+	}
+	plugin.Run(func(dockerCLI command.Cli) *cobra.Command {
+		return acrplugin.NewRootCommand(dockerCLI, Version)
+	}, meta)
+}
+
+// runStandalone runs the commands as "docker-acrtrust ..." without the docker
+// CLI in front, the way docker/buildx does.
+func runStandalone() int {
+	dockerCLI, err := command.NewDockerCli()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	opts := cliflags.NewClientOptions()
+	if err := dockerCLI.Initialize(opts); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	cmd := acrplugin.NewRootCommand(dockerCLI, Version)
+	cmd.Use = "docker-acrtrust"
+	cmd.SilenceErrors = true
+	cmd.SilenceUsage = true
+	if err := cmd.Execute(); err != nil {
+		var st cli.StatusError
+		if errors.As(err, &st) {
+			if st.Status != "" || st.Cause != nil {
+				fmt.Fprintln(dockerCLI.Err(), st)
+			}
+			if st.StatusCode == 0 {
+				return 1
+			}
+			return st.StatusCode
+		}
+		fmt.Fprintln(dockerCLI.Err(), err)
+		return 1
+	}
+	return 0
+}

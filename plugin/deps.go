@@ -1,0 +1,160 @@
+package plugin
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"github.com/docker/cli/cli/command"
+	"github.com/docker/cli/cli/config"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/moby/moby/client"
+
+	"github.com/acrtrust/docker-acrtrust/keystore"
+	"github.com/acrtrust/docker-acrtrust/trust"
+)
+
+// registryReader is what the commands need from a registry.
+type registryReader interface {
+	Resolve(ctx context.Context, ref trust.Ref) (ocispec.Descriptor, error)
+	Tags(ctx context.Context, ref trust.Ref) ([]string, error)
+}
+
+// environment holds the variables Docker's content trust read, read once.
+type environment struct {
+	// contentTrust is false only when DOCKER_CONTENT_TRUST is a parseable false.
+	contentTrust bool
+	server       string
+	passphrases  keystore.Env
+}
+
+func readEnvironment(getenv func(string) string) environment {
+	enabled := true
+	if v := getenv("DOCKER_CONTENT_TRUST"); v != "" {
+		if b, err := strconv.ParseBool(v); err == nil && !b {
+			enabled = false
+		}
+	}
+	return environment{
+		contentTrust: enabled,
+		server:       getenv("DOCKER_CONTENT_TRUST_SERVER"),
+		passphrases:  keystore.EnvFromLookup(getenv),
+	}
+}
+
+// deps is everything the commands use, built once when the first command
+// runs (the docker CLI is initialised by then). Tests set fields before
+// running a command; init fills only what is unset.
+type deps struct {
+	cli    command.Cli
+	getenv func(string) string
+
+	once      sync.Once
+	env       environment
+	configDir string
+	audit     *trust.Audit
+	network   trust.Network
+	openRepo  trust.RepoFactory
+	registry  registryReader
+	engine    engine
+	// passErr tells why the passphrase retriever gave up, if it did.
+	passErr func() error
+}
+
+func newDeps(dockerCLI command.Cli) *deps {
+	return &deps{cli: dockerCLI, getenv: os.Getenv}
+}
+
+func (d *deps) init() {
+	d.once.Do(func() {
+		d.env = readEnvironment(d.getenv)
+		if d.configDir == "" {
+			d.configDir = config.Dir()
+		}
+		if d.audit == nil {
+			d.audit = &trust.Audit{}
+		}
+		d.network = trust.Network{
+			CertsDir:    filepath.Join(d.configDir, "tls"),
+			Credentials: d.credentials,
+			UserAgent:   "docker-acrtrust",
+			Insecure:    d.insecureRegistry,
+		}
+		if d.openRepo == nil {
+			retriever, lastErr := keystore.Retriever(d.env.passphrases, keystore.Prompter{
+				In:         d.cli.In(),
+				Out:        d.cli.Out(),
+				IsTerminal: d.cli.In().IsTerminal(),
+			})
+			d.passErr = lastErr
+			d.openRepo = trust.Opener{
+				TrustDir:       filepath.Join(d.configDir, "trust"),
+				ServerOverride: d.env.server,
+				Network:        d.network,
+				PassRetriever:  retriever,
+				Audit:          d.audit,
+			}.Open
+		}
+		if d.registry == nil {
+			d.registry = trust.Registry{Network: d.network, Audit: d.audit}
+		}
+		if d.engine == nil {
+			d.engine = dockerEngine{cli: d.cli}
+		}
+	})
+}
+
+// credentials reads the login for a registry host from the docker config
+// and its credential helpers.
+func (d *deps) credentials(host string) (trust.Credential, error) {
+	key := host
+	if host == "docker.io" || host == "registry-1.docker.io" {
+		key = "https://index.docker.io/v1/"
+	}
+	ac, err := d.cli.ConfigFile().GetAuthConfig(key)
+	if err != nil {
+		return trust.Credential{}, err
+	}
+	return trust.Credential{
+		Username:      ac.Username,
+		Password:      ac.Password,
+		IdentityToken: ac.IdentityToken,
+		RegistryToken: ac.RegistryToken,
+	}, nil
+}
+
+// insecureRegistry applies docker's rule: loopback registries, and those the
+// daemon reports as insecure, may use plain HTTP or unverified TLS.
+func (d *deps) insecureRegistry(host string) bool {
+	if trust.IsLoopback(host) {
+		return true
+	}
+	info, err := d.cli.Client().Info(context.Background(), client.InfoOptions{})
+	if err != nil || info.Info.RegistryConfig == nil {
+		return false
+	}
+	rc := info.Info.RegistryConfig
+	if ic, ok := rc.IndexConfigs[host]; ok && ic != nil {
+		return !ic.Secure
+	}
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	addrs, err := net.LookupIP(h)
+	if err != nil {
+		return false
+	}
+	for _, a := range addrs {
+		for _, p := range rc.InsecureRegistryCIDRs {
+			if ip, ok := netip.AddrFromSlice(a); ok && p.Contains(ip.Unmap()) {
+				return true
+			}
+		}
+	}
+	return false
+}

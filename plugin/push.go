@@ -1,0 +1,127 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/docker/cli/cli"
+	"github.com/spf13/cobra"
+
+	"github.com/acrtrust/docker-acrtrust/trust"
+)
+
+type pushOptions struct {
+	remote              string
+	quiet               bool
+	disableContentTrust bool
+}
+
+func newPushCommand(d *deps) *cobra.Command {
+	var opts pushOptions
+	cmd := &cobra.Command{
+		Use:   "push [OPTIONS] NAME[:TAG]",
+		Short: "Push an image and sign the pushed tag",
+		Long: `Push an image with the docker engine, then sign the tag with the digest and
+size that the registry now serves for it. The first signed push to a
+repository initialises its trust data (root key reused or created, new
+repository key, snapshot key managed by the server).
+
+If signing fails after the image was pushed, the command fails and says that
+the image is in the registry unsigned.`,
+		Args: cli.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d.init()
+			opts.remote = args[0]
+			return runPush(cmd.Context(), d, opts, d.trusted(cmd, opts.disableContentTrust))
+		},
+	}
+	flags := cmd.Flags()
+	flags.BoolVarP(&opts.quiet, "quiet", "q", false, "Suppress verbose output")
+	addContentTrustFlag(flags, &opts.disableContentTrust)
+	return cmd
+}
+
+func runPush(ctx context.Context, d *deps, opts pushOptions, trusted bool) error {
+	ref, err := trust.ParseRef(opts.remote)
+	if err != nil {
+		return err
+	}
+	if ref.Digest != "" {
+		return errors.New("cannot push a digest reference")
+	}
+	out := io.Writer(d.cli.Out())
+	if opts.quiet {
+		out = io.Discard
+	}
+	if ref.Tag == "" {
+		ref = ref.WithTag("latest")
+		_, _ = fmt.Fprintln(out, "Using default tag: latest")
+	}
+	pushed, err := d.engine.push(ctx, ref.String(), out)
+	if err != nil {
+		return err
+	}
+	if !trusted {
+		d.warnUnverified(ref.String() + " was pushed without a signature")
+	} else if err := signPushed(ctx, d, ref, pushed, out); err != nil {
+		return fmt.Errorf("%s was pushed to the registry but is NOT signed: %w", ref.String(), err)
+	}
+	if opts.quiet {
+		_, _ = fmt.Fprintln(d.cli.Out(), ref.String())
+	}
+	return nil
+}
+
+// signPushed signs ref's tag with what the registry serves for it: engines
+// with the containerd image store send no digest in the push stream, and the
+// registry is the authority anyway. When the engine did report a digest, the
+// two must agree, or someone pushed the tag in between.
+func signPushed(ctx context.Context, d *deps, ref trust.Ref, pushed string, out io.Writer) error {
+	_, _ = fmt.Fprintln(out, "Signing and pushing trust metadata")
+	desc, err := d.registry.Resolve(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if pushed != "" && pushed != desc.Digest.String() {
+		return fmt.Errorf("the registry serves %s for %s, not %s that was just pushed: the tag changed in between, so it was not signed", desc.Digest, ref.String(), pushed)
+	}
+	return signTargets(ctx, d, ref, []trust.Target{{Name: ref.Tag, Digest: desc.Digest, Size: desc.Size}}, out)
+}
+
+// signTargets signs targets of ref's repository in one publish and prints
+// what Docker printed.
+func signTargets(ctx context.Context, d *deps, ref trust.Ref, targets []trust.Target, out io.Writer) error {
+	repo, err := d.openRepo(ctx, ref, true)
+	if err != nil {
+		return fmt.Errorf("error establishing connection to trust repository: %w", err)
+	}
+	res, err := trust.Sign(ctx, repo, targets)
+	if err != nil {
+		if len(targets) == 1 {
+			return signError{ref: ref.Name.Name() + ":" + targets[0].Name, err: err}
+		}
+		return signError{ref: ref.Name.Name(), err: err}
+	}
+	if res.Initialized {
+		_, _ = fmt.Fprintf(out, "Finished initializing %q\n", ref.Name.Name())
+	}
+	for _, r := range res.Replaced {
+		_, _ = fmt.Fprintf(out, "Tag %s was signed for %s; it is now signed for %s\n", r.Tag, r.Previous, r.Current)
+	}
+	for _, t := range targets {
+		_, _ = fmt.Fprintf(out, "Successfully signed %s:%s\n", ref.Name.Name(), t.Name)
+	}
+	return nil
+}
+
+// signError keeps Docker's "failed to sign REPO:TAG: ..." wording while
+// letting the trust error kind through for explanations.
+type signError struct {
+	ref string
+	err error
+}
+
+func (e signError) Error() string { return fmt.Sprintf("failed to sign %s: %v", e.ref, e.err) }
+func (e signError) Unwrap() error { return e.err }

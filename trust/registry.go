@@ -1,0 +1,105 @@
+package trust
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"strings"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2/registry/remote"
+)
+
+// Registry reads what a registry serves: the digest, size and media type a
+// tag resolves to (what gets signed, multi-platform indexes included) and
+// the list of tags. It uses oras-go's registry client with the same token
+// auth as the trust server.
+type Registry struct {
+	Network Network
+	Audit   *Audit
+}
+
+// Resolve returns the descriptor of the manifest (or index) that ref's tag,
+// or digest, resolves to in the registry.
+func (r Registry) Resolve(ctx context.Context, ref Ref) (ocispec.Descriptor, error) {
+	target := ref.Tag
+	if ref.Digest != "" {
+		target = ref.Digest.String()
+	}
+	if target == "" {
+		return ocispec.Descriptor{}, fmt.Errorf("no tag specified for %s", ref.Original)
+	}
+	var desc ocispec.Descriptor
+	err := r.with(ref, func(repo *remote.Repository) error {
+		var err error
+		desc, err = repo.Resolve(ctx, target)
+		return err
+	})
+	if err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("resolving %s in the registry: %w", ref.Name.Name()+":"+target, err)
+	}
+	return desc, nil
+}
+
+// Tags lists every tag of ref's repository.
+func (r Registry) Tags(ctx context.Context, ref Ref) ([]string, error) {
+	var tags []string
+	err := r.with(ref, func(repo *remote.Repository) error {
+		tags = nil
+		return repo.Tags(ctx, "", func(page []string) error {
+			tags = append(tags, page...)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing tags of %s: %w", ref.Name.Name(), err)
+	}
+	return tags, nil
+}
+
+// with runs fn against ref's repository over verified TLS; for insecure
+// registries (loopback, or the daemon's insecure list) it does what the
+// docker daemon does: TLS without verification, then plain HTTP when the
+// server speaks HTTP.
+func (r Registry) with(ref Ref, fn func(*remote.Repository) error) error {
+	host := ref.Registry()
+	if host == "docker.io" {
+		host = "registry-1.docker.io"
+	}
+	tlsCfg, err := r.Network.TLSConfig(host)
+	if err != nil {
+		return err
+	}
+	insecure := r.Network.insecure(host)
+	if insecure {
+		tlsCfg = tlsCfg.Clone()
+		tlsCfg.InsecureSkipVerify = true //nolint:gosec // docker's rule for insecure registries
+	}
+	open := func(plain bool, cfg *tls.Config) (*remote.Repository, error) {
+		repo, err := remote.NewRepository(host + "/" + ref.Path())
+		if err != nil {
+			return nil, err
+		}
+		repo.PlainHTTP = plain
+		repo.Client = r.Network.authClient(r.Network.httpTransport(cfg), ref.Registry(), r.Audit)
+		return repo, nil
+	}
+	repo, err := open(false, tlsCfg)
+	if err != nil {
+		return err
+	}
+	err = fn(repo)
+	if err != nil && insecure && speaksHTTP(err) {
+		if repo, err = open(true, nil); err != nil {
+			return err
+		}
+		err = fn(repo)
+	}
+	return err
+}
+
+func speaksHTTP(err error) bool {
+	var re tls.RecordHeaderError
+	return errors.As(err, &re) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")
+}

@@ -1,0 +1,193 @@
+package trust
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"sort"
+
+	"github.com/opencontainers/go-digest"
+	"github.com/theupdateframework/notary/client"
+	"github.com/theupdateframework/notary/storage"
+	"github.com/theupdateframework/notary/tuf/data"
+)
+
+// publishAttempts bounds how often a publish is retried when the server
+// rejects it because another signer published first: notary's Publish
+// downloads the newest metadata and re-applies our changelist each time, so a
+// retry loses nothing of either signer's work.
+const publishAttempts = 3
+
+// Replaced is a tag that was signed before with another digest.
+type Replaced struct {
+	Tag      string
+	Previous digest.Digest
+	Current  digest.Digest
+}
+
+// SignResult says what Sign did.
+type SignResult struct {
+	// Initialized is true when the repository had no trust data and Sign
+	// created it (root key reused or created, new repository key, snapshot
+	// key managed by the server).
+	Initialized bool
+	// RootKeyID is the root key used to initialise; empty unless Initialized.
+	RootKeyID string
+	// Roles are the roles the targets were signed into.
+	Roles []data.RoleName
+	// Replaced lists tags whose signed digest changed.
+	Replaced []Replaced
+	// Publishes counts publish round trips (1 unless a conflict was retried).
+	Publishes int
+}
+
+// Sign signs targets (all in repo's repository) in one publish. On a
+// repository without trust data it initialises it first; otherwise it signs
+// into every role the local keys can sign for (Docker's rules: targets when
+// there are no delegations, else each targets/<name> delegation whose key is
+// here, targets/releases included). Nothing is published unless every target
+// could be staged, and a failed publish leaves no staged change behind.
+func Sign(_ context.Context, repo Repository, targets []Target) (SignResult, error) {
+	var res SignResult
+	if len(targets) == 0 {
+		return res, errors.New("no targets found, provide a specific tag in order to sign it")
+	}
+	gun := repo.GetGUN()
+	nts := make([]*client.Target, 0, len(targets))
+	for _, t := range targets {
+		nt, err := t.NotaryTarget()
+		if err != nil {
+			return res, err
+		}
+		nts = append(nts, nt)
+	}
+
+	existing, err := repo.ListTargets(ReleasesRole, data.CanonicalTargetsRole)
+	var notInit client.ErrRepoNotInitialized
+	var notExist client.ErrRepositoryNotExist
+	switch {
+	case errors.As(err, &notInit), errors.As(err, &notExist):
+		rootKeyID, err := rootKey(repo)
+		if err != nil {
+			return res, Classify(gun, err)
+		}
+		if err := repo.Initialize([]string{rootKeyID}, data.CanonicalSnapshotRole); err != nil {
+			return res, Classify(gun, fmt.Errorf("initializing trust data for %s: %w", gun, err))
+		}
+		res.Initialized, res.RootKeyID = true, rootKeyID
+		res.Roles = []data.RoleName{data.CanonicalTargetsRole}
+	case err != nil:
+		return res, Classify(gun, err)
+	default:
+		res.Replaced = replaced(existing, targets)
+	}
+
+	defer func() {
+		if err != nil {
+			clearChangelist(repo)
+		}
+	}()
+	for _, nt := range nts {
+		roles := res.Roles
+		if !res.Initialized {
+			if roles, err = SignableRoles(repo, nt.Name); err != nil {
+				return res, err
+			}
+			res.Roles = roles
+		}
+		if err = repo.AddTarget(nt, roles...); err != nil {
+			return res, Classify(gun, fmt.Errorf("staging %s: %w", nt.Name, err))
+		}
+	}
+	for {
+		res.Publishes++
+		err = repo.Publish()
+		var rejected storage.ErrInvalidOperation
+		if err == nil || !errors.As(err, &rejected) || res.Publishes >= publishAttempts {
+			break
+		}
+	}
+	if err != nil {
+		return res, Classify(gun, err)
+	}
+	return res, nil
+}
+
+// rootKey returns the root key to initialise a repository with: the first
+// root key already in the local store (as Docker did, so one root key serves
+// every repository), or a new one.
+func rootKey(repo Repository) (string, error) {
+	cs := repo.GetCryptoService()
+	keys := cs.ListKeys(data.CanonicalRootRole)
+	if len(keys) > 0 {
+		sort.Strings(keys)
+		return keys[0], nil
+	}
+	pub, err := cs.Create(data.CanonicalRootRole, "", data.ECDSAKey)
+	if err != nil {
+		return "", fmt.Errorf("creating root key: %w", err)
+	}
+	return pub.ID(), nil
+}
+
+// SignableRoles returns the roles that the local keys can sign target into
+// (Docker's GetSignableRoles): targets when the repository has no
+// delegations, else every direct targets/<name> delegation that holds a local
+// key and whose paths cover the target.
+func SignableRoles(repo Repository, target string) ([]data.RoleName, error) {
+	delegations, err := repo.GetDelegationRoles()
+	if err != nil {
+		return nil, Classify(repo.GetGUN(), err)
+	}
+	if len(delegations) == 0 {
+		return []data.RoleName{data.CanonicalTargetsRole}, nil
+	}
+	local := map[string]bool{}
+	for id := range repo.GetCryptoService().ListAllKeys() {
+		local[path.Base(id)] = true
+	}
+	var roles []data.RoleName
+	for _, d := range delegations {
+		if path.Dir(d.Name.String()) != data.CanonicalTargetsRole.String() || !d.CheckPaths(target) {
+			continue
+		}
+		for _, id := range d.KeyIDs {
+			if local[id] {
+				roles = append(roles, d.Name)
+				break
+			}
+		}
+	}
+	if len(roles) == 0 {
+		return nil, ErrNoSignableRoles
+	}
+	return roles, nil
+}
+
+func replaced(existing []*client.TargetWithRole, targets []Target) []Replaced {
+	prev := map[string]digest.Digest{}
+	for _, e := range existing {
+		if t, err := targetFromNotary(e.Target, e.Role); err == nil {
+			if _, seen := prev[t.Name]; !seen {
+				prev[t.Name] = t.Digest
+			}
+		}
+	}
+	var out []Replaced
+	for _, t := range targets {
+		if p, ok := prev[t.Name]; ok && p != t.Digest {
+			out = append(out, Replaced{Tag: t.Name, Previous: p, Current: t.Digest})
+		}
+	}
+	return out
+}
+
+// clearChangelist drops staged changes after a failed sign, so that a later
+// publish (ours, Docker's or the notary CLI's, which share the cache) does
+// not publish half of this one.
+func clearChangelist(repo Repository) {
+	if cl, err := repo.GetChangelist(); err == nil {
+		_ = cl.Clear("")
+	}
+}

@@ -1,0 +1,266 @@
+package trust
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"oras.land/oras-go/v2/registry/remote/auth"
+)
+
+// Credential is a registry login as the docker config (or its credential
+// helper) stores it. IdentityToken is the refresh token that
+// `az acr login` stores for user 00000000-0000-0000-0000-000000000000.
+type Credential struct {
+	Username      string
+	Password      string
+	IdentityToken string
+	RegistryToken string
+}
+
+// Credentials returns the login stored for a registry host. It returns a
+// zero Credential, not an error, when there is none (anonymous access).
+type Credentials func(registryHost string) (Credential, error)
+
+// authClientID is the OAuth2 client_id docker sends with identity tokens.
+const authClientID = "docker"
+
+// Network is how to reach registries and trust servers: TLS material,
+// credentials and the user agent. The zero value talks anonymously with
+// system roots only.
+type Network struct {
+	// CertsDir holds per-host TLS material as Docker kept it:
+	// <CertsDir>/<host>/*.crt are extra CAs, *.cert with *.key a client
+	// certificate. Empty means none.
+	CertsDir string
+	// Credentials gives the login for a registry host. Nil means anonymous.
+	Credentials Credentials
+	// UserAgent is sent on every request. Empty means the Go default.
+	UserAgent string
+	// Base is the transport under TLS and auth. Nil means a fresh
+	// http.Transport honouring proxy variables.
+	Base *http.Transport
+	// Insecure reports whether a registry host may be reached over plain
+	// HTTP or with unverified TLS (the daemon's insecure registries and
+	// 127.0.0.0/8, as docker push allows). Nil means loopback only. It
+	// never applies to the trust server, which must be verified.
+	Insecure func(host string) bool
+}
+
+// TLSConfig returns the client TLS configuration for host: system roots
+// plus the CAs and client certificate in <CertsDir>/<host>.
+func (n Network) TLSConfig(host string) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if n.CertsDir == "" {
+		return cfg, nil
+	}
+	dir := filepath.Join(n.CertsDir, host)
+	entries, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return cfg, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading certificate directory %q: %w", dir, err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		path := filepath.Join(dir, name)
+		switch {
+		case strings.HasSuffix(name, ".crt"):
+			if cfg.RootCAs == nil {
+				if cfg.RootCAs, err = x509.SystemCertPool(); err != nil || cfg.RootCAs == nil {
+					cfg.RootCAs = x509.NewCertPool()
+				}
+			}
+			pem, err := os.ReadFile(path)
+			if err != nil {
+				return nil, fmt.Errorf("reading CA certificate %q: %w", path, err)
+			}
+			if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("reading CA certificate %q: no PEM certificate in it", path)
+			}
+		case strings.HasSuffix(name, ".cert"):
+			keyPath := strings.TrimSuffix(path, ".cert") + ".key"
+			pair, err := tls.LoadX509KeyPair(path, keyPath)
+			if err != nil {
+				return nil, fmt.Errorf("loading client certificate %q with key %q: %w", path, keyPath, err)
+			}
+			cfg.Certificates = append(cfg.Certificates, pair)
+		}
+	}
+	return cfg, nil
+}
+
+func (n Network) insecure(host string) bool {
+	if n.Insecure != nil {
+		return n.Insecure(host)
+	}
+	return IsLoopback(host)
+}
+
+// IsLoopback reports whether host (with or without port) is a loopback
+// address or localhost, where docker allows plain HTTP registries.
+func IsLoopback(host string) bool {
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (n Network) httpTransport(tlsCfg *tls.Config) *http.Transport {
+	var base *http.Transport
+	if n.Base != nil {
+		base = n.Base.Clone()
+	} else {
+		base = &http.Transport{
+			Proxy:               http.ProxyFromEnvironment,
+			DialContext:         (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			TLSHandshakeTimeout: 10 * time.Second,
+			MaxIdleConnsPerHost: 4,
+			ForceAttemptHTTP2:   true,
+		}
+	}
+	base.TLSClientConfig = tlsCfg
+	return base
+}
+
+// authClient builds the registry token-auth client (oras-go's, a maintained
+// implementation of the Docker token and OAuth2 flows, identity tokens
+// included) that presents registryHost's login to whichever host asks.
+// Docker likewise used the registry's login for its trust server.
+func (n Network) authClient(base http.RoundTripper, registryHost string, audit *Audit) *auth.Client {
+	c := &auth.Client{
+		Client:   &http.Client{Transport: audit.wrap(base), Timeout: 2 * time.Minute},
+		Cache:    auth.NewCache(),
+		ClientID: authClientID,
+		Credential: func(ctx context.Context, _ string) (auth.Credential, error) {
+			if n.Credentials == nil {
+				return auth.EmptyCredential, nil
+			}
+			cred, err := n.Credentials(registryHost)
+			if err != nil {
+				return auth.EmptyCredential, fmt.Errorf("reading credentials for %s: %w", registryHost, err)
+			}
+			audit.noteCredential(cred)
+			return auth.Credential{
+				Username:     cred.Username,
+				Password:     cred.Password,
+				RefreshToken: cred.IdentityToken,
+				AccessToken:  cred.RegistryToken,
+			}, nil
+		},
+	}
+	if n.UserAgent != "" {
+		c.SetUserAgent(n.UserAgent)
+	}
+	return c
+}
+
+// scopedTransport turns the auth client into the http.RoundTripper that
+// notary's client wants, asking for scopes on every request: notary builds
+// its requests without our context, so the scopes are injected here.
+type scopedTransport struct {
+	client *auth.Client
+	scopes []string
+}
+
+func (t scopedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := auth.AppendScopes(req.Context(), t.scopes...)
+	return t.client.Do(req.WithContext(ctx))
+}
+
+// Audit records what the trust server and registry answered during one
+// command, so that an error can be explained (a 401 while writing trust
+// data on ACR means a missing AcrImageSigner role). Safe for concurrent use;
+// a nil *Audit records nothing.
+type Audit struct {
+	mu            sync.Mutex
+	requests      int
+	unauthorized  []string
+	hadCredential bool
+	identityToken bool
+}
+
+// Requests is the number of HTTP requests sent, token requests included.
+func (a *Audit) Requests() int {
+	if a == nil {
+		return 0
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.requests
+}
+
+// Unauthorized lists "METHOD URL-path" of requests answered 401 after
+// authentication was attempted.
+func (a *Audit) Unauthorized() []string {
+	if a == nil {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.unauthorized...)
+}
+
+// HadCredential reports whether a stored login was found and offered.
+func (a *Audit) HadCredential() bool {
+	if a == nil {
+		return false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.hadCredential
+}
+
+// UsedIdentityToken reports whether the login was an identity token (az acr login).
+func (a *Audit) UsedIdentityToken() bool {
+	if a == nil {
+		return false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.identityToken
+}
+
+func (a *Audit) noteCredential(c Credential) {
+	if a == nil {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.hadCredential = c != (Credential{})
+	a.identityToken = c.IdentityToken != ""
+}
+
+func (a *Audit) wrap(rt http.RoundTripper) http.RoundTripper {
+	if a == nil {
+		return rt
+	}
+	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		resp, err := rt.RoundTrip(req)
+		a.mu.Lock()
+		a.requests++
+		if err == nil && resp.StatusCode == http.StatusUnauthorized && req.Header.Get("Authorization") != "" {
+			a.unauthorized = append(a.unauthorized, req.Method+" "+req.URL.Path)
+		}
+		a.mu.Unlock()
+		return resp, err
+	})
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
