@@ -11,8 +11,8 @@ import (
 
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/config"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/moby/moby/client"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/acrtrust/docker-acrtrust/keystore"
 	"github.com/acrtrust/docker-acrtrust/trust"

@@ -27,21 +27,21 @@ type Kind int
 
 // The kinds of trust errors. The plugin turns each into a sentence with a remedy.
 const (
-	KindUnknown       Kind = iota
-	KindNoTrustData        // the repository has no trust data on the server
-	KindMetaMissing        // some trust metadata is missing on the server
-	KindNotSigned          // the tag is not signed (in targets or targets/releases)
-	KindExpired            // metadata expired
-	KindKeyNotFound        // a signing key is not in the local store
-	KindNoSigningKeys      // no usable key, or it could not be decrypted
-	KindPassphrase         // passphrase wrong or not available
-	KindNetwork            // the trust server could not be reached
-	KindCertificate        // TLS verification of the trust server failed
-	KindUnauthorized       // the trust server answered 401
-	KindServer             // the trust server answered another error
-	KindRejected           // the trust server rejected an update (400)
-	KindMalicious          // verification failed: possible attack
-	KindNotTrustServer     // the server did not speak notary
+	KindUnknown        Kind = iota
+	KindNoTrustData         // the repository has no trust data on the server
+	KindMetaMissing         // some trust metadata is missing on the server
+	KindNotSigned           // the tag is not signed (in targets or targets/releases)
+	KindExpired             // metadata expired
+	KindKeyNotFound         // a signing key is not in the local store
+	KindNoSigningKeys       // no usable key, or it could not be decrypted
+	KindPassphrase          // passphrase wrong or not available
+	KindNetwork             // the trust server could not be reached
+	KindCertificate         // TLS verification of the trust server failed
+	KindUnauthorized        // the trust server answered 401
+	KindServer              // the trust server answered another error
+	KindRejected            // the trust server rejected an update (400)
+	KindMalicious           // verification failed: possible attack
+	KindNotTrustServer      // the server did not speak notary
 )
 
 // Error is a classified trust error. Message keeps Docker's wording where
