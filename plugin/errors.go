@@ -74,7 +74,10 @@ func (d *deps) remedy(err error) string {
 	case trust.KindUnauthorized:
 		return d.unauthorizedRemedy(host)
 	case trust.KindNetwork:
-		return fmt.Sprintf("Check that the trust server for %s is reachable (it is https://%s unless DOCKER_CONTENT_TRUST_SERVER says otherwise).", gun, host)
+		if d.env.server != "" {
+			return fmt.Sprintf("Check that the trust server %s (from DOCKER_CONTENT_TRUST_SERVER) is reachable, or unset the variable to use https://%s.", d.env.server, host)
+		}
+		return fmt.Sprintf("Check that the trust server https://%s is reachable (set DOCKER_CONTENT_TRUST_SERVER if the trust data is served elsewhere).", host)
 	case trust.KindCertificate:
 		return fmt.Sprintf("The trust server's TLS certificate is not trusted. If it is signed by a private CA, put that CA in %s/tls/<server host>/ca.crt.", d.configDir)
 	case trust.KindExpired:

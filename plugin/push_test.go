@@ -1,0 +1,210 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/docker/cli/cli"
+	"github.com/opencontainers/go-digest"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/acrtrust/docker-acrtrust/sandbox"
+)
+
+func TestPushArguments(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+		code    int
+	}{
+		{name: "digest reference", args: []string{"push", "myreg.azurecr.io/app@sha256:" + strings.Repeat("a", 64)}, wantErr: "cannot push a digest reference", code: 1},
+		{name: "no argument", args: []string{"push"}, wantErr: "requires 1 argument", code: 0},
+		{name: "unknown flag", args: []string{"push", "--nope", "x"}, wantErr: "unknown flag: --nope", code: 125},
+		{name: "bad reference", args: []string{"push", "Bad:Ref:x"}, wantErr: "parsing reference", code: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newTestDeps(t, newFakeCLI(t, ""), nil)
+			eng := &fakeEngine{}
+			d.engine, d.registry = eng, fakeRegistry{}
+			err := runCommand(t, d, tc.args...)
+			assert.ErrorContains(t, err, tc.wantErr)
+			var st cli.StatusError
+			if tc.code != 0 {
+				assert.Assert(t, errors.As(err, &st))
+				assert.Equal(t, st.StatusCode, tc.code)
+			}
+			assert.Check(t, is.Len(eng.pushed, 0), "nothing may be pushed on bad input")
+		})
+	}
+}
+
+func TestPushDisabledContentTrustWarns(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+	}{
+		{name: "flag", args: []string{"push", "--disable-content-trust", "myreg.azurecr.io/app:v1"}},
+		{name: "environment 0", env: map[string]string{"DOCKER_CONTENT_TRUST": "0"}, args: []string{"push", "myreg.azurecr.io/app:v1"}},
+		{name: "environment false", env: map[string]string{"DOCKER_CONTENT_TRUST": "false"}, args: []string{"push", "myreg.azurecr.io/app:v1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cli := newFakeCLI(t, "")
+			d := newTestDeps(t, cli, tc.env)
+			eng := &fakeEngine{}
+			d.engine, d.registry = eng, fakeRegistry{} // the registry would fail: nothing may be signed
+			assert.NilError(t, runCommand(t, d, tc.args...))
+			assert.DeepEqual(t, eng.pushed, []string{"myreg.azurecr.io/app:v1"})
+			assert.Check(t, is.Contains(cli.errBuf.String(), "WARNING: content trust is disabled"))
+			assert.Check(t, !strings.Contains(cli.outBuf.String(), "Signing"))
+		})
+	}
+}
+
+func TestPushDefaultsToLatest(t *testing.T) {
+	cli := newFakeCLI(t, "")
+	d := newTestDeps(t, cli, nil)
+	eng := &fakeEngine{}
+	d.engine = eng
+	_ = runCommand(t, d, "push", "--disable-content-trust", "myreg.azurecr.io/app")
+	assert.DeepEqual(t, eng.pushed, []string{"myreg.azurecr.io/app:latest"})
+	assert.Check(t, is.Contains(cli.outBuf.String(), "Using default tag: latest"))
+}
+
+func TestPushSignsWhatTheRegistryServes(t *testing.T) {
+	sb := startSandbox(t)
+	ctx := context.Background()
+	desc, err := sb.PushRandomImage(ctx, "app", "v1")
+	assert.NilError(t, err)
+	d, cli, eng := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	image := sb.Host() + "/app:v1"
+
+	assert.NilError(t, runCommand(t, d, "push", image))
+
+	assert.DeepEqual(t, eng.pushed, []string{image})
+	out := cli.outBuf.String()
+	assert.Check(t, is.Contains(out, "Signing and pushing trust metadata\n"))
+	assert.Check(t, is.Contains(out, `Finished initializing "`+sb.Host()+`/app"`+"\n"))
+	assert.Check(t, is.Contains(out, "Successfully signed "+image+"\n"))
+
+	got, err := independentResolve(t, sb, image)
+	assert.NilError(t, err)
+	assert.Equal(t, got.Digest, desc.Digest)
+	assert.Equal(t, got.Size, desc.Size)
+
+	// Root and repository keys, Docker's layout and modes.
+	priv := filepath.Join(d.configDir, "trust", "private")
+	st, err := os.Stat(priv)
+	assert.NilError(t, err)
+	assert.Equal(t, st.Mode().Perm(), os.FileMode(0o700))
+	keys, err := filepath.Glob(filepath.Join(priv, "*.key"))
+	assert.NilError(t, err)
+	assert.Equal(t, len(keys), 2, "a root key and a repository key")
+	for _, k := range keys {
+		st, err := os.Stat(k)
+		assert.NilError(t, err)
+		assert.Check(t, is.Equal(st.Mode().Perm(), os.FileMode(0o600)), k)
+		pem, err := os.ReadFile(k)
+		assert.NilError(t, err)
+		assert.Check(t, is.Contains(string(pem), "ENCRYPTED PRIVATE KEY"), k)
+		assert.Check(t, !strings.Contains(string(pem), testRepoPass) && !strings.Contains(string(pem), testRootPass))
+	}
+	assert.Check(t, !strings.Contains(out+cli.errBuf.String(), testRepoPass), "passphrase leaked to output")
+}
+
+func TestPushLaterNeedsOnlyRepositoryPassphrase(t *testing.T) {
+	sb := startSandbox(t)
+	ctx := context.Background()
+	_, err := sb.PushRandomImage(ctx, "app", "v1")
+	assert.NilError(t, err)
+	d, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	assert.NilError(t, runCommand(t, d, "push", sb.Host()+"/app:v1"))
+
+	// Same DOCKER_CONFIG, a new process that knows only the repository passphrase.
+	desc2, err := sb.PushRandomImage(ctx, "app", "v2")
+	assert.NilError(t, err)
+	cli2 := newFakeCLI(t, "")
+	cli2.cfg = d.cli.ConfigFile()
+	d2 := newTestDeps(t, cli2, map[string]string{"DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE": testRepoPass})
+	d2.configDir, d2.engine = d.configDir, &fakeEngine{}
+	assert.NilError(t, runCommand(t, d2, "push", sb.Host()+"/app:v2"))
+	assert.Check(t, !strings.Contains(cli2.outBuf.String(), "Finished initializing"))
+	got, err := independentResolve(t, sb, sb.Host()+"/app:v2")
+	assert.NilError(t, err)
+	assert.Equal(t, got.Digest, desc2.Digest)
+}
+
+func TestPushFailsClosed(t *testing.T) {
+	sb := startSandbox(t)
+	_, err := sb.PushRandomImage(context.Background(), "app", "v1")
+	assert.NilError(t, err)
+	image := sb.Host() + "/app:v1"
+
+	t.Run("no passphrase source", func(t *testing.T) {
+		d, _, eng := sandboxDeps(t, sb, sandbox.UserSigner, nil)
+		err := runCommand(t, d, "push", image)
+		assert.ErrorContains(t, err, image+" was pushed to the registry but is NOT signed")
+		assert.ErrorContains(t, err, "DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE")
+		var st cli.StatusError
+		assert.Assert(t, errors.As(err, &st))
+		assert.Equal(t, st.StatusCode, 1)
+		assert.Equal(t, len(eng.pushed), 1)
+		_, rerr := independentResolve(t, sb, image)
+		assert.ErrorContains(t, rerr, "remote trust data does not exist")
+	})
+
+	t.Run("admin account cannot sign", func(t *testing.T) {
+		d, _, _ := sandboxDeps(t, sb, sandbox.UserAdmin, passphraseEnv())
+		err := runCommand(t, d, "push", image)
+		assert.ErrorContains(t, err, "NOT signed")
+		assert.ErrorContains(t, err, "AcrImageSigner")
+	})
+
+	t.Run("engine pushed another digest than the registry serves", func(t *testing.T) {
+		d, _, eng := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+		eng.reported = digest.FromString("something else").String()
+		err := runCommand(t, d, "push", image)
+		assert.ErrorContains(t, err, "the tag changed in between, so it was not signed")
+	})
+}
+
+func TestPushWrongRepositoryPassphraseNamesTheKey(t *testing.T) {
+	sb := startSandbox(t)
+	_, err := sb.PushRandomImage(context.Background(), "app", "v1")
+	assert.NilError(t, err)
+	d, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	assert.NilError(t, runCommand(t, d, "push", sb.Host()+"/app:v1"))
+
+	cli2 := newFakeCLI(t, "")
+	cli2.cfg = d.cli.ConfigFile()
+	d2 := newTestDeps(t, cli2, map[string]string{"DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE": "not-the-passphrase"})
+	d2.configDir, d2.engine = d.configDir, &fakeEngine{}
+	_, err = sb.PushRandomImage(context.Background(), "app", "v2")
+	assert.NilError(t, err)
+	err = runCommand(t, d2, "push", sb.Host()+"/app:v2")
+	assert.ErrorContains(t, err, "NOT signed")
+	assert.ErrorContains(t, err, "the passphrase in DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE does not decrypt the targets key")
+	assert.Check(t, !strings.Contains(err.Error(), "not-the-passphrase"))
+}
+
+func TestPushWithIdentityToken(t *testing.T) {
+	sb := startSandbox(t)
+	desc, err := sb.PushRandomImage(context.Background(), "app", "v1")
+	assert.NilError(t, err)
+	cli := newFakeCLI(t, "")
+	cli.loginIdentityToken(sb.Host(), sb.IdentityToken())
+	d := newTestDeps(t, cli, passphraseEnv())
+	assert.NilError(t, sb.InstallCA(d.configDir))
+	d.engine = &fakeEngine{}
+	assert.NilError(t, runCommand(t, d, "push", sb.Host()+"/app:v1"))
+	got, err := independentResolve(t, sb, sb.Host()+"/app:v1")
+	assert.NilError(t, err)
+	assert.Equal(t, got.Digest, desc.Digest)
+}
