@@ -45,12 +45,16 @@ func newFakeCLI(t *testing.T, stdin string) *fakeCLI {
 	}
 }
 
-func (c *fakeCLI) In() *streams.In                       { return c.in }
-func (c *fakeCLI) Out() *streams.Out                     { return c.out }
-func (c *fakeCLI) Err() *streams.Out                     { return c.err }
-func (c *fakeCLI) ConfigFile() *configfile.ConfigFile    { return c.cfg }
-func (c *fakeCLI) login(host, user, pass string)         { c.cfg.AuthConfigs[host] = types.AuthConfig{Username: user, Password: pass, ServerAddress: host} }
-func (c *fakeCLI) loginIdentityToken(host, token string) { c.cfg.AuthConfigs[host] = types.AuthConfig{Username: "00000000-0000-0000-0000-000000000000", IdentityToken: token, ServerAddress: host} }
+func (c *fakeCLI) In() *streams.In                    { return c.in }
+func (c *fakeCLI) Out() *streams.Out                  { return c.out }
+func (c *fakeCLI) Err() *streams.Out                  { return c.err }
+func (c *fakeCLI) ConfigFile() *configfile.ConfigFile { return c.cfg }
+func (c *fakeCLI) login(host, user, pass string) {
+	c.cfg.AuthConfigs[host] = types.AuthConfig{Username: user, Password: pass, ServerAddress: host}
+}
+func (c *fakeCLI) loginIdentityToken(host, token string) {
+	c.cfg.AuthConfigs[host] = types.AuthConfig{Username: "00000000-0000-0000-0000-000000000000", IdentityToken: token, ServerAddress: host}
+}
 
 // newTestDeps returns deps over cli with the given environment and a fresh
 // DOCKER_CONFIG directory; fields left nil are built for real by init.
