@@ -1,0 +1,154 @@
+// Command acrtrust-sandbox runs an ACR-like login server on loopback: a
+// registry, a Notary server and a token service on one TLS host, with the
+// identities of package sandbox. It is for trying docker acrtrust without an
+// Azure subscription and for scripted end-to-end tests.
+//
+// The first line on stdout is ACRTRUST_SANDBOX_HOST=<host:port>, followed by
+// ACRTRUST_SANDBOX_CA=<path> and ACRTRUST_SANDBOX_IDENTITY_TOKEN=<token>, for
+// scripts; then instructions for people. It runs until SIGINT or SIGTERM.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/acrtrust/docker-acrtrust/sandbox"
+)
+
+type options struct {
+	addr         string
+	anonymous    bool
+	caOut        string
+	dockerConfig string
+	verbose      bool
+}
+
+func main() {
+	var opts options
+	fs := flag.NewFlagSet("acrtrust-sandbox", flag.ContinueOnError)
+	fs.StringVar(&opts.addr, "addr", "127.0.0.1:0", "Listen address (loopback only)")
+	fs.BoolVar(&opts.anonymous, "anonymous", false, "Turn off authentication: anyone may read and write everything")
+	fs.StringVar(&opts.caOut, "ca-out", "", "Write the CA certificate (PEM) to this file")
+	fs.StringVar(&opts.dockerConfig, "docker-config", "", "Install the CA certificate in this Docker config directory (tls/<host>/ca.crt)")
+	fs.BoolVar(&opts.verbose, "verbose", false, "Log every request to stderr")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: acrtrust-sandbox [OPTIONS]\n\nRun an ACR-like registry with content trust on loopback.\n\nOptions:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		os.Exit(2)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "acrtrust-sandbox: unexpected arguments: %v\n", fs.Args())
+		os.Exit(2)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, opts, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintf(os.Stderr, "acrtrust-sandbox: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
+	sbOpts := sandbox.Options{Addr: opts.addr, Anonymous: opts.anonymous}
+	if opts.verbose {
+		sbOpts.Log = stderr
+	}
+	sb, err := sandbox.Start(sbOpts)
+	if err != nil {
+		return err
+	}
+	defer sb.Close()
+
+	caPath, cleanup, err := writeCA(sb, opts)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+
+	printInstructions(stdout, sb, opts, caPath)
+	<-ctx.Done()
+	fmt.Fprintln(stderr, "acrtrust-sandbox: stopping")
+	return sb.Close()
+}
+
+// writeCA writes the CA where asked and returns the path to show. Without
+// --ca-out or --docker-config it writes a temporary file removed at exit.
+func writeCA(sb *sandbox.Sandbox, opts options) (path string, cleanup func(), err error) {
+	cleanup = func() {}
+	if opts.dockerConfig != "" {
+		if err := sb.InstallCA(opts.dockerConfig); err != nil {
+			return "", cleanup, fmt.Errorf("installing the CA certificate: %w", err)
+		}
+		path = filepath.Join(opts.dockerConfig, "tls", sb.Host(), "ca.crt")
+	}
+	if opts.caOut != "" {
+		if err := os.WriteFile(opts.caOut, sb.CACertPEM(), 0o644); err != nil {
+			return "", cleanup, fmt.Errorf("writing the CA certificate: %w", err)
+		}
+		path = opts.caOut
+	}
+	if path == "" {
+		dir, err := os.MkdirTemp("", "acrtrust-sandbox-")
+		if err != nil {
+			return "", cleanup, err
+		}
+		cleanup = func() { _ = os.RemoveAll(dir) }
+		path = filepath.Join(dir, "ca.crt")
+		if err := os.WriteFile(path, sb.CACertPEM(), 0o644); err != nil {
+			cleanup()
+			return "", func() {}, err
+		}
+	}
+	return path, cleanup, nil
+}
+
+func printInstructions(w io.Writer, sb *sandbox.Sandbox, opts options, caPath string) {
+	host := sb.Host()
+	fmt.Fprintf(w, "ACRTRUST_SANDBOX_HOST=%s\n", host)
+	fmt.Fprintf(w, "ACRTRUST_SANDBOX_CA=%s\n", caPath)
+	fmt.Fprintf(w, "ACRTRUST_SANDBOX_IDENTITY_TOKEN=%s\n", sb.IdentityToken())
+	fmt.Fprintf(w, "\nacrtrust sandbox: an ACR-like registry with content trust at %s\n", sb.URL())
+	fmt.Fprintf(w, "  registry, trust server (GUN %s/<repo>) and token service on one host\n", host)
+	fmt.Fprintf(w, "  CA certificate: %s\n", caPath)
+	if opts.anonymous {
+		fmt.Fprintf(w, "\nAuthentication is OFF (--anonymous): anyone may read and write everything.\n")
+	} else {
+		fmt.Fprintf(w, "\nIdentities (password %s):\n", sandbox.Password)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "  %s\tAcrPull: pull, read trust data\n", sandbox.UserPull)
+		fmt.Fprintf(tw, "  %s\tAcrPush: push and pull, read trust data\n", sandbox.UserPush)
+		fmt.Fprintf(tw, "  %s\tAcrPush + AcrImageSigner: push, pull and sign\n", sandbox.UserSigner)
+		fmt.Fprintf(tw, "  %s\tadmin account: push and pull, cannot push trust data\n", sandbox.UserAdmin)
+		fmt.Fprintf(tw, "  %s\trepository-scoped token for scoped/*: no access to trust data\n", sandbox.UserScoped)
+		fmt.Fprintf(tw, "  %s\tidentity token (as `az acr login` stores it), signer rights; password: %s\n",
+			sandbox.IdentityTokenUser, sb.IdentityToken())
+		_ = tw.Flush()
+	}
+	fmt.Fprintf(w, "\nTry it:\n")
+	if opts.dockerConfig != "" {
+		fmt.Fprintf(w, "  export DOCKER_CONFIG=%s\n", opts.dockerConfig)
+	} else {
+		fmt.Fprintf(w, "  mkdir -p ~/.docker/tls/%s && cp %s ~/.docker/tls/%s/ca.crt\n", host, caPath, host)
+	}
+	if !opts.anonymous {
+		fmt.Fprintf(w, "  docker login %s -u %s -p %s\n", host, sandbox.UserSigner, sandbox.Password)
+	}
+	fmt.Fprintf(w, "  export DOCKER_CONTENT_TRUST_SERVER=https://%s\n", host)
+	fmt.Fprintf(w, "  docker tag busybox %s/hello:v1 && docker acrtrust push %s/hello:v1\n", host, host)
+	fmt.Fprintf(w, "\ndockerd treats 127.0.0.0/8 as insecure registries and accepts the sandbox certificate as it is.\n")
+	fmt.Fprintf(w, "Press Ctrl-C to stop.\n")
+}
