@@ -37,6 +37,10 @@ func (d *deps) userError(err error) error {
 	if errors.As(err, &st) {
 		return err
 	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		return cli.StatusError{Status: err.Error(), StatusCode: exitUsage}
+	}
 	msg := err.Error()
 	if r := d.remedy(err); r != "" {
 		msg += "\n" + r

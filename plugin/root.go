@@ -28,6 +28,8 @@ Keys and metadata are Docker's own, under $DOCKER_CONFIG/trust.`,
 	cmd.AddCommand(
 		newPushCommand(d),
 		newPullCommand(d),
+		newResolveCommand(d),
+		newVerifyCommand(d),
 		newVersionCommand(d, version),
 	)
 	explainErrors(cmd, d)

@@ -1,0 +1,118 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/docker/cli/cli"
+	"github.com/spf13/cobra"
+
+	"github.com/acrtrust/docker-acrtrust/trust"
+)
+
+type resolveOptions struct {
+	images []string
+	format string
+}
+
+// resolvedImage is one line of `resolve --format json` (schema in docs/reference/acrtrust_resolve.md).
+type resolvedImage struct {
+	Reference string // the argument as typed
+	Name      string // repository name, as docker prints it
+	Tag       string
+	Digest    string // sha256:...
+	Size      int64
+	Role      string // the role that signed it: targets or targets/releases
+	Pinned    string // Name@Digest: what a deploy step pins
+}
+
+func newResolveCommand(d *deps) *cobra.Command {
+	var opts resolveOptions
+	cmd := &cobra.Command{
+		Use:   "resolve [OPTIONS] IMAGE:TAG [IMAGE:TAG...]",
+		Short: "Print the verified digest reference of signed tags",
+		Long: `Print NAME@sha256:... for each IMAGE:TAG from verified trust data: the line a
+deploy step pins. Nothing is pulled. An argument that cannot be resolved
+prints nothing on stdout and an error on stderr; the exit code is then 1.`,
+		Args: cli.RequiresMinArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d.init()
+			opts.images = args
+			return runResolve(cmd.Context(), d, opts)
+		},
+	}
+	addFormatFlag(cmd.Flags(), &opts.format)
+	return cmd
+}
+
+func runResolve(ctx context.Context, d *deps, opts resolveOptions) error {
+	repos := map[string]trust.Repository{}
+	var (
+		results []resolvedImage
+		failed  int
+	)
+	for _, image := range opts.images {
+		r, err := resolveOne(ctx, d, repos, image)
+		if err != nil {
+			failed++
+			_, _ = fmt.Fprintf(d.cli.Err(), "%s: %s\n", image, d.userError(err))
+			continue
+		}
+		results = append(results, r)
+		if opts.format == "" {
+			_, _ = fmt.Fprintln(d.cli.Out(), r.Pinned)
+		}
+	}
+	var err error
+	switch {
+	case opts.format == "":
+	case isJSONFormat(opts.format):
+		if results == nil {
+			results = []resolvedImage{}
+		}
+		err = writeJSON(d.cli.Out(), results)
+	default:
+		err = writeTemplate(d.cli.Out(), opts.format, results)
+	}
+	if err != nil {
+		return err
+	}
+	if failed > 0 {
+		return cli.StatusError{StatusCode: exitFailure, Status: fmt.Sprintf("%d of %d references could not be resolved", failed, len(opts.images))}
+	}
+	return nil
+}
+
+func resolveOne(ctx context.Context, d *deps, repos map[string]trust.Repository, image string) (resolvedImage, error) {
+	ref, err := trust.ParseRef(image)
+	if err != nil {
+		return resolvedImage{}, err
+	}
+	if ref.Digest != "" {
+		return resolvedImage{}, trust.ErrDigestReference
+	}
+	if ref.Tag == "" {
+		return resolvedImage{}, errors.New("no tag specified for " + image)
+	}
+	repo, ok := repos[ref.GUN().String()]
+	if !ok {
+		if repo, err = d.openRepo(ctx, ref, false); err != nil {
+			return resolvedImage{}, fmt.Errorf("error establishing connection to trust repository: %w", err)
+		}
+		repos[ref.GUN().String()] = repo
+	}
+	t, err := trust.Resolve(ctx, repo, ref.Tag)
+	if err != nil {
+		return resolvedImage{}, err
+	}
+	return resolvedImage{
+		Reference: image,
+		Name:      ref.Familiar(),
+		Tag:       t.Name,
+		Digest:    t.Digest.String(),
+		Size:      t.Size,
+		Role:      t.Role.String(),
+		Pinned:    ref.Familiar() + "@" + t.Digest.String(),
+	}, nil
+}

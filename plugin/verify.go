@@ -1,0 +1,251 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/docker/cli/cli"
+	"github.com/opencontainers/go-digest"
+	"github.com/spf13/cobra"
+
+	"github.com/acrtrust/docker-acrtrust/trust"
+)
+
+type verifyOptions struct {
+	images        []string
+	allowUnsigned bool
+	format        string
+	expiryWarning string
+}
+
+// verifyReport is one element of `verify --format json` (schema in docs/reference/acrtrust_verify.md).
+type verifyReport struct {
+	Name       string // the argument as typed
+	Repository string // the GUN
+	OK         bool
+	Tags       []trust.TagReport
+	Expiring   []expiringRole
+	Error      string `json:",omitempty"`
+}
+
+type expiringRole struct {
+	Role    string
+	Expires time.Time
+}
+
+func newVerifyCommand(d *deps) *cobra.Command {
+	var opts verifyOptions
+	cmd := &cobra.Command{
+		Use:   "verify [OPTIONS] IMAGE [IMAGE...]",
+		Short: "Compare every tag in the registry with its trust data",
+		Long: `List the registry's tags of each repository and compare each with the trust
+data: signed (the registry serves the signed digest), drifted (signed, but the
+registry now serves another digest: someone pushed without signing), unsigned,
+or missing (signed, no longer in the registry). With IMAGE:TAG only that tag is
+checked. Exit code 0 only when all tags are signed (unsigned ones are allowed
+with --allow-unsigned); drifted and missing tags always fail.
+
+Trust metadata that expires within --expiry-warning is reported: when targets
+or delegation metadata expires, every trusted pull fails until a publisher
+signs again.`,
+		Args: cli.RequiresMinArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d.init()
+			opts.images = args
+			return runVerify(cmd.Context(), d, opts)
+		},
+	}
+	flags := cmd.Flags()
+	flags.BoolVar(&opts.allowUnsigned, "allow-unsigned", false, "Do not fail on tags that have no signature")
+	flags.StringVar(&opts.expiryWarning, "expiry-warning", "720h", `Report trust metadata expiring within this duration ("720h", "30d")`)
+	addFormatFlag(flags, &opts.format)
+	return cmd
+}
+
+// parseDays accepts Go durations and whole days ("30d").
+func parseDays(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err == nil && days >= 0 {
+			return time.Duration(days) * 24 * time.Hour, nil
+		}
+	}
+	dur, err := time.ParseDuration(s)
+	if err != nil || dur < 0 {
+		return 0, usageError{fmt.Errorf("invalid --expiry-warning %q: use a duration such as 720h or 30d", s)}
+	}
+	return dur, nil
+}
+
+func runVerify(ctx context.Context, d *deps, opts verifyOptions) error {
+	window, err := parseDays(opts.expiryWarning)
+	if err != nil {
+		return err
+	}
+	var (
+		reports []verifyReport
+		failed  []string
+	)
+	for _, image := range opts.images {
+		rep, err := verifyOne(ctx, d, image, window, opts.allowUnsigned)
+		if err != nil {
+			rep.Error = d.userError(err).Error()
+		}
+		if !rep.OK {
+			failed = append(failed, image+": "+failureSummary(rep))
+		}
+		reports = append(reports, rep)
+	}
+	out := d.cli.Out()
+	switch {
+	case isJSONFormat(opts.format):
+		err = writeJSON(out, reports)
+	case opts.format != "":
+		err = writeTemplate(out, opts.format, reports)
+	default:
+		err = printVerifyReports(d, reports)
+	}
+	if err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		return cli.StatusError{StatusCode: exitFailure, Status: "verification failed:\n  " + strings.Join(failed, "\n  ")}
+	}
+	return nil
+}
+
+func verifyOne(ctx context.Context, d *deps, image string, window time.Duration, allowUnsigned bool) (verifyReport, error) {
+	rep := verifyReport{Name: image, Tags: []trust.TagReport{}, Expiring: []expiringRole{}}
+	ref, err := trust.ParseRef(image)
+	if err != nil {
+		return rep, err
+	}
+	if ref.Digest != "" {
+		return rep, trust.ErrDigestReference
+	}
+	rep.Repository = ref.GUN().String()
+	repo, err := d.openRepo(ctx, ref, false)
+	if err != nil {
+		return rep, fmt.Errorf("error establishing connection to trust repository: %w", err)
+	}
+	signed, err := trust.ResolveAll(ctx, repo)
+	switch trust.KindOf(err) {
+	case trust.KindUnknown:
+		if err != nil {
+			return rep, err
+		}
+	case trust.KindNoTrustData, trust.KindNotSigned:
+		signed = nil // every registry tag is unsigned
+	default:
+		return rep, err
+	}
+	tags := []string{ref.Tag}
+	if ref.Tag == "" {
+		if tags, err = d.registry.Tags(ctx, ref); err != nil {
+			return rep, err
+		}
+	} else {
+		signed = onlyTag(signed, ref.Tag)
+	}
+	served := map[string]digest.Digest{}
+	for _, tag := range tags {
+		desc, err := d.registry.Resolve(ctx, ref.WithTag(tag))
+		if err != nil {
+			if ref.Tag != "" {
+				break // the one tag asked for is not in the registry: missing, if signed
+			}
+			return rep, err
+		}
+		served[tag] = desc.Digest
+	}
+	rep.Tags = trust.Compare(served, signed)
+	if signed != nil {
+		exp, err := trust.CachedExpiries(filepath.Join(d.configDir, "trust"), ref.GUN())
+		if err != nil {
+			return rep, err
+		}
+		limit := time.Now().Add(window)
+		for _, e := range exp {
+			if e.Expires.Before(limit) {
+				rep.Expiring = append(rep.Expiring, expiringRole{Role: e.Role.String(), Expires: e.Expires})
+			}
+		}
+	}
+	rep.OK = true
+	for _, t := range rep.Tags {
+		if t.Status == trust.StatusDrifted || t.Status == trust.StatusMissing || (t.Status == trust.StatusUnsigned && !allowUnsigned) {
+			rep.OK = false
+		}
+	}
+	return rep, nil
+}
+
+func onlyTag(ts []trust.Target, tag string) []trust.Target {
+	for _, t := range ts {
+		if t.Name == tag {
+			return []trust.Target{t}
+		}
+	}
+	return nil
+}
+
+// failureSummary names the tags that fail, so that a CI log says which.
+func failureSummary(rep verifyReport) string {
+	if rep.Error != "" {
+		return rep.Error
+	}
+	byStatus := map[trust.TagStatus][]string{}
+	for _, t := range rep.Tags {
+		if t.Status != trust.StatusSigned {
+			byStatus[t.Status] = append(byStatus[t.Status], t.Tag)
+		}
+	}
+	var parts []string
+	for _, s := range []trust.TagStatus{trust.StatusDrifted, trust.StatusMissing, trust.StatusUnsigned} {
+		if tags := byStatus[s]; len(tags) > 0 {
+			sort.Strings(tags)
+			parts = append(parts, fmt.Sprintf("%s: %s", s, strings.Join(tags, ", ")))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+func printVerifyReports(d *deps, reports []verifyReport) error {
+	out := d.cli.Out()
+	for i, rep := range reports {
+		if i > 0 {
+			_, _ = fmt.Fprintln(out)
+		}
+		if rep.Error != "" {
+			_, _ = fmt.Fprintf(out, "%s: error: %s\n", rep.Name, rep.Error)
+			continue
+		}
+		_, _ = fmt.Fprintf(out, "Tags of %s:\n", rep.Repository)
+		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		_, _ = fmt.Fprintln(tw, "TAG\tSTATUS\tSIGNED DIGEST\tREGISTRY DIGEST")
+		for _, t := range rep.Tags {
+			_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Tag, t.Status, orDash(t.SignedDigest.String()), orDash(t.RegistryDigest.String()))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		for _, e := range rep.Expiring {
+			_, _ = fmt.Fprintf(d.cli.Err(), "WARNING: the %s trust metadata of %s expires on %s; sign again (docker acrtrust sign) before then\n",
+				e.Role, rep.Repository, e.Expires.UTC().Format(time.DateOnly))
+		}
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
