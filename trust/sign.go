@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"path"
 	"sort"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	"github.com/theupdateframework/notary/client"
@@ -17,7 +19,7 @@ import (
 // rejects it because another signer published first: notary's Publish
 // downloads the newest metadata and re-applies our changelist each time, so a
 // retry loses nothing of either signer's work.
-const publishAttempts = 3
+const publishAttempts = 6
 
 // Replaced is a tag that was signed before with another digest.
 type Replaced struct {
@@ -48,7 +50,7 @@ type SignResult struct {
 // there are no delegations, else each targets/<name> delegation whose key is
 // here, targets/releases included). Nothing is published unless every target
 // could be staged, and a failed publish leaves no staged change behind.
-func Sign(_ context.Context, repo Repository, targets []Target) (SignResult, error) {
+func Sign(ctx context.Context, repo Repository, targets []Target) (SignResult, error) {
 	var res SignResult
 	if len(targets) == 0 {
 		return res, errors.New("no targets found, provide a specific tag in order to sign it")
@@ -105,6 +107,16 @@ func Sign(_ context.Context, repo Repository, targets []Target) (SignResult, err
 		err = repo.Publish()
 		var rejected storage.ErrInvalidOperation
 		if err == nil || !errors.As(err, &rejected) || res.Publishes >= publishAttempts {
+			break
+		}
+		// Another signer won the race; back off a little, with jitter so
+		// that the losers do not collide again.
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-time.After(time.Duration(res.Publishes*25+rand.IntN(50)) * time.Millisecond):
+		}
+		if ctx.Err() != nil {
 			break
 		}
 	}
