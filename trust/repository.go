@@ -28,6 +28,10 @@ type Repository interface {
 	Initialize(rootKeyIDs []string, serverManagedRoles ...data.RoleName) error
 	AddTarget(target *client.Target, roles ...data.RoleName) error
 	RemoveTarget(targetName string, roles ...data.RoleName) error
+	AddDelegationRoleAndKeys(name data.RoleName, delegationKeys []data.PublicKey) error
+	AddDelegationPaths(name data.RoleName, paths []string) error
+	RemoveDelegationKeys(name data.RoleName, keyIDs []string) error
+	RemoveDelegationRole(name data.RoleName) error
 	GetChangelist() (changelist.Changelist, error)
 	Publish() error
 }
