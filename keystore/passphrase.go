@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/theupdateframework/notary"
@@ -70,11 +71,38 @@ var aliasMap = map[string]string{
 // the returned lastErr function gives back the retriever's own reason (which
 // variable, which key), or nil, so that the plugin can say what to fix.
 func Retriever(env Env, p Prompter) (retriever notary.PassRetriever, lastErr func() error) {
+	return RetrieverFrom(Sources{Env: env, Prompter: p})
+}
+
+// Sources are where a command's passphrases come from.
+type Sources struct {
+	// Env holds the passphrases from the environment.
+	Env Env
+	// Stdin is a passphrase the user piped in (--passphrase-stdin); empty
+	// means none. When set it is the passphrase of every key the command
+	// creates, and of an encrypted key file being loaded (alias
+	// AliasEncryptedFile); existing keys in the store still take theirs
+	// from Env or the terminal.
+	Stdin string
+	// Prompter asks on a terminal when nothing else gave a passphrase.
+	Prompter Prompter
+}
+
+// AliasEncryptedFile is the alias under which the passphrase of an
+// encrypted key file being loaded is asked ("Enter passphrase for encrypted
+// key:"), as Docker's key load did.
+const AliasEncryptedFile = "encrypted"
+
+// RetrieverFrom is Retriever with a passphrase from stdin as well: s.Stdin
+// comes first for new keys and for the file being loaded, then the
+// environment, then the terminal.
+func RetrieverFrom(s Sources) (retriever notary.PassRetriever, lastErr func() error) {
 	var (
 		prompt notary.PassRetriever
 		mu     sync.Mutex
 		last   error
 	)
+	env, p := s.Env, s.Prompter
 	if p.IsTerminal && p.In != nil && p.Out != nil {
 		prompt = passphrase.PromptRetrieverWithInOut(p.In, p.Out, aliasMap)
 	}
@@ -85,6 +113,17 @@ func Retriever(env Env, p Prompter) (retriever notary.PassRetriever, lastErr fun
 		return err
 	}
 	retriever = func(keyName, alias string, createNew bool, numAttempts int) (string, bool, error) {
+		if s.Stdin != "" && (createNew || alias == AliasEncryptedFile) {
+			if numAttempts > 0 {
+				return "", true, record(&WrongPassphraseError{Source: SourceStdin, Role: alias, KeyID: keyName})
+			}
+			if createNew {
+				if err := checkNewPassphrase(s.Stdin); err != nil {
+					return "", true, record(err)
+				}
+			}
+			return s.Stdin, false, nil
+		}
 		if pass := envPassphrase(env, alias); pass != "" {
 			if numAttempts > 1 {
 				return "", true, record(wrongEnvPassphrase(alias, keyName))
@@ -95,7 +134,10 @@ func Retriever(env Env, p Prompter) (retriever notary.PassRetriever, lastErr fun
 			return "", true, record(ErrNoPassphraseSource)
 		}
 		pass, giveup, err := prompt(keyName, alias, createNew, numAttempts)
-		if err != nil {
+		switch {
+		case errors.Is(err, passphrase.ErrTooManyAttempts):
+			record(&WrongPassphraseError{Source: SourceTerminal, Role: alias, KeyID: keyName})
+		case err != nil:
 			record(fmt.Errorf("reading the passphrase for the %s key %s: %w", alias, shortID(keyName), err))
 		}
 		return pass, giveup, err
@@ -115,16 +157,100 @@ func envPassphrase(env Env, alias string) string {
 	return env.RepositoryPassphrase
 }
 
-// WrongPassphraseError says which key a passphrase from the environment
-// failed to decrypt.
+// Where a passphrase came from, for WrongPassphraseError.Source.
+const (
+	SourceStdin    = "stdin"
+	SourceTerminal = "the terminal"
+)
+
+// WrongPassphraseError says which key (ID and role) a passphrase failed to
+// decrypt, and where that passphrase came from.
 type WrongPassphraseError struct {
+	// Variable is the environment variable the passphrase came from, if any.
 	Variable string
-	Role     string
-	KeyID    string
+	// Source says where it came from otherwise (SourceStdin, SourceTerminal).
+	Source string
+	// Role is the key's role as notary names it: root, targets, a signer name,
+	// or AliasEncryptedFile for a key file being loaded.
+	Role string
+	// KeyID is the key's ID; empty for a key file not yet loaded.
+	KeyID string
 }
 
 func (e *WrongPassphraseError) Error() string {
-	return "the passphrase in " + e.Variable + " does not decrypt the " + e.Role + " key " + shortID(e.KeyID)
+	what := "the " + e.Role + " key"
+	if e.KeyID != "" {
+		what += " " + shortID(e.KeyID)
+	}
+	switch {
+	case e.Variable != "":
+		return "the passphrase in " + e.Variable + " does not decrypt " + what
+	case e.Source == SourceTerminal:
+		return "the passphrases entered on the terminal do not decrypt " + what
+	default:
+		return "the passphrase from " + e.Source + " does not decrypt " + what
+	}
+}
+
+// maxPassphraseLine bounds a passphrase line read from stdin.
+const maxPassphraseLine = 4096
+
+// ReadPassphrases reads n passphrases from r, one per line, for
+// --passphrase-stdin. Only the line ending ("\n" or "\r\n") is removed:
+// every other byte is part of the passphrase. It reads one byte at a time,
+// so nothing after the n-th line is consumed. An empty line, or fewer than n
+// lines, is an error.
+func ReadPassphrases(r io.Reader, n int) ([]string, error) {
+	out := make([]string, 0, n)
+	var (
+		line []byte
+		b    [1]byte
+	)
+	for len(out) < n {
+		k, err := r.Read(b[:])
+		if k == 1 {
+			if b[0] != '\n' {
+				if len(line) >= maxPassphraseLine {
+					return nil, fmt.Errorf("reading passphrases from stdin: line %d is longer than %d bytes", len(out)+1, maxPassphraseLine)
+				}
+				line = append(line, b[0])
+				continue
+			}
+		} else if err == nil {
+			continue
+		} else if !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("reading passphrases from stdin: %w", err)
+		} else if len(line) == 0 {
+			return nil, fmt.Errorf("reading passphrases from stdin: expected %d line(s), got %d", n, len(out))
+		}
+		p := strings.TrimSuffix(string(line), "\r")
+		if p == "" {
+			return nil, fmt.Errorf("reading passphrases from stdin: line %d is empty", len(out)+1)
+		}
+		out = append(out, p)
+		line = line[:0]
+		if err != nil { // EOF right after a last line without "\n"
+			break
+		}
+	}
+	if len(out) < n {
+		return nil, fmt.Errorf("reading passphrases from stdin: expected %d line(s), got %d", n, len(out))
+	}
+	return out, nil
+}
+
+// MinPassphraseLength is the shortest passphrase accepted for a new key,
+// notary's rule for prompted passphrases.
+const MinPassphraseLength = 8
+
+// ErrPassphraseTooShort is returned for a new passphrase under MinPassphraseLength.
+var ErrPassphraseTooShort = fmt.Errorf("the passphrase for a new key must be at least %d characters", MinPassphraseLength)
+
+func checkNewPassphrase(p string) error {
+	if len(p) < MinPassphraseLength {
+		return ErrPassphraseTooShort
+	}
+	return nil
 }
 
 func wrongEnvPassphrase(alias, keyName string) error {

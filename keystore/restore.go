@@ -1,0 +1,403 @@
+package keystore
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/theupdateframework/notary/tuf/utils"
+)
+
+// Limits on what Restore reads from an archive. Real key files are under
+// 4 KiB and real trust metadata a few MiB; anything bigger is not a backup.
+const (
+	maxArchiveEntries = 10_000
+	maxMetadataFile   = 32 << 20
+	maxArchiveTotal   = 128 << 20
+)
+
+// keyFileName: <64 hex>.key, or notary's legacy <id>_<role>.key.
+var keyFileName = regexp.MustCompile(`^[0-9a-f]{64}(_[a-z0-9_\-]+)?\.key$`)
+
+// ArchiveError says why an archive was rejected. Nothing was written.
+type ArchiveError struct {
+	// Entry is the offending entry's name; empty for the archive as a whole.
+	Entry  string
+	Reason string
+}
+
+func (e *ArchiveError) Error() string {
+	if e.Entry == "" {
+		return "archive rejected, nothing restored: " + e.Reason
+	}
+	return fmt.Sprintf("archive rejected, nothing restored: entry %q: %s", e.Entry, e.Reason)
+}
+
+// ConflictError lists files that exist with other content. Nothing was
+// written.
+type ConflictError struct{ Files []string }
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("nothing restored: %d file(s) already exist with different content: %s", len(e.Files), strings.Join(e.Files, ", "))
+}
+
+// RestoreOptions says how to restore.
+type RestoreOptions struct {
+	// Overwrite replaces existing files whose content differs from the
+	// archive's (--force). Without it such files stop the restore.
+	Overwrite bool
+}
+
+// RestoreResult says what Restore did.
+type RestoreResult struct {
+	// Keys are the key files of the archive, where they now are.
+	Keys []Key
+	// Written, Replaced and Unchanged are the files (archive names) that
+	// were new, that replaced different content, and that were already
+	// there as they are in the archive.
+	Written, Replaced, Unchanged []string
+	// MetadataFiles counts trust/tuf files in the archive.
+	MetadataFiles int
+}
+
+type archiveFile struct {
+	name   string // archive name, trust/...
+	target string // path on disk
+	data   []byte
+}
+
+// Restore restores a Backup archive (or one made by hand with
+// `tar czf backup.tar.gz -C $DOCKER_CONFIG trust/private`) into trustDir.
+//
+// It reads and checks the whole archive before writing anything: only
+// folders and regular files, only under trust/private and trust/tuf, no
+// absolute names, no "..", no links or devices, at most 64 KiB per key
+// file, 32 MiB per metadata file and 128 MiB in all, and every file in
+// trust/private a private key PEM named <id>.key. A rejected archive gives
+// an *ArchiveError; existing files with other content give a
+// *ConflictError unless opts.Overwrite. In both cases nothing is written.
+// Files are written 0600 in 0700 folders, each atomically.
+func Restore(trustDir string, r io.Reader, opts RestoreOptions) (RestoreResult, error) {
+	var res RestoreResult
+	files, dirs, err := readArchive(trustDir, r)
+	if err != nil {
+		return res, err
+	}
+	var conflicts []string
+	var toWrite []archiveFile
+	for _, f := range files {
+		fi, err := os.Lstat(f.target)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			toWrite = append(toWrite, f)
+			res.Written = append(res.Written, f.name)
+		case err != nil:
+			return res, fmt.Errorf("restoring %q: %w", f.target, err)
+		case !fi.Mode().IsRegular():
+			return res, fmt.Errorf("restoring %q: %w", f.target, &ArchiveError{Entry: f.name, Reason: "the target exists and is not a regular file"})
+		default:
+			old, err := os.ReadFile(f.target)
+			if err != nil {
+				return res, fmt.Errorf("restoring %q: %w", f.target, err)
+			}
+			switch {
+			case bytes.Equal(old, f.data):
+				res.Unchanged = append(res.Unchanged, f.name)
+			case opts.Overwrite:
+				toWrite = append(toWrite, f)
+				res.Replaced = append(res.Replaced, f.name)
+			default:
+				conflicts = append(conflicts, f.name)
+			}
+		}
+	}
+	if len(conflicts) > 0 {
+		return RestoreResult{}, &ConflictError{Files: conflicts}
+	}
+	for _, d := range dirs {
+		if err := ensurePrivateDir(d); err != nil {
+			return res, err
+		}
+	}
+	// Stage every file, then move them all into place, so that a failure
+	// while writing (a full disk) leaves no half-restored key store.
+	staged := make([]string, 0, len(toWrite))
+	cleanup := func() {
+		for _, s := range staged {
+			_ = os.Remove(s)
+		}
+	}
+	for _, f := range toWrite {
+		tmp, err := stageFile(filepath.Dir(f.target), f.data)
+		if err != nil {
+			cleanup()
+			return RestoreResult{}, fmt.Errorf("restoring %q: %w", f.target, err)
+		}
+		staged = append(staged, tmp)
+	}
+	for i, f := range toWrite {
+		if err := os.Rename(staged[i], f.target); err != nil {
+			cleanup()
+			return res, fmt.Errorf("restoring %q: %w", f.target, err)
+		}
+	}
+	for _, f := range files {
+		if strings.HasPrefix(f.name, ArchivePrivateDir+"/") {
+			fi, err := os.Lstat(f.target)
+			if err != nil {
+				return res, fmt.Errorf("restoring %q: %w", f.target, err)
+			}
+			res.Keys = append(res.Keys, readKeyFile(f.target, fs.FileInfoToDirEntry(fi)))
+		} else {
+			res.MetadataFiles++
+		}
+	}
+	return res, nil
+}
+
+// readArchive reads and checks the whole archive: it returns the files
+// and the folders (on disk, parents first) to create, or an *ArchiveError.
+func readArchive(trustDir string, r io.Reader) ([]archiveFile, []string, error) {
+	reject := func(entry, format string, args ...any) error {
+		return &ArchiveError{Entry: entry, Reason: fmt.Sprintf(format, args...)}
+	}
+	gz, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, nil, reject("", "not a gzip file: %v", err)
+	}
+	// The tar reader sees at most the caps plus headers and padding, so a
+	// small archive that inflates to gigabytes stops early.
+	limited := &capReader{r: gz, left: maxArchiveTotal + (maxArchiveEntries+2)*1024}
+	tr := tar.NewReader(limited)
+	var (
+		files   []archiveFile
+		dirSet  = map[string]bool{}
+		seen    = map[string]bool{}
+		total   int64
+		entries int
+	)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			if limited.exceeded {
+				return nil, nil, reject("", "larger than %d bytes uncompressed", maxArchiveTotal)
+			}
+			return nil, nil, reject("", "not a valid tar.gz: %v", err)
+		}
+		entries++
+		if entries > maxArchiveEntries {
+			return nil, nil, reject("", "more than %d entries", maxArchiveEntries)
+		}
+		name, err := cleanEntryName(hdr.Name)
+		if err != nil {
+			return nil, nil, reject(hdr.Name, "%v", err)
+		}
+		if seen[name] {
+			return nil, nil, reject(hdr.Name, "appears twice")
+		}
+		seen[name] = true
+		scope := entryScope(name)
+		if scope == scopeNone {
+			return nil, nil, reject(hdr.Name, "outside %s and %s", ArchivePrivateDir, ArchiveMetadataDir)
+		}
+		target := filepath.Join(trustDir, filepath.FromSlash(strings.TrimPrefix(name, "trust")))
+		switch hdr.Typeflag {
+		case tar.TypeDir:
+			if scope != scopeParent {
+				dirSet[target] = true
+			}
+			continue
+		case tar.TypeReg, tar.TypeRegA: //nolint:staticcheck // old archivers write TypeRegA
+		default:
+			return nil, nil, reject(hdr.Name, "is a %s; only regular files and folders are restored", typeName(hdr.Typeflag))
+		}
+		if scope == scopeParent {
+			return nil, nil, reject(hdr.Name, "is a file where a folder is expected")
+		}
+		limit := int64(maxMetadataFile)
+		if scope == scopePrivate {
+			limit = maxKeyFileSize
+		}
+		if hdr.Size < 0 || hdr.Size > limit {
+			return nil, nil, reject(hdr.Name, "is %d bytes, more than the %d allowed", hdr.Size, limit)
+		}
+		total += hdr.Size
+		if total > maxArchiveTotal {
+			return nil, nil, reject("", "larger than %d bytes uncompressed", maxArchiveTotal)
+		}
+		data, err := io.ReadAll(io.LimitReader(tr, limit+1))
+		if err != nil || int64(len(data)) != hdr.Size {
+			return nil, nil, reject(hdr.Name, "truncated: %v", err)
+		}
+		if scope == scopePrivate {
+			err = checkKeyEntry(path.Base(name), data)
+		} else {
+			err = checkMetadataEntry(name, data)
+		}
+		if err != nil {
+			return nil, nil, reject(hdr.Name, "%v", err)
+		}
+		files = append(files, archiveFile{name: name, target: target, data: data})
+		for d := filepath.Dir(target); len(d) > len(trustDir); d = filepath.Dir(d) {
+			dirSet[d] = true
+		}
+	}
+	// The gzip checksum is only checked at the end of the stream.
+	if _, err := io.Copy(io.Discard, limited); err != nil {
+		if limited.exceeded {
+			return nil, nil, reject("", "larger than %d bytes uncompressed", maxArchiveTotal)
+		}
+		return nil, nil, reject("", "corrupt gzip data: %v", err)
+	}
+	keys := 0
+	for _, f := range files {
+		if dirSet[f.target] {
+			return nil, nil, reject(f.name, "is both a file and a folder")
+		}
+		if entryScope(f.name) == scopePrivate {
+			keys++
+		}
+	}
+	if keys == 0 {
+		return nil, nil, reject("", "no key files under %s", ArchivePrivateDir)
+	}
+	dirs := make([]string, 0, len(dirSet))
+	for d := range dirSet {
+		dirs = append(dirs, d)
+	}
+	sort.Strings(dirs) // parents before children
+	return files, dirs, nil
+}
+
+// cleanEntryName returns name without a leading "./" and a trailing "/",
+// or an error for names that could land outside the target folder or are
+// not in canonical form.
+func cleanEntryName(name string) (string, error) {
+	n := strings.TrimPrefix(name, "./")
+	n = strings.TrimSuffix(n, "/")
+	switch {
+	case n == "":
+		return "", errors.New("empty name")
+	case strings.HasPrefix(n, "/") || filepath.IsAbs(n) || filepath.VolumeName(n) != "":
+		return "", errors.New("absolute path")
+	case strings.ContainsAny(n, "\\\x00"):
+		return "", errors.New("backslash or NUL in the name")
+	}
+	for _, part := range strings.Split(n, "/") {
+		switch part {
+		case "..":
+			return "", errors.New(`".." in the path`)
+		case ".", "":
+			return "", errors.New("not a clean path")
+		}
+	}
+	return n, nil
+}
+
+type scope int
+
+const (
+	scopeNone    scope = iota
+	scopeParent        // trust, trust/private, trust/tuf themselves
+	scopePrivate       // under trust/private
+	scopeMeta          // under trust/tuf
+)
+
+func entryScope(name string) scope {
+	switch {
+	case name == "trust", name == ArchivePrivateDir, name == ArchiveMetadataDir:
+		return scopeParent
+	case strings.HasPrefix(name, ArchivePrivateDir+"/"):
+		return scopePrivate
+	case strings.HasPrefix(name, ArchiveMetadataDir+"/"):
+		return scopeMeta
+	}
+	return scopeNone
+}
+
+// capFor is the largest file archived under name.
+func capFor(name string) int64 {
+	if strings.HasPrefix(name, ArchivePrivateDir+"/") {
+		return maxKeyFileSize
+	}
+	return maxMetadataFile
+}
+
+// checkKeyEntry: a key file is <id>.key and a private key PEM with the
+// attributes notary reads (one key, role header, known format).
+func checkKeyEntry(base string, data []byte) error {
+	if !keyFileName.MatchString(base) {
+		return errors.New("not a key file name (<64 hex digits>.key)")
+	}
+	if _, err := keyBlock(data); err != nil {
+		return fmt.Errorf("not a private key PEM: %w", err)
+	}
+	role, _, err := utils.ExtractPrivateKeyAttributes(data)
+	if err != nil {
+		return fmt.Errorf("not a private key PEM: %w", err)
+	}
+	if role == "" && !strings.Contains(base, "_") {
+		return errors.New("private key PEM without a role header")
+	}
+	return nil
+}
+
+// checkMetadataEntry: cached TUF metadata must at least be JSON.
+func checkMetadataEntry(name string, data []byte) error {
+	if strings.HasSuffix(name, ".json") && strings.Contains(name, "/metadata/") && !json.Valid(data) {
+		return errors.New("trust metadata that is not JSON")
+	}
+	return nil
+}
+
+func typeName(t byte) string {
+	switch t {
+	case tar.TypeSymlink:
+		return "symbolic link"
+	case tar.TypeLink:
+		return "hard link"
+	case tar.TypeChar:
+		return "character device"
+	case tar.TypeBlock:
+		return "block device"
+	case tar.TypeFifo:
+		return "named pipe"
+	case tar.TypeGNUSparse:
+		return "sparse file"
+	}
+	return fmt.Sprintf("entry of type %q", t)
+}
+
+// capReader fails once more than left bytes were read.
+type capReader struct {
+	r        io.Reader
+	left     int64
+	exceeded bool
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		c.exceeded = true
+		return 0, errors.New("size limit exceeded")
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
