@@ -32,6 +32,7 @@ type Repository interface {
 	AddDelegationPaths(name data.RoleName, paths []string) error
 	RemoveDelegationKeys(name data.RoleName, keyIDs []string) error
 	RemoveDelegationRole(name data.RoleName) error
+	RotateKey(role data.RoleName, serverManagesKey bool, keyList []string) error
 	GetChangelist() (changelist.Changelist, error)
 	Publish() error
 }
