@@ -61,7 +61,7 @@ func runPull(ctx context.Context, d *deps, opts pullOptions, trusted bool) error
 	case ref.Digest != "":
 		// A digest pins the content; the engine verifies it.
 		if err := d.engine.pull(ctx, ref.String(), opts.platform, out); err != nil {
-			return err
+			return trust.WithOp(trust.OpRegistryRead, ref, err)
 		}
 		_, _ = fmt.Fprintln(d.cli.Out(), ref.String())
 		return nil
@@ -72,7 +72,7 @@ func runPull(ctx context.Context, d *deps, opts pullOptions, trusted bool) error
 	if !trusted {
 		d.warnUnverified(ref.String() + " is pulled without verifying its signature")
 		if err := d.engine.pull(ctx, ref.String(), opts.platform, out); err != nil {
-			return err
+			return trust.WithOp(trust.OpRegistryRead, ref, err)
 		}
 		_, _ = fmt.Fprintln(d.cli.Out(), ref.String())
 		return nil
@@ -80,13 +80,13 @@ func runPull(ctx context.Context, d *deps, opts pullOptions, trusted bool) error
 
 	targets, err := trustedTargets(ctx, d, ref, opts.all)
 	if err != nil {
-		return err
+		return trust.WithOp(trust.OpTrustRead, ref, err)
 	}
 	for i, t := range targets {
 		_, _ = fmt.Fprintf(out, "Pull (%d of %d): %s:%s@%s\n", i+1, len(targets), ref.Familiar(), t.Name, t.Digest)
 		byDigest := ref.Name.Name() + "@" + t.Digest.String()
 		if err := d.engine.pull(ctx, byDigest, opts.platform, out); err != nil {
-			return err
+			return trust.WithOp(trust.OpRegistryRead, ref, err)
 		}
 		tagged := ref.WithTag(t.Name)
 		_, _ = fmt.Fprintf(d.cli.Err(), "Tagging %s@%s as %s:%s\n", ref.Familiar(), t.Digest, ref.Familiar(), t.Name)

@@ -61,7 +61,7 @@ func runPush(ctx context.Context, d *deps, opts pushOptions, trusted bool) error
 	}
 	pushed, err := d.engine.push(ctx, ref.String(), out)
 	if err != nil {
-		return err
+		return trust.WithOp(trust.OpRegistryPush, ref, err)
 	}
 	if !trusted {
 		d.warnUnverified(ref.String() + " was pushed without a signature")
@@ -82,7 +82,7 @@ func signPushed(ctx context.Context, d *deps, ref trust.Ref, pushed string, out 
 	_, _ = fmt.Fprintln(out, "Signing and pushing trust metadata")
 	desc, err := d.registry.Resolve(ctx, ref)
 	if err != nil {
-		return err
+		return trust.WithOp(trust.OpRegistryRead, ref, err)
 	}
 	if pushed != "" && pushed != desc.Digest.String() {
 		return fmt.Errorf("the registry serves %s for %s, not %s that was just pushed: the tag changed in between, so it was not signed", desc.Digest, ref.String(), pushed)
@@ -95,10 +95,11 @@ func signPushed(ctx context.Context, d *deps, ref trust.Ref, pushed string, out 
 func signTargets(ctx context.Context, d *deps, ref trust.Ref, targets []trust.Target, out io.Writer) error {
 	repo, err := d.openRepo(ctx, ref, true)
 	if err != nil {
-		return fmt.Errorf("error establishing connection to trust repository: %w", err)
+		return trust.WithOp(trust.OpTrustWrite, ref, fmt.Errorf("error establishing connection to trust repository: %w", err))
 	}
 	res, err := trust.Sign(ctx, repo, targets)
 	if err != nil {
+		err = trust.WithOp(trust.OpTrustWrite, ref, err)
 		if len(targets) == 1 {
 			return signError{ref: ref.Name.Name() + ":" + targets[0].Name, err: err}
 		}

@@ -98,13 +98,13 @@ func resolveOne(ctx context.Context, d *deps, repos map[string]trust.Repository,
 	repo, ok := repos[ref.GUN().String()]
 	if !ok {
 		if repo, err = d.openRepo(ctx, ref, false); err != nil {
-			return resolvedImage{}, fmt.Errorf("error establishing connection to trust repository: %w", err)
+			return resolvedImage{}, trust.WithOp(trust.OpTrustRead, ref, fmt.Errorf("error establishing connection to trust repository: %w", err))
 		}
 		repos[ref.GUN().String()] = repo
 	}
 	t, err := trust.Resolve(ctx, repo, ref.Tag)
 	if err != nil {
-		return resolvedImage{}, err
+		return resolvedImage{}, trust.WithOp(trust.OpTrustRead, ref, err)
 	}
 	return resolvedImage{
 		Reference: image,

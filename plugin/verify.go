@@ -132,23 +132,23 @@ func verifyOne(ctx context.Context, d *deps, image string, window time.Duration,
 	rep.Repository = ref.GUN().String()
 	repo, err := d.openRepo(ctx, ref, false)
 	if err != nil {
-		return rep, fmt.Errorf("error establishing connection to trust repository: %w", err)
+		return rep, trust.WithOp(trust.OpTrustRead, ref, fmt.Errorf("error establishing connection to trust repository: %w", err))
 	}
 	signed, err := trust.ResolveAll(ctx, repo)
 	switch trust.KindOf(err) {
 	case trust.KindUnknown:
 		if err != nil {
-			return rep, err
+			return rep, trust.WithOp(trust.OpTrustRead, ref, err)
 		}
 	case trust.KindNoTrustData, trust.KindNotSigned:
 		signed = nil // every registry tag is unsigned
 	default:
-		return rep, err
+		return rep, trust.WithOp(trust.OpTrustRead, ref, err)
 	}
 	tags := []string{ref.Tag}
 	if ref.Tag == "" {
 		if tags, err = d.registry.Tags(ctx, ref); err != nil {
-			return rep, err
+			return rep, trust.WithOp(trust.OpRegistryRead, ref, err)
 		}
 	} else {
 		signed = onlyTag(signed, ref.Tag)
@@ -160,7 +160,7 @@ func verifyOne(ctx context.Context, d *deps, image string, window time.Duration,
 			if ref.Tag != "" {
 				break // the one tag asked for is not in the registry: missing, if signed
 			}
-			return rep, err
+			return rep, trust.WithOp(trust.OpRegistryRead, ref, err)
 		}
 		served[tag] = desc.Digest
 	}

@@ -190,8 +190,31 @@ type Audit struct {
 	mu            sync.Mutex
 	requests      int
 	unauthorized  []string
+	denials       []Denial
 	hadCredential bool
 	identityToken bool
+}
+
+// Denial is one request a server refused: a 401 or 403 after credentials or
+// a token were presented, or a refusal from the token service itself.
+type Denial struct {
+	Method string
+	Host   string
+	Path   string
+	Status int
+	// Trust is true when the request was for trust data (a /_trust/ path).
+	Trust bool
+	// Login is true when the token service refused the login itself
+	// (wrong password, expired identity token), rather than a resource.
+	Login bool
+	// Scope is the scope the server's challenge named, if any
+	// ("repository:<name>:pull,push"): what the login lacked.
+	Scope string
+}
+
+// Write reports whether the refused request would have changed something.
+func (d Denial) Write() bool {
+	return d.Method != http.MethodGet && d.Method != http.MethodHead
 }
 
 // Requests is the number of HTTP requests sent, token requests included.
@@ -235,6 +258,16 @@ func (a *Audit) UsedIdentityToken() bool {
 	return a.identityToken
 }
 
+// Denials lists the refused requests, in order.
+func (a *Audit) Denials() []Denial {
+	if a == nil {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]Denial(nil), a.denials...)
+}
+
 func (a *Audit) noteCredential(c Credential) {
 	if a == nil {
 		return
@@ -256,9 +289,47 @@ func (a *Audit) wrap(rt http.RoundTripper) http.RoundTripper {
 		if err == nil && resp.StatusCode == http.StatusUnauthorized && req.Header.Get("Authorization") != "" {
 			a.unauthorized = append(a.unauthorized, req.Method+" "+req.URL.Path)
 		}
+		if err == nil {
+			if d, ok := denialOf(req, resp); ok {
+				a.denials = append(a.denials, d)
+			}
+		}
 		a.mu.Unlock()
 		return resp, err
 	})
+}
+
+// denialOf describes resp as a refusal, if it is one. Requests outside
+// /v2/ go to the token service (ACR: /oauth2/token), whose 401 refuses the
+// login itself; a registry or trust server 401 counts only once something
+// was presented, since the first, anonymous, request is always challenged.
+func denialOf(req *http.Request, resp *http.Response) (Denial, bool) {
+	if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden {
+		return Denial{}, false
+	}
+	login := !strings.HasPrefix(req.URL.Path, "/v2/") && req.URL.Path != "/v2"
+	if !login && resp.StatusCode == http.StatusUnauthorized && req.Header.Get("Authorization") == "" {
+		return Denial{}, false
+	}
+	return Denial{
+		Method: req.Method,
+		Host:   req.URL.Host,
+		Path:   req.URL.Path,
+		Status: resp.StatusCode,
+		Trust:  strings.Contains(req.URL.Path, "/_trust/"),
+		Login:  login,
+		Scope:  challengeParam(resp.Header.Get("Www-Authenticate"), "scope"),
+	}, true
+}
+
+// challengeParam returns a quoted parameter of a WWW-Authenticate challenge.
+func challengeParam(challenge, name string) string {
+	_, rest, ok := strings.Cut(challenge, name+`="`)
+	if !ok {
+		return ""
+	}
+	v, _, _ := strings.Cut(rest, `"`)
+	return v
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
