@@ -1,0 +1,63 @@
+# docker acrtrust: build, install, test and docs.
+#
+#   make build        bin/docker-acrtrust
+#   make install      into $DOCKER_CONFIG/cli-plugins (default ~/.docker/cli-plugins)
+#   make test         unit and integration tests, with the race detector
+#   make test-short   unit tests only (-short skips the in-process sandbox)
+#   make e2e          end-to-end: real docker CLI + dockerd (needs root) + sandbox
+#   make lint         gofmt and go vet
+#   make docs         regenerate docs/reference from the commands
+#   make docs-check   fail if docs/reference is out of date
+#   make sandbox      bin/acrtrust-sandbox
+#   make demo         signed push and trusted pull against the sandbox
+
+GO          ?= go
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS     := -X main.Version=$(VERSION)
+DOCKER_CONFIG_DIR := $(if $(DOCKER_CONFIG),$(DOCKER_CONFIG),$(HOME)/.docker)
+PLUGIN_DIR  := $(DOCKER_CONFIG_DIR)/cli-plugins
+
+.PHONY: all build install test test-short e2e test-e2e lint docs docs-check sandbox demo clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o bin/docker-acrtrust ./cmd/docker-acrtrust
+
+install: build
+	install -d -m 0755 "$(PLUGIN_DIR)"
+	install -m 0755 bin/docker-acrtrust "$(PLUGIN_DIR)/docker-acrtrust"
+	@echo "installed $(PLUGIN_DIR)/docker-acrtrust; try: docker acrtrust version"
+
+sandbox:
+	CGO_ENABLED=0 $(GO) build -o bin/acrtrust-sandbox ./cmd/acrtrust-sandbox
+
+test:
+	$(GO) test -race ./...
+
+test-short:
+	$(GO) test -short ./...
+
+e2e:
+	$(GO) test -tags e2e -count=1 -timeout 20m ./e2e/...
+
+test-e2e: e2e
+
+lint:
+	@out="$$(gofmt -l .)"; \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags e2e ./e2e/...
+	@if command -v golangci-lint >/dev/null 2>&1; then golangci-lint run ./...; fi
+
+docs:
+	$(GO) run ./cmd/docs-gen -dir docs/reference
+
+docs-check:
+	$(GO) run ./cmd/docs-gen -dir docs/reference -check
+
+demo: build sandbox
+	./scripts/demo.sh
+
+clean:
+	rm -rf bin
