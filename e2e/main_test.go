@@ -320,7 +320,9 @@ func (hs *harness) startSandbox() error {
 func (hs *harness) findDCTDocker() string {
 	candidates := []string{hs.docker, "/usr/bin/docker", "/usr/local/bin/docker"}
 	for _, c := range candidates {
-		out, err := exec.Command(c, "version", "--format", "{{.Client.Version}}").Output()
+		cmd := exec.Command(c, "version", "--format", "{{.Client.Version}}")
+		cmd.Env = append(os.Environ(), "DOCKER_HOST="+hs.dockerHost)
+		out, err := cmd.Output()
 		if err != nil && len(out) == 0 {
 			continue
 		}
