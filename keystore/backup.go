@@ -138,6 +138,7 @@ func Backup(trustDir string, w io.Writer, opts BackupOptions) (BackupResult, err
 	if len(res.Keys) == 0 {
 		return res, fmt.Errorf("archiving %q: %w", PrivateDir(trustDir), ErrNoKeys)
 	}
+	sortKeys(res.Keys)
 	if opts.IncludeMetadata {
 		err = addTree(MetadataDir(trustDir), ArchiveMetadataDir, func(p string, b []byte) (bool, string) {
 			if err := checkMetadataEntry(filepath.ToSlash(p), b); err != nil {

@@ -35,16 +35,10 @@ type Generated struct {
 // <PublicDir>/<Name>.pub: what Docker's `trust key generate` did, in the
 // same formats. It never overwrites an existing public key file.
 func Generate(trustDir string, opts GenerateOptions, retriever notary.PassRetriever) (Generated, error) {
-	if err := CheckName(opts.Name); err != nil {
+	if err := CheckGenerate(opts); err != nil {
 		return Generated{}, err
 	}
-	if _, err := os.Stat(opts.PublicDir); err != nil {
-		return Generated{}, fmt.Errorf("public key path does not exist: \"%s\"", opts.PublicDir)
-	}
 	pubPath := filepath.Join(opts.PublicDir, opts.Name+".pub")
-	if _, err := os.Lstat(pubPath); err == nil {
-		return Generated{}, fmt.Errorf("public key file already exists: \"%s\"", pubPath)
-	}
 	key, err := utils.GenerateKey(data.ECDSAKey)
 	if err != nil {
 		return Generated{}, fmt.Errorf("generating key for %s: %w", opts.Name, err)
@@ -65,6 +59,22 @@ func Generate(trustDir string, opts GenerateOptions, retriever notary.PassRetrie
 		return Generated{}, fmt.Errorf("failed to write public key to %s: %w", pubPath, err)
 	}
 	return Generated{ID: key.ID(), PrivateKeyFile: privPath, PublicKeyFile: pubPath}, nil
+}
+
+// CheckGenerate returns Docker's errors for options Generate would refuse:
+// an invalid name, a missing public key folder, an existing public key file.
+func CheckGenerate(opts GenerateOptions) error {
+	if err := CheckName(opts.Name); err != nil {
+		return err
+	}
+	if _, err := os.Stat(opts.PublicDir); err != nil {
+		return fmt.Errorf("public key path does not exist: \"%s\"", opts.PublicDir)
+	}
+	pubPath := filepath.Join(opts.PublicDir, opts.Name+".pub")
+	if _, err := os.Lstat(pubPath); err == nil {
+		return fmt.Errorf("public key file already exists: \"%s\"", pubPath)
+	}
+	return nil
 }
 
 // writeNew writes a file that must not exist yet.

@@ -69,6 +69,12 @@ func List(trustDir string) ([]Key, error) {
 	for i := range keys {
 		keys[i].SignsFor = signs[keys[i].ID]
 	}
+	sortKeys(keys)
+	return keys, nil
+}
+
+// sortKeys orders keys root first, then repository keys, then signer keys.
+func sortKeys(keys []Key) {
 	sort.Slice(keys, func(i, j int) bool {
 		a, b := keys[i], keys[j]
 		if ra, rb := roleRank(a.Role), roleRank(b.Role); ra != rb {
@@ -82,7 +88,6 @@ func List(trustDir string) ([]Key, error) {
 		}
 		return a.ID < b.ID
 	})
-	return keys, nil
 }
 
 func roleRank(role string) int {

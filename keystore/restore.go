@@ -163,6 +163,7 @@ func Restore(trustDir string, r io.Reader, opts RestoreOptions) (RestoreResult, 
 			res.MetadataFiles++
 		}
 	}
+	sortKeys(res.Keys)
 	return res, nil
 }
 
