@@ -30,6 +30,7 @@ Keys and metadata are Docker's own, under $DOCKER_CONFIG/trust.`,
 		newPullCommand(d),
 		newResolveCommand(d),
 		newVerifyCommand(d),
+		newKeyCommand(d),
 		newVersionCommand(d, version),
 	)
 	explainErrors(cmd, d)

@@ -1,0 +1,88 @@
+package plugin
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/docker/cli/cli"
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/theupdateframework/notary"
+
+	"github.com/acrtrust/docker-acrtrust/keystore"
+)
+
+func newKeyCommand(d *deps) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "key",
+		Short: "Manage keys for signing Docker images",
+		Long: `Manage the private keys of Docker content trust, kept where Docker kept them
+($DOCKER_CONFIG/trust/private) and in the same format, so that keys made by
+docker trust, the notary CLI and this plugin work with all three.`,
+		Args: cli.NoArgs,
+		RunE: command.ShowHelp(d.cli.Err()),
+	}
+	cmd.AddCommand(
+		newKeyGenerateCommand(d),
+		newKeyLoadCommand(d),
+		newKeyListCommand(d),
+		newKeyBackupCommand(d),
+		newKeyRestoreCommand(d),
+		newKeyRotateCommand(d),
+		newKeyPasswdCommand(d),
+	)
+	return cmd
+}
+
+// keyTrustDir is $DOCKER_CONFIG/trust. d.init must have run.
+func (d *deps) keyTrustDir() string { return filepath.Join(d.configDir, "trust") }
+
+const passphraseStdinFlag = "passphrase-stdin"
+
+func addPassphraseStdinFlag(flags *pflag.FlagSet, target *bool, usage string) {
+	flags.BoolVar(target, passphraseStdinFlag, false, usage)
+}
+
+// keyPrompter prompts on the docker CLI's streams when stdin is a terminal.
+func (d *deps) keyPrompter() keystore.Prompter {
+	return keystore.Prompter{In: d.cli.In(), Out: d.cli.Out(), IsTerminal: d.cli.In().IsTerminal()}
+}
+
+// newKeyRetriever is where key generate and key load get passphrases:
+// with --passphrase-stdin one line of stdin (for the new key, and for an
+// encrypted file being loaded), then the environment, then the terminal.
+func (d *deps) newKeyRetriever(fromStdin bool) (notary.PassRetriever, error) {
+	s := keystore.Sources{Env: d.env.passphrases, Prompter: d.keyPrompter()}
+	if fromStdin {
+		lines, err := keystore.ReadPassphrases(d.cli.In(), 1)
+		if err != nil {
+			return nil, err
+		}
+		// stdin is spoken for: never prompt on it as well.
+		s.Stdin, s.Prompter = lines[0], keystore.Prompter{}
+	}
+	r, _ := keystore.RetrieverFrom(s)
+	return r, nil
+}
+
+// writeKeyTable aligns rows as docker's tables are (tabwriter: minimum
+// width 10, padding 3, spaces).
+func writeKeyTable(out io.Writer, rows [][]string) error {
+	tw := tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)
+	for _, r := range rows {
+		_, _ = fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	return tw.Flush()
+}
+
+// roleOrDash prints an empty value as "-" in tables.
+func roleOrDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,263 @@
+package plugin
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"testing"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+	"gotest.tools/v3/golden"
+
+	"github.com/acrtrust/docker-acrtrust/keystore"
+)
+
+// withKeys returns deps whose key store holds signer keys alice and bob.
+func withKeys(t *testing.T) (*deps, *fakeCLI) {
+	t.Helper()
+	d, cli := keyDeps(t, "", keyEnv())
+	for _, name := range []string{"alice", "bob"} {
+		assert.NilError(t, runCommand(t, d, "key", "generate", name, "--dir", t.TempDir()))
+	}
+	cli.outBuf.Reset()
+	return d, cli
+}
+
+func archiveNames(t *testing.T, r io.Reader) []string {
+	t.Helper()
+	gz, err := gzip.NewReader(r)
+	assert.NilError(t, err)
+	tr := tar.NewReader(gz)
+	var names []string
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			sort.Strings(names)
+			return names
+		}
+		assert.NilError(t, err)
+		names = append(names, h.Name)
+	}
+}
+
+func keyIDs(t *testing.T, d *deps) []string {
+	t.Helper()
+	keys, err := keystore.List(d.keyTrustDir())
+	assert.NilError(t, err)
+	var ids []string
+	for _, k := range keys {
+		ids = append(ids, k.ID)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func roleOf(t *testing.T, d *deps, id string) string {
+	t.Helper()
+	keys, err := keystore.List(d.keyTrustDir())
+	assert.NilError(t, err)
+	for _, k := range keys {
+		if k.ID == id {
+			return k.Role
+		}
+	}
+	t.Fatalf("no key %s", id)
+	return ""
+}
+
+func TestKeyBackupDefaultName(t *testing.T) {
+	d, cli := withKeys(t)
+	goldenFile, err := filepath.Abs(filepath.Join("testdata", "key-backup.golden"))
+	assert.NilError(t, err)
+	dir := t.TempDir()
+	t.Chdir(dir)
+	assert.NilError(t, runCommand(t, d, "key", "backup"))
+
+	entries, err := os.ReadDir(dir)
+	assert.NilError(t, err)
+	assert.Assert(t, is.Len(entries, 1), "a temporary file was left behind")
+	name := entries[0].Name()
+	assert.Check(t, regexp.MustCompile(`^acrtrust-keys-\d{8}-\d{6}\.tar\.gz$`).MatchString(name), name)
+	fi, err := entries[0].Info()
+	assert.NilError(t, err)
+	assert.Check(t, is.Equal(fi.Mode().Perm(), fs.FileMode(0o600)))
+
+	got := normaliseKeys(cli.outBuf.String(), map[string]string{d.configDir: "$DOCKER_CONFIG", name: "$FILE"})
+	golden.Assert(t, got, goldenFile)
+
+	f, err := os.Open(filepath.Join(dir, name))
+	assert.NilError(t, err)
+	defer f.Close()
+	want := []string{"trust/private/"}
+	for _, id := range keyIDs(t, d) {
+		want = append(want, "trust/private/"+id+".key")
+	}
+	assert.DeepEqual(t, archiveNames(t, f), want)
+}
+
+func TestKeyBackupNeverOverwritesWithoutForce(t *testing.T) {
+	d, _ := withKeys(t)
+	file := filepath.Join(t.TempDir(), "keys.tar.gz")
+	assert.NilError(t, os.WriteFile(file, []byte("precious"), 0o600))
+
+	err := runCommand(t, d, "key", "backup", "-o", file)
+	assert.Check(t, is.Equal(statusCode(t, err), 1))
+	assert.Check(t, is.Error(err, file+" already exists\nAdd --force to overwrite it, or name another file with -o."))
+	b, _ := os.ReadFile(file)
+	assert.Check(t, is.Equal(string(b), "precious"))
+
+	assert.NilError(t, runCommand(t, d, "key", "backup", "-o", file, "--force"))
+	f, err := os.Open(file)
+	assert.NilError(t, err)
+	defer f.Close()
+	assert.Check(t, is.Len(archiveNames(t, f), 3))
+}
+
+func TestKeyBackupToStdout(t *testing.T) {
+	d, cli := withKeys(t)
+	assert.NilError(t, runCommand(t, d, "key", "backup", "-o", "-"))
+	assert.Check(t, is.Len(archiveNames(t, bytes.NewReader(cli.outBuf.Bytes())), 3))
+	assert.Check(t, is.Contains(cli.errBuf.String(), "Backed up 2 key(s) from "+keystore.PrivateDir(d.keyTrustDir())+" to stdout:"))
+}
+
+func TestKeyBackupNoKeys(t *testing.T) {
+	d, _ := keyDeps(t, "", nil)
+	err := runCommand(t, d, "key", "backup", "-o", filepath.Join(t.TempDir(), "k.tar.gz"))
+	assert.Check(t, is.ErrorContains(err, "no private keys to back up"))
+}
+
+func TestKeyRestore(t *testing.T) {
+	src, _ := withKeys(t)
+	file := filepath.Join(t.TempDir(), "keys.tar.gz")
+	assert.NilError(t, runCommand(t, src, "key", "backup", "-o", file))
+
+	// Into an empty DOCKER_CONFIG, as on a new CI runner.
+	dst, cli := keyDeps(t, "", nil)
+	assert.NilError(t, runCommand(t, dst, "key", "restore", file))
+	golden.Assert(t, normaliseKeys(cli.outBuf.String(), map[string]string{dst.configDir: "$DOCKER_CONFIG"}), "key-restore.golden")
+	assert.DeepEqual(t, keyIDs(t, dst), keyIDs(t, src))
+	for _, id := range keyIDs(t, dst) {
+		// The same passphrase still opens them: they are the same files.
+		storedKey(t, dst, id, roleOf(t, dst, id), keyTestPass)
+	}
+
+	// From stdin, again: nothing changes.
+	b, err := os.ReadFile(file)
+	assert.NilError(t, err)
+	again, cli2 := keyDeps(t, string(b), nil)
+	again.configDir = dst.configDir
+	assert.NilError(t, runCommand(t, again, "key", "restore", "-"))
+	assert.Check(t, is.Contains(cli2.outBuf.String(), "0 file(s) written, 0 replaced, 2 already up to date"))
+}
+
+func TestKeyRestoreConflict(t *testing.T) {
+	src, _ := withKeys(t)
+	file := filepath.Join(t.TempDir(), "keys.tar.gz")
+	assert.NilError(t, runCommand(t, src, "key", "backup", "-o", file))
+	ids := keyIDs(t, src)
+
+	dst, _ := keyDeps(t, "", nil)
+	assert.NilError(t, runCommand(t, dst, "key", "restore", file))
+	// The same key, re-encrypted here with another passphrase.
+	changed := keystore.KeyFile(dst.keyTrustDir(), ids[0])
+	_, err := keystore.ChangePassphrase(dst.keyTrustDir(), ids[0], keystore.FixedRetriever(keyTestPass, "test"), keystore.FixedRetriever("another-passphrase", "test"))
+	assert.NilError(t, err)
+	before, _ := os.ReadFile(changed)
+
+	err = runCommand(t, dst, "key", "restore", file)
+	assert.Check(t, is.Equal(statusCode(t, err), 1))
+	assert.Check(t, is.ErrorContains(err, "nothing restored: 1 file(s) already exist with different content: trust/private/"+ids[0]+".key"))
+	assert.Check(t, is.ErrorContains(err, "Add --force to replace them"))
+	after, _ := os.ReadFile(changed)
+	assert.Check(t, bytes.Equal(before, after))
+
+	assert.NilError(t, runCommand(t, dst, "key", "restore", "--force", file))
+	storedKey(t, dst, ids[0], roleOf(t, dst, ids[0]), keyTestPass)
+}
+
+func TestKeyRestoreBadArchiveChangesNothing(t *testing.T) {
+	d, _ := withKeys(t)
+	before := keyIDs(t, d)
+	for _, tc := range []struct {
+		name    string
+		archive []byte
+		want    string
+	}{
+		{"gzip garbage", []byte("garbage"), "archive rejected, nothing restored: not a gzip file"},
+		{"traversal", traversalArchive(t), `archive rejected, nothing restored: entry "trust/private/../../../escape.key": ".." in the path`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "bad.tar.gz")
+			assert.NilError(t, os.WriteFile(file, tc.archive, 0o600))
+			err := runCommand(t, d, "key", "restore", "--force", file)
+			assert.Check(t, is.Equal(statusCode(t, err), 1))
+			assert.Check(t, is.ErrorContains(err, tc.want))
+			assert.DeepEqual(t, keyIDs(t, d), before)
+			_, serr := os.Stat(filepath.Join(d.configDir, "escape.key"))
+			assert.Check(t, errors.Is(serr, fs.ErrNotExist))
+		})
+	}
+}
+
+func traversalArchive(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	body := []byte("x")
+	assert.NilError(t, tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "trust/private/../../../escape.key", Mode: 0o600, Size: int64(len(body))}))
+	_, err := tw.Write(body)
+	assert.NilError(t, err)
+	assert.NilError(t, tw.Close())
+	assert.NilError(t, gz.Close())
+	return buf.Bytes()
+}
+
+func TestKeyPasswd(t *testing.T) {
+	d, _ := withKeys(t)
+	id := keyIDs(t, d)[0]
+	role := roleOf(t, d, id)
+	cli := newFakeCLI(t, keyTestPass+"\nbrand-new-passphrase\n")
+	d.cli = cli
+	assert.NilError(t, runCommand(t, d, "key", "passwd", "--passphrase-stdin", id[:7]))
+	assert.Check(t, is.Equal(cli.outBuf.String(), "Successfully updated passphrase for key ID: "+id+"\n"))
+	storedKey(t, d, id, role, "brand-new-passphrase")
+}
+
+func TestKeyPasswdErrors(t *testing.T) {
+	d, _ := withKeys(t)
+	id := keyIDs(t, d)[0]
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		stdin string
+		want  string
+	}{
+		{name: "no terminal", args: []string{id}, stdin: "old\nnew\n",
+			want: "key passwd needs a terminal to ask for the passphrases\nIn a pipeline, use --passphrase-stdin"},
+		{name: "wrong current passphrase", args: []string{"--passphrase-stdin", id}, stdin: "wrong-passphrase\nbrand-new-passphrase\n",
+			want: "the passphrase from stdin does not decrypt the "},
+		{name: "one line only", args: []string{"--passphrase-stdin", id}, stdin: keyTestPass + "\n",
+			want: "expected 2 line(s), got 1"},
+		{name: "unknown key", args: []string{"--passphrase-stdin", "0000000"}, stdin: "a-passphrase\nbrand-new-passphrase\n",
+			want: "no key with ID 0000000 in " + keystore.PrivateDir(d.keyTrustDir()) + "\nList the keys on this machine with `docker acrtrust key list`."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before, _ := os.ReadFile(keystore.KeyFile(d.keyTrustDir(), id))
+			d.cli = newFakeCLI(t, tc.stdin)
+			err := runCommand(t, d, append([]string{"key", "passwd"}, tc.args...)...)
+			assert.Check(t, is.Equal(statusCode(t, err), 1))
+			assert.Check(t, is.ErrorContains(err, tc.want))
+			after, _ := os.ReadFile(keystore.KeyFile(d.keyTrustDir(), id))
+			assert.Check(t, bytes.Equal(before, after))
+		})
+	}
+}

@@ -1,0 +1,126 @@
+package plugin
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/docker/cli/cli"
+	"github.com/spf13/cobra"
+
+	"github.com/acrtrust/docker-acrtrust/keystore"
+)
+
+type keyListOptions struct {
+	format string
+}
+
+// keyListItem is one element of `key list --format json`; the schema is
+// documented in docs/reference/acrtrust_key_list.md. Lists are [] when
+// empty, never null.
+type keyListItem struct {
+	ID         string
+	Role       string
+	Repository string
+	File       string
+	Encrypted  bool
+	SignsFor   []keyListSigning
+	Problem    string
+}
+
+type keyListSigning struct {
+	Repository string
+	Role       string
+}
+
+func newKeyListCommand(d *deps) *cobra.Command {
+	var opts keyListOptions
+	cmd := &cobra.Command{
+		Use:     "list [OPTIONS]",
+		Aliases: []string{"ls"},
+		Short:   "List the signing keys on this machine",
+		Long: `List every key in $DOCKER_CONFIG/trust/private: its ID, its role (root,
+targets, or a signer name), the repository a repository key belongs to, and
+the repositories and roles it signs for as far as this machine's cached trust
+data ($DOCKER_CONFIG/trust/tuf) tells. Key files that are not usable or not
+private to their owner are reported on stderr.`,
+		Args: cli.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d.init()
+			return runKeyList(d, opts)
+		},
+	}
+	addFormatFlag(cmd.Flags(), &opts.format)
+	return cmd
+}
+
+func runKeyList(d *deps, opts keyListOptions) error {
+	keys, err := keystore.List(d.keyTrustDir())
+	if err != nil {
+		return err
+	}
+	items := make([]keyListItem, 0, len(keys))
+	for _, k := range keys {
+		items = append(items, toKeyListItem(k))
+	}
+	out := d.cli.Out()
+	switch {
+	case isJSONFormat(opts.format):
+		return writeJSON(out, items)
+	case opts.format != "":
+		return writeTemplate(out, opts.format, items)
+	}
+	if len(keys) == 0 {
+		_, err := fmt.Fprintf(out, "No keys in %s\n", keystore.PrivateDir(d.keyTrustDir()))
+		return err
+	}
+	rows := [][]string{{"ROLE", "KEY ID", "REPOSITORY", "SIGNS FOR"}}
+	for _, k := range keys {
+		rows = append(rows, []string{roleOrDash(k.Role), k.ID, roleOrDash(k.Repository), signsFor(k)})
+	}
+	if err := writeKeyTable(out, rows); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if k.Problem != "" {
+			_, _ = fmt.Fprintf(d.cli.Err(), "WARNING: %s: %s\n", k.File, k.Problem)
+		}
+	}
+	return nil
+}
+
+func toKeyListItem(k keystore.Key) keyListItem {
+	j := keyListItem{ID: k.ID, Role: k.Role, Repository: k.Repository, File: k.File, Encrypted: k.Encrypted, Problem: k.Problem, SignsFor: []keyListSigning{}}
+	for _, s := range k.SignsFor {
+		j.SignsFor = append(j.SignsFor, keyListSigning(s))
+	}
+	return j
+}
+
+// signsFor lists repositories, with the roles in parentheses where they
+// are not simply the key's own role (a signer key in targets/releases).
+func signsFor(k keystore.Key) string {
+	if len(k.SignsFor) == 0 {
+		return "-"
+	}
+	var order []string
+	roles := map[string][]string{}
+	for _, s := range k.SignsFor {
+		if _, ok := roles[s.Repository]; !ok {
+			order = append(order, s.Repository)
+		}
+		if s.Role != k.Role {
+			roles[s.Repository] = append(roles[s.Repository], s.Role)
+		} else if roles[s.Repository] == nil {
+			roles[s.Repository] = []string{}
+		}
+	}
+	parts := make([]string, 0, len(order))
+	for _, repo := range order {
+		if rs := roles[repo]; len(rs) > 0 {
+			parts = append(parts, repo+" ("+strings.Join(rs, ", ")+")")
+		} else {
+			parts = append(parts, repo)
+		}
+	}
+	return strings.Join(parts, ", ")
+}

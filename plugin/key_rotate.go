@@ -1,0 +1,76 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/docker/cli/cli"
+	"github.com/spf13/cobra"
+	"github.com/theupdateframework/notary/tuf/data"
+
+	"github.com/acrtrust/docker-acrtrust/trust"
+)
+
+type keyRotateOptions struct {
+	image         string
+	role          string
+	serverManaged bool
+}
+
+func newKeyRotateCommand(d *deps) *cobra.Command {
+	var opts keyRotateOptions
+	cmd := &cobra.Command{
+		Use:   "rotate [OPTIONS] IMAGE ROLE",
+		Short: "Replace a repository's targets, snapshot or timestamp key",
+		Long: `Replace the key of ROLE in IMAGE's trust data and publish the change at once.
+
+  targets                      a new repository key, made on this machine
+  snapshot --server-managed    a new snapshot key, made and kept by the trust server
+  timestamp --server-managed   a new timestamp key, made and kept by the trust server
+
+The new root metadata is signed with the root key, so its passphrase is
+needed (DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE or the terminal), and for
+targets the new key's passphrase (DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE
+or the terminal). Signed tags stay signed; later signing uses the new key.`,
+		Args: cli.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d.init()
+			opts.image, opts.role = args[0], args[1]
+			return runKeyRotate(cmd.Context(), d, opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.serverManaged, "server-managed", false, "Have the trust server make and keep the new key (snapshot, timestamp)")
+	return cmd
+}
+
+func runKeyRotate(ctx context.Context, d *deps, opts keyRotateOptions) error {
+	ref, err := trust.ParseRef(opts.image)
+	if err != nil {
+		return err
+	}
+	if ref.Tag != "" || ref.Digest != "" {
+		return usageError{fmt.Errorf("key rotate takes a repository, not a tag or digest: use %s", ref.Name.Name())}
+	}
+	role := data.RoleName(opts.role)
+	out := d.cli.Out()
+	_, _ = fmt.Fprintf(out, "Rotating the %s key of %s...\n", role, ref.Name.Name())
+	repo, err := d.openRepo(ctx, ref, true)
+	if err != nil {
+		return fmt.Errorf("error establishing connection to trust repository: %w", err)
+	}
+	res, err := trust.Rotate(ctx, repo, role, trust.RotateOptions{ServerManaged: opts.serverManaged})
+	if err != nil {
+		return trust.WithOp(trust.OpTrustWrite, ref, err)
+	}
+	_, _ = fmt.Fprintf(out, "Successfully rotated %s key for repository %s\n", role, ref.Name.Name())
+	held := "on this machine"
+	if opts.serverManaged {
+		held = "held by the trust server"
+	}
+	_, _ = fmt.Fprintf(out, "New %s key ID: %s (%s)\n", role, strings.Join(res.KeyIDs, ", "), held)
+	if !opts.serverManaged {
+		_, _ = fmt.Fprintln(d.cli.Err(), "The new key exists only on this machine: back it up with `docker acrtrust key backup`.")
+	}
+	return nil
+}

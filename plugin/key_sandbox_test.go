@@ -1,0 +1,237 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"testing"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/theupdateframework/notary/client"
+	"github.com/theupdateframework/notary/passphrase"
+	"github.com/theupdateframework/notary/trustpinning"
+	"github.com/theupdateframework/notary/tuf/data"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/acrtrust/docker-acrtrust/keystore"
+	"github.com/acrtrust/docker-acrtrust/sandbox"
+)
+
+// pushRandom pushes a random image for each tag of repo straight to the
+// registry, as buildx or another machine would.
+func pushRandom(t *testing.T, sb *sandbox.Sandbox, repo string, tags ...string) map[string]ocispec.Descriptor {
+	t.Helper()
+	out := map[string]ocispec.Descriptor{}
+	for _, tag := range tags {
+		desc, err := sb.PushRandomImage(context.Background(), repo, tag)
+		assert.NilError(t, err)
+		out[tag] = desc
+	}
+	return out
+}
+
+// freshNotaryRepo opens repo's trust data with a plain notary client, its
+// own empty cache and the puller's login: a consumer on another machine.
+func freshNotaryRepo(t *testing.T, sb *sandbox.Sandbox, repo string) client.Repository {
+	t.Helper()
+	base := sb.HTTPClient().Transport
+	rt := keyTestTransport(func(req *http.Request) (*http.Response, error) {
+		req = req.Clone(req.Context())
+		req.SetBasicAuth(sandbox.UserPull, sandbox.Password)
+		return base.RoundTrip(req)
+	})
+	r, err := client.NewFileCachedRepository(t.TempDir(), data.GUN(sb.Host()+"/"+repo), sb.URL(), rt,
+		passphrase.ConstantRetriever("unused"), trustpinning.TrustPinConfig{})
+	assert.NilError(t, err)
+	return r
+}
+
+type keyTestTransport func(*http.Request) (*http.Response, error)
+
+func (f keyTestTransport) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// signWithPush signs image:tag, already in the registry, with the push
+// command over the fake engine: it signs what the registry serves.
+func signWithPush(t *testing.T, d *deps, image string) {
+	t.Helper()
+	assert.NilError(t, runCommand(t, d, "push", image))
+}
+
+// roleKeyIDs reads the key IDs of a base role as a plain notary client
+// with an empty cache sees them.
+func roleKeyIDs(t *testing.T, repo client.Repository, role data.RoleName) []string {
+	t.Helper()
+	roles, err := repo.ListRoles()
+	assert.NilError(t, err)
+	for _, r := range roles {
+		if r.Name == role {
+			ids := append([]string(nil), r.KeyIDs...)
+			sort.Strings(ids)
+			return ids
+		}
+	}
+	t.Fatalf("no %s role", role)
+	return nil
+}
+
+// TestKeyBackupRestoreSignAgain: the keys of a machine that signed, backed
+// up and restored into an empty DOCKER_CONFIG (a new CI runner), sign the
+// same repository again without creating new keys.
+func TestKeyBackupRestoreSignAgain(t *testing.T) {
+	sb := startSandbox(t)
+	host := sb.Host()
+	pushed := pushRandom(t, sb, "app", "v1", "v2")
+
+	laptop, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	signWithPush(t, laptop, host+"/app:v1")
+	archive := filepath.Join(t.TempDir(), "keys.tar.gz")
+	assert.NilError(t, runCommand(t, laptop, "key", "backup", "-o", archive))
+
+	runner, out, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	assert.NilError(t, runCommand(t, runner, "key", "restore", archive))
+	out.outBuf.Reset()
+	signWithPush(t, runner, host+"/app:v2")
+	assert.Check(t, !regexp.MustCompile("initializ").MatchString(out.outBuf.String()), out.outBuf.String())
+	assert.DeepEqual(t, keyIDs(t, runner), keyIDs(t, laptop))
+
+	got, err := independentResolve(t, sb, host+"/app:v2")
+	assert.NilError(t, err)
+	assert.Check(t, is.Equal(got.Digest, pushed["v2"].Digest))
+
+	// key list maps the runner's key files to the roles the trust data
+	// now cached on the runner gives them (the root as a certificate ID).
+	out.outBuf.Reset()
+	assert.NilError(t, runCommand(t, runner, "key", "list", "--format", "json"))
+	var items []keyListItem
+	assert.NilError(t, json.Unmarshal(out.outBuf.Bytes(), &items))
+	assert.Assert(t, is.Len(items, 2))
+	gun := host + "/app"
+	assert.Check(t, is.Equal(items[0].Role, "root"))
+	assert.Check(t, is.DeepEqual(items[0].SignsFor, []keyListSigning{{Repository: gun, Role: "root"}}))
+	assert.Check(t, is.Equal(items[1].Role, "targets"))
+	assert.Check(t, is.Equal(items[1].Repository, gun))
+	assert.Check(t, is.DeepEqual(items[1].SignsFor, []keyListSigning{{Repository: gun, Role: "targets"}}))
+	assert.Check(t, is.DeepEqual(roleKeyIDs(t, freshNotaryRepo(t, sb, "app"), data.CanonicalTargetsRole), []string{items[1].ID}))
+}
+
+func TestKeyRotateTargets(t *testing.T) {
+	sb := startSandbox(t)
+	host := sb.Host()
+	pushed := pushRandom(t, sb, "app", "v1", "v2")
+	d, cli, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	signWithPush(t, d, host+"/app:v1")
+	before := roleKeyIDs(t, freshNotaryRepo(t, sb, "app"), data.CanonicalTargetsRole)
+
+	// A consumer that trusted the repository before the rotation.
+	consumer := freshNotaryRepo(t, sb, "app")
+	_, err := consumer.GetTargetByName("v1")
+	assert.NilError(t, err)
+
+	cli.outBuf.Reset()
+	assert.NilError(t, runCommand(t, d, "key", "rotate", host+"/app", "targets"))
+	m := regexp.MustCompile(`New targets key ID: ([0-9a-f]{64}) \(on this machine\)`).FindStringSubmatch(cli.outBuf.String())
+	assert.Assert(t, m != nil, cli.outBuf.String())
+	newID := m[1]
+	assert.Check(t, is.Contains(cli.outBuf.String(), "Successfully rotated targets key for repository "+host+"/app\n"))
+	assert.Check(t, newID != before[0])
+
+	// A fresh notary client sees the new key and still verifies v1, which
+	// is now signed with it.
+	fresh := freshNotaryRepo(t, sb, "app")
+	assert.DeepEqual(t, roleKeyIDs(t, fresh, data.CanonicalTargetsRole), []string{newID})
+	v1, err := fresh.GetTargetByName("v1")
+	assert.NilError(t, err)
+	assert.Check(t, is.Equal(v1.Role, data.CanonicalTargetsRole))
+	// The consumer's cached root moves on to the rotated one.
+	_, err = consumer.GetTargetByName("v1")
+	assert.NilError(t, err)
+	// The new key is a repository key of this gun in the local store.
+	storedKey(t, d, newID, "targets", testRepoPass)
+
+	// Later signing uses the new key.
+	signWithPush(t, d, host+"/app:v2")
+	got, err := independentResolve(t, sb, host+"/app:v2")
+	assert.NilError(t, err)
+	assert.Check(t, is.Equal(got.Digest, pushed["v2"].Digest))
+	assert.DeepEqual(t, roleKeyIDs(t, freshNotaryRepo(t, sb, "app"), data.CanonicalTargetsRole), []string{newID})
+}
+
+func TestKeyRotateServerManaged(t *testing.T) {
+	sb := startSandbox(t)
+	host := sb.Host()
+	pushRandom(t, sb, "app", "v1")
+	d, cli, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	signWithPush(t, d, host+"/app:v1")
+	localKeys := keyIDs(t, d)
+
+	for _, role := range []data.RoleName{data.CanonicalSnapshotRole, data.CanonicalTimestampRole} {
+		t.Run(role.String(), func(t *testing.T) {
+			before := roleKeyIDs(t, freshNotaryRepo(t, sb, "app"), role)
+			cli.outBuf.Reset()
+			assert.NilError(t, runCommand(t, d, "key", "rotate", "--server-managed", host+"/app", role.String()))
+			fresh := freshNotaryRepo(t, sb, "app")
+			after := roleKeyIDs(t, fresh, role)
+			assert.Assert(t, is.Len(after, 1))
+			assert.Check(t, after[0] != before[0], "the %s key did not change", role)
+			assert.Check(t, is.Contains(cli.outBuf.String(), "New "+role.String()+" key ID: "+after[0]+" (held by the trust server)\n"))
+			_, err := fresh.GetTargetByName("v1")
+			assert.NilError(t, err)
+		})
+	}
+	assert.DeepEqual(t, keyIDs(t, d), localKeys)
+}
+
+// TestKeyRotateWrongRootPassphrase: the error names the key and its role.
+func TestKeyRotateWrongRootPassphrase(t *testing.T) {
+	sb := startSandbox(t)
+	host := sb.Host()
+	pushRandom(t, sb, "app", "v1")
+	d, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	signWithPush(t, d, host+"/app:v1")
+	before := roleKeyIDs(t, freshNotaryRepo(t, sb, "app"), data.CanonicalTargetsRole)
+	var rootID string
+	keys, err := keystore.List(d.keyTrustDir())
+	assert.NilError(t, err)
+	for _, k := range keys {
+		if k.Role == "root" {
+			rootID = k.ID
+		}
+	}
+
+	env := passphraseEnv()
+	env[keystore.EnvRootPassphrase] = "not-the-root-passphrase"
+	wrong, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, env)
+	wrong.configDir = d.configDir
+	err = runCommand(t, wrong, "key", "rotate", host+"/app", "targets")
+	assert.Check(t, is.Equal(statusCode(t, err), 1))
+	assert.Check(t, is.ErrorContains(err, "the passphrase in DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE does not decrypt the root key "+rootID[:7]))
+	assert.DeepEqual(t, roleKeyIDs(t, freshNotaryRepo(t, sb, "app"), data.CanonicalTargetsRole), before)
+}
+
+func TestKeyRotateRefusedRoles(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+		code int
+	}{
+		{"timestamp is the server's", []string{"reg.example/app", "timestamp"}, "the timestamp key is held by the trust server, so the server must create its replacement\nAdd --server-managed.", 1},
+		{"targets is local", []string{"--server-managed", "reg.example/app", "targets"}, "Rotate it without --server-managed.", 1},
+		{"root", []string{"reg.example/app", "root"}, "rotating the root key is not supported", 1},
+		{"a tag", []string{"reg.example/app:v1", "targets"}, "key rotate takes a repository, not a tag or digest: use reg.example/app", 125},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, _ := keyDeps(t, "", passphraseEnv())
+			err := runCommand(t, d, append([]string{"key", "rotate"}, tc.args...)...)
+			assert.Check(t, is.Equal(statusCode(t, err), tc.code))
+			assert.Check(t, is.ErrorContains(err, tc.want))
+			keys, err := keystore.List(d.keyTrustDir())
+			assert.NilError(t, err)
+			assert.Check(t, is.Len(keys, 0), "a refused rotation made a key")
+		})
+	}
+}
