@@ -93,3 +93,26 @@ func TestPushWithoutPassphrase(t *testing.T) {
 	c.acrtrust(t, "pull", repo+":v1").Assert(t, icmd.Expected{ExitCode: 1, Err: "remote trust data does not exist for " + repo})
 	c.acrtrust(t, "pull", "--disable-content-trust", repo+":v1").Assert(t, icmd.Success)
 }
+
+// TestPushWithoutRepositoryKey: a second machine (its own DOCKER_CONFIG,
+// same login) that lacks the repository key pushes the image but cannot
+// sign: it fails closed and leaves the trust data as it was.
+func TestPushWithoutRepositoryKey(t *testing.T) {
+	owner := newClient(t).withPassphrases()
+	other := newClient(t).withPassphrases()
+	repo := newRepo(t)
+	owner.importImage(t, repo+":v1")
+	owner.acrtrust(t, "push", repo+":v1").Assert(t, icmd.Expected{Out: "Successfully signed " + repo + ":v1"})
+
+	other.importImage(t, repo+":v2")
+	res := other.acrtrust(t, "push", repo+":v2")
+	res.Assert(t, icmd.Expected{ExitCode: 1, Err: repo + ":v2 was pushed to the registry but is NOT signed"})
+	assert.Check(t, is.Contains(res.Stderr(), "could not find signing keys for remote repository "+repo))
+	assert.Check(t, !strings.Contains(res.Stdout(), "Successfully signed"), res.Stdout())
+	assert.Check(t, is.Len(other.keyFiles(t), 0), "a key was made on the machine that cannot sign")
+
+	// The owner's trust data is unchanged: v1 still pulls, v2 is unsigned.
+	owner.rmi(t, repo+":v1")
+	owner.acrtrust(t, "pull", repo+":v1").Assert(t, icmd.Success)
+	owner.acrtrust(t, "pull", repo+":v2").Assert(t, icmd.Expected{ExitCode: 1, Err: "No valid trust data for v2"})
+}
