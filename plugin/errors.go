@@ -54,6 +54,14 @@ func (d *deps) userError(err error) error {
 
 // remedy says what to do about err, or "" when there is nothing to add.
 func (d *deps) remedy(err error) string {
+	var noConfirm *noConfirmationError
+	if errors.As(err, &noConfirm) {
+		return fmt.Sprintf("Pass %s to go ahead without a prompt.", noConfirm.Flag)
+	}
+	var notInRegistry *notInRegistryError
+	if errors.As(err, &notInRegistry) {
+		return "Push the image first (`docker acrtrust push`, or any client), or use --local to push the local image and sign it."
+	}
 	if r := keyRemedy(err); r != "" {
 		return r
 	}

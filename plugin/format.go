@@ -1,0 +1,164 @@
+package plugin
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/fvbommel/sortorder"
+
+	"github.com/acrtrust/docker-acrtrust/trust"
+)
+
+// repoAdminName is how `docker trust inspect` names the repository key's
+// holder when a tag has no delegation signer.
+const repoAdminName = "Repo Admin"
+
+// The JSON schema of `docker trust inspect`, field for field and in the
+// same order (cli/command/trust/common.go in docker/cli v28): scripts parse
+// it. The omitempty tags are Docker's too.
+type (
+	inspectJSON struct {
+		Name               string
+		SignedTags         []signedTagJSON
+		Signers            []signerJSON
+		AdministrativeKeys []signerJSON
+	}
+	signedTagJSON struct {
+		SignedTag string
+		Digest    string
+		Signers   []string
+	}
+	signerJSON struct {
+		Name string    `json:",omitempty"`
+		Keys []keyJSON `json:",omitempty"`
+	}
+	keyJSON struct {
+		ID string `json:",omitempty"`
+	}
+)
+
+// inspected is one argument of inspect and what was found for it.
+type inspected struct {
+	Name string // the argument as typed
+	Info trust.RepoInfo
+}
+
+func toInspectJSON(r inspected) inspectJSON {
+	out := inspectJSON{
+		Name:               r.Name,
+		SignedTags:         []signedTagJSON{},
+		Signers:            []signerJSON{},
+		AdministrativeKeys: []signerJSON{},
+	}
+	for _, t := range r.Info.SignedTags {
+		signers := t.Signers
+		if len(signers) == 0 {
+			signers = []string{repoAdminName}
+		}
+		out.SignedTags = append(out.SignedTags, signedTagJSON{SignedTag: t.Tag, Digest: t.Digest, Signers: signers})
+	}
+	// Docker sorts signers by name, descending.
+	signers := append([]trust.Signer(nil), r.Info.Signers...)
+	sort.Slice(signers, func(i, j int) bool { return signers[i].Name > signers[j].Name })
+	for _, s := range signers {
+		out.Signers = append(out.Signers, signerJSON{Name: s.Name, Keys: keysJSON(s.KeyIDs)})
+	}
+	out.AdministrativeKeys = append(out.AdministrativeKeys,
+		signerJSON{Name: "Root", Keys: keysJSON(r.Info.RootKeyIDs)},
+		signerJSON{Name: "Repository", Keys: keysJSON(r.Info.RepositoryKeyIDs)},
+	)
+	return out
+}
+
+func keysJSON(ids []string) []keyJSON {
+	keys := []keyJSON{}
+	for _, id := range ids {
+		keys = append(keys, keyJSON{ID: id})
+	}
+	return keys
+}
+
+// writeInspectJSON writes results as `docker trust inspect` did: always an
+// array, indented with four spaces, "[]" when empty, then a newline.
+func writeInspectJSON(out io.Writer, results []inspected) error {
+	list := make([]inspectJSON, 0, len(results))
+	for _, r := range results {
+		list = append(list, toInspectJSON(r))
+	}
+	if len(list) == 0 {
+		_, err := io.WriteString(out, "[]\n")
+		return err
+	}
+	b, err := json.MarshalIndent(list, "", "    ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(out, "%s\n", b)
+	return err
+}
+
+// writeInspectPretty writes one result as `docker trust inspect --pretty`
+// did: signed tags, signers and their keys when there are any, then the
+// administrative keys.
+func writeInspectPretty(out io.Writer, r inspected) error {
+	if len(r.Info.SignedTags) > 0 {
+		_, _ = fmt.Fprintf(out, "\nSignatures for %s\n\n", r.Name)
+		rows := [][]string{{"SIGNED TAG", "DIGEST", "SIGNERS"}}
+		for _, t := range r.Info.SignedTags {
+			signers := strings.Join(t.Signers, ", ")
+			if signers == "" {
+				signers = "(" + repoAdminName + ")"
+			}
+			rows = append(rows, []string{t.Tag, t.Digest, signers})
+		}
+		if err := writeTable(out, rows); err != nil {
+			return err
+		}
+	} else {
+		_, _ = fmt.Fprintf(out, "\nNo signatures for %s\n\n", r.Name)
+	}
+
+	if len(r.Info.Signers) > 0 {
+		_, _ = fmt.Fprintf(out, "\nList of signers and their keys for %s\n\n", r.Name)
+		signers := append([]trust.Signer(nil), r.Info.Signers...)
+		sort.Slice(signers, func(i, j int) bool { return sortorder.NaturalLess(signers[i].Name, signers[j].Name) })
+		rows := [][]string{{"SIGNER", "KEYS"}}
+		for _, s := range signers {
+			ids := make([]string, 0, len(s.KeyIDs))
+			for _, id := range s.KeyIDs {
+				ids = append(ids, truncateID(id))
+			}
+			rows = append(rows, []string{s.Name, strings.Join(ids, ", ")})
+		}
+		if err := writeTable(out, rows); err != nil {
+			return err
+		}
+	}
+
+	_, _ = fmt.Fprintf(out, "\nAdministrative keys for %s\n\n", r.Name)
+	_, _ = fmt.Fprintf(out, "  Repository Key:\t%s\n", strings.Join(r.Info.RepositoryKeyIDs, ", "))
+	_, err := fmt.Fprintf(out, "  Root Key:\t%s\n", strings.Join(r.Info.RootKeyIDs, ", "))
+	return err
+}
+
+// writeTable aligns rows the way docker's table formatter does
+// (tabwriter: minimum width 10, padding 3, spaces).
+func writeTable(out io.Writer, rows [][]string) error {
+	tw := tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)
+	for _, r := range rows {
+		_, _ = fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	return tw.Flush()
+}
+
+// truncateID shortens a key ID to 12 characters, as docker's TruncateID.
+func truncateID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

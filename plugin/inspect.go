@@ -1,0 +1,97 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/docker/cli/cli"
+	"github.com/spf13/cobra"
+
+	"github.com/acrtrust/docker-acrtrust/trust"
+)
+
+type inspectOptions struct {
+	remotes []string
+	pretty  bool
+}
+
+func newInspectCommand(d *deps) *cobra.Command {
+	var opts inspectOptions
+	cmd := &cobra.Command{
+		Use:   "inspect [OPTIONS] IMAGE[:TAG] [IMAGE[:TAG]...]",
+		Short: "Return low-level information about keys and signatures",
+		Long: `Show the signed tags of a repository (or of one tag), their digests and who
+signed them, the signers and their keys, and the repository's root and
+repository keys, from trust data that notary has verified.
+
+The JSON is the same as docker trust inspect printed, field for field;
+--pretty prints the same tables as docker trust inspect --pretty.`,
+		Args: cli.RequiresMinArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d.init()
+			opts.remotes = args
+			return runInspect(cmd.Context(), d, opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.pretty, "pretty", false, "Print the information in a human friendly format")
+	return cmd
+}
+
+func runInspect(ctx context.Context, d *deps, opts inspectOptions) error {
+	out := d.cli.Out()
+	if opts.pretty {
+		for i, remote := range opts.remotes {
+			r, err := inspectOne(ctx, d, remote)
+			if err != nil {
+				return err
+			}
+			if err := writeInspectPretty(out, r); err != nil {
+				return err
+			}
+			if i < len(opts.remotes)-1 {
+				_, _ = io.WriteString(out, "\n\n")
+			}
+		}
+		return nil
+	}
+
+	// As docker's inspect: every argument that can be read is printed,
+	// and the errors of the others follow.
+	var results []inspected
+	var errs []error
+	for _, remote := range opts.remotes {
+		r, err := inspectOne(ctx, d, remote)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		results = append(results, r)
+	}
+	if err := writeInspectJSON(out, results); err != nil {
+		return err
+	}
+	return errors.Join(errs...)
+}
+
+// inspectOne reads the trust data of one argument of inspect.
+func inspectOne(ctx context.Context, d *deps, remote string) (inspected, error) {
+	ref, err := trust.ParseRef(remote)
+	if err != nil {
+		return inspected{}, err
+	}
+	if ref.Digest != "" {
+		return inspected{}, trust.ErrDigestReference
+	}
+	repo, err := d.openRepo(ctx, ref, false)
+	if err != nil {
+		return inspected{}, fmt.Errorf("error establishing connection to trust repository: %w", err)
+	}
+	info, err := trust.Inspect(ctx, repo, ref.Tag)
+	if err != nil {
+		// Docker's words, which scripts look for, then why.
+		return inspected{}, fmt.Errorf("no signatures or cannot access %s: %w", remote, err)
+	}
+	return inspected{Name: remote, Info: info}, nil
+}

@@ -1,0 +1,182 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/theupdateframework/notary/client"
+	"github.com/theupdateframework/notary/tuf/data"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+	"gotest.tools/v3/golden"
+
+	"github.com/acrtrust/docker-acrtrust/trust"
+)
+
+// inspectFixture is a repository with fixed trust data, the same as
+// docker/cli's test notary repositories, so that inspect's output can be
+// held against docker's own golden files.
+type inspectFixture struct {
+	trust.Repository
+	targets     []client.TargetSignedStruct
+	roles       []client.RoleWithSignatures
+	delegations []data.Role
+	err         error
+}
+
+func (r *inspectFixture) GetGUN() data.GUN { return "docker.io/library/signed-repo" }
+
+func (r *inspectFixture) GetAllTargetMetadataByName(name string) ([]client.TargetSignedStruct, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	var out []client.TargetSignedStruct
+	for _, t := range r.targets {
+		if name == "" || t.Target.Name == name {
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 {
+		return nil, client.ErrNoSuchTarget(name)
+	}
+	return out, nil
+}
+
+func (r *inspectFixture) ListRoles() ([]client.RoleWithSignatures, error) { return r.roles, r.err }
+func (r *inspectFixture) GetDelegationRoles() ([]data.Role, error)        { return r.delegations, r.err }
+
+func fixtureRole(name data.RoleName, keyIDs ...string) data.Role {
+	return data.Role{Name: name, RootRole: data.RootRole{KeyIDs: keyIDs, Threshold: 1}}
+}
+
+func fixtureTarget(name string, role data.RoleName) client.TargetSignedStruct {
+	return client.TargetSignedStruct{
+		Role:   data.DelegationRole{BaseRole: data.BaseRole{Name: role}},
+		Target: client.Target{Name: name, Hashes: data.Hashes{"sha256": []byte(name + "-digest")}},
+	}
+}
+
+var fixtureAdminRoles = []client.RoleWithSignatures{
+	{Role: fixtureRole(data.CanonicalRootRole, "rootID")},
+	{Role: fixtureRole(data.CanonicalTargetsRole, "targetsID")},
+}
+
+// withSignersFixture: red signed by releases, alice and bob; blue by
+// releases and alice; green by releases only.
+func withSignersFixture() *inspectFixture {
+	alice, bob := trust.SignerRole("alice"), trust.SignerRole("bob")
+	return &inspectFixture{
+		targets: []client.TargetSignedStruct{
+			fixtureTarget("red", trust.ReleasesRole), fixtureTarget("red", alice), fixtureTarget("red", bob),
+			fixtureTarget("blue", trust.ReleasesRole), fixtureTarget("blue", alice),
+			fixtureTarget("green", trust.ReleasesRole),
+		},
+		roles: append(append([]client.RoleWithSignatures{}, fixtureAdminRoles...),
+			client.RoleWithSignatures{Role: fixtureRole(alice, "A")},
+			client.RoleWithSignatures{Role: fixtureRole(bob, "B")},
+			client.RoleWithSignatures{Role: fixtureRole(trust.ReleasesRole, "A", "B"), Signatures: []data.Signature{{KeyID: "A"}}},
+		),
+		delegations: []data.Role{fixtureRole(alice, "A"), fixtureRole(bob, "B"), fixtureRole(trust.ReleasesRole, "A", "B")},
+	}
+}
+
+// noSignersFixture: green signed into targets, no delegations.
+func noSignersFixture() *inspectFixture {
+	return &inspectFixture{
+		targets: []client.TargetSignedStruct{fixtureTarget("green", data.CanonicalTargetsRole)},
+		roles:   fixtureAdminRoles,
+	}
+}
+
+func emptyFixture() *inspectFixture { return &inspectFixture{roles: fixtureAdminRoles} }
+
+func uninitializedFixture() *inspectFixture {
+	return &inspectFixture{err: client.ErrRepositoryNotExist{}}
+}
+
+// TestInspectGolden holds the output against docker's: the golden files
+// under testdata/inspect-*.golden are byte for byte docker/cli v28.5.2's
+// cli/command/trust/testdata/trust-inspect-*.golden for the same data.
+func TestInspectGolden(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		repo    func() *inspectFixture
+		args    []string
+		golden  string
+		wantErr string
+	}{
+		{name: "empty repo", repo: emptyFixture, args: []string{"reg/img:unsigned-tag"}, golden: "inspect-empty-repo.golden"},
+		{name: "full repo no signers", repo: noSignersFixture, args: []string{"signed-repo"}, golden: "inspect-full-repo-no-signers.golden"},
+		{name: "one tag no signers", repo: noSignersFixture, args: []string{"signed-repo:green"}, golden: "inspect-one-tag-no-signers.golden"},
+		{name: "full repo with signers", repo: withSignersFixture, args: []string{"signed-repo"}, golden: "inspect-full-repo-with-signers.golden"},
+		{name: "multiple repos", repo: withSignersFixture, args: []string{"signed-repo", "signed-repo"}, golden: "inspect-multiple-repos-with-signers.golden"},
+		{name: "unsigned tag with signers", repo: withSignersFixture, args: []string{"signed-repo:unsigned"}, golden: "inspect-unsigned-tag-with-signers.golden"},
+		{name: "uninitialized", repo: uninitializedFixture, args: []string{"reg/unsigned-img"}, golden: "inspect-uninitialized.golden",
+			wantErr: "no signatures or cannot access reg/unsigned-img"},
+		{name: "pretty full repo no signers", repo: noSignersFixture, args: []string{"--pretty", "signed-repo"}, golden: "inspect-pretty-full-repo-no-signers.golden"},
+		{name: "pretty full repo with signers", repo: withSignersFixture, args: []string{"--pretty", "signed-repo"}, golden: "inspect-pretty-full-repo-with-signers.golden"},
+		{name: "pretty one tag no signers", repo: noSignersFixture, args: []string{"--pretty", "signed-repo:green"}, golden: "inspect-pretty-one-tag-no-signers.golden"},
+		{name: "pretty unsigned tag with signers", repo: withSignersFixture, args: []string{"--pretty", "signed-repo:unsigned"}, golden: "inspect-pretty-unsigned-tag-with-signers.golden"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cli := newFakeCLI(t, "")
+			d := newTestDeps(t, cli, nil)
+			var opened []bool
+			d.openRepo = func(_ context.Context, _ trust.Ref, write bool) (trust.Repository, error) {
+				opened = append(opened, write)
+				return tc.repo(), nil
+			}
+			err := runCommand(t, d, append([]string{"inspect"}, tc.args...)...)
+			if tc.wantErr != "" {
+				assert.Check(t, is.ErrorContains(err, tc.wantErr))
+				assert.Check(t, is.Equal(exitCode(t, err), 1))
+			} else {
+				assert.NilError(t, err)
+			}
+			golden.Assert(t, cli.outBuf.String(), tc.golden)
+			for _, w := range opened {
+				assert.Check(t, !w, "inspect only reads: the token must not ask for push")
+			}
+		})
+	}
+}
+
+func TestInspectArguments(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		wantErr string
+		code    int
+	}{
+		{name: "no argument", args: []string{"inspect"}, wantErr: "requires at least 1 argument"},
+		{name: "digest reference", args: []string{"inspect", "reg.example/app@sha256:" + strings.Repeat("a", 64)}, wantErr: "cannot use a digest reference for IMAGE:TAG", code: 1},
+		{name: "invalid reference", args: []string{"inspect", "ALPINE"}, wantErr: "parsing reference", code: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cli := newFakeCLI(t, "")
+			d := newTestDeps(t, cli, nil)
+			d.openRepo = func(context.Context, trust.Ref, bool) (trust.Repository, error) {
+				t.Fatal("no repository may be opened on bad input")
+				return nil, nil
+			}
+			err := runCommand(t, d, tc.args...)
+			assert.Check(t, is.ErrorContains(err, tc.wantErr))
+			if tc.code != 0 {
+				assert.Check(t, is.Equal(exitCode(t, err), tc.code))
+			}
+		})
+	}
+}
+
+func TestInspectPrettySeparatesReferences(t *testing.T) {
+	cli := newFakeCLI(t, "")
+	d := newTestDeps(t, cli, nil)
+	d.openRepo = func(context.Context, trust.Ref, bool) (trust.Repository, error) { return noSignersFixture(), nil }
+	assert.NilError(t, runCommand(t, d, "inspect", "--pretty", "signed-repo:green", "signed-repo"))
+	one := "\nSignatures for %s\n\nSIGNED TAG   DIGEST                     SIGNERS\ngreen        677265656e2d646967657374   (Repo Admin)\n\n" +
+		"Administrative keys for %s\n\n  Repository Key:\ttargetsID\n  Root Key:\trootID\n"
+	want := fmt.Sprintf(one, "signed-repo:green", "signed-repo:green") + "\n\n" + fmt.Sprintf(one, "signed-repo", "signed-repo")
+	assert.Equal(t, cli.outBuf.String(), want)
+}

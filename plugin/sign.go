@@ -1,0 +1,263 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/docker/cli/cli"
+	"github.com/spf13/cobra"
+	"oras.land/oras-go/v2/errdef"
+
+	"github.com/acrtrust/docker-acrtrust/trust"
+)
+
+// resolveConcurrency bounds the registry requests in flight while the
+// digests of many tags are read: enough to hide round trips to a remote
+// registry, few enough not to be throttled.
+const resolveConcurrency = 8
+
+type signOptions struct {
+	images []string
+	local  bool
+}
+
+func newSignCommand(d *deps) *cobra.Command {
+	var opts signOptions
+	cmd := &cobra.Command{
+		Use:   "sign [OPTIONS] IMAGE:TAG [IMAGE:TAG...]",
+		Short: "Sign an image",
+		Long: `Sign tags with the digest and size that the registry serves for them, so
+the image need not be on this machine: images pushed by buildx or by another
+machine, and multi-platform indexes, are signed exactly as the registry
+serves them. All tags given for one repository are signed in one publish.
+
+A repository without trust data is initialised (root key reused or created,
+new repository key) and signed by its admin into targets. Where signers
+exist, the tag is signed into each delegation whose key is here, and into
+targets/releases.
+
+With --local, each image is pushed from the local engine first and then
+signed, as docker trust sign --local did.`,
+		Args: cli.RequiresMinArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d.init()
+			opts.images = args
+			return runSign(cmd.Context(), d, opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.local, "local", false, "Sign a locally tagged image")
+	return cmd
+}
+
+func runSign(ctx context.Context, d *deps, opts signOptions) error {
+	groups, err := groupByRepository(opts.images)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, g := range groups {
+		if opts.local {
+			err = signLocal(ctx, d, g)
+		} else {
+			err = signRemote(ctx, d, g)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// groupByRepository parses every argument before anything is signed, and
+// groups the references by repository (first appearance first), each tag
+// once: one repository's tags go out in one publish.
+func groupByRepository(images []string) ([][]trust.Ref, error) {
+	var groups [][]trust.Ref
+	index := map[string]int{}
+	seen := map[string]bool{}
+	for _, image := range images {
+		ref, err := trust.ParseRef(image)
+		if err != nil {
+			return nil, err
+		}
+		if ref.Tag == "" {
+			if ref.Digest != "" {
+				return nil, trust.ErrDigestReference
+			}
+			return nil, fmt.Errorf("no tag specified for %s", image)
+		}
+		if ref.Digest != "" {
+			// name:tag@digest: the tag is what gets signed, with what the
+			// registry serves for it, not a digest from the command line.
+			return nil, trust.ErrDigestReference
+		}
+		name := ref.Name.Name()
+		if seen[name+":"+ref.Tag] {
+			continue
+		}
+		seen[name+":"+ref.Tag] = true
+		i, ok := index[name]
+		if !ok {
+			i = len(groups)
+			index[name] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], ref)
+	}
+	return groups, nil
+}
+
+// signRemote signs the tags of one repository with what the registry
+// serves for them.
+func signRemote(ctx context.Context, d *deps, refs []trust.Ref) error {
+	out := d.cli.Out()
+	for _, ref := range refs {
+		_, _ = fmt.Fprintln(out, "Signing and pushing trust metadata for", ref.Original)
+	}
+	targets, err := registryTargets(ctx, d, refs, nil)
+	if err != nil {
+		return err
+	}
+	repo, err := d.openRepo(ctx, refs[0], true)
+	if err != nil {
+		return fmt.Errorf("error establishing connection to trust repository: %w", err)
+	}
+	printExistingSignatures(ctx, out, repo, refs)
+
+	res, err := trust.Sign(ctx, repo, targets)
+	if err != nil {
+		return signFailure(refs, err)
+	}
+	if res.Initialized {
+		_, _ = fmt.Fprintln(out, "Finished initializing signed repository for", refs[0].Original)
+	}
+	for _, r := range res.Replaced {
+		_, _ = fmt.Fprintf(out, "Tag %s was signed for %s; it is now signed for %s\n", r.Tag, r.Previous, r.Current)
+	}
+	for _, ref := range refs {
+		_, _ = fmt.Fprintf(out, "Successfully signed %s:%s\n", ref.Name.Name(), ref.Tag)
+	}
+	return nil
+}
+
+// signLocal pushes the local images of one repository, then signs them
+// with what the registry now serves, as push does.
+func signLocal(ctx context.Context, d *deps, refs []trust.Ref) error {
+	out := d.cli.Out()
+	pushed := make([]string, len(refs))
+	for i, ref := range refs {
+		_, _ = fmt.Fprintf(d.cli.Err(), "Signing and pushing trust data for local image %s, may overwrite remote trust data\n", ref.Original)
+		dgst, err := d.engine.push(ctx, ref.String(), out)
+		if err != nil {
+			return err
+		}
+		pushed[i] = dgst
+	}
+	_, _ = fmt.Fprintln(out, "Signing and pushing trust metadata")
+	targets, err := registryTargets(ctx, d, refs, pushed)
+	if err == nil {
+		err = signTargets(ctx, d, refs[0], targets, out)
+	}
+	if err != nil {
+		names := make([]string, len(refs))
+		for i, ref := range refs {
+			names[i] = ref.String()
+		}
+		return fmt.Errorf("%s was pushed to the registry but is NOT signed: %w", strings.Join(names, ", "), err)
+	}
+	return nil
+}
+
+// registryTargets reads the digest and size of each tag from the
+// registry, a few at a time. When pushed[i] is a digest the engine
+// reported, the registry must serve the same, or the tag moved in between.
+func registryTargets(ctx context.Context, d *deps, refs []trust.Ref, pushed []string) ([]trust.Target, error) {
+	targets := make([]trust.Target, len(refs))
+	errs := make([]error, len(refs))
+	sem := make(chan struct{}, resolveConcurrency)
+	var wg sync.WaitGroup
+	for i, ref := range refs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			desc, err := d.registry.Resolve(ctx, ref)
+			switch {
+			case errors.Is(err, errdef.ErrNotFound):
+				errs[i] = &notInRegistryError{ref: ref.String(), err: err}
+				return
+			case err != nil:
+				errs[i] = err
+				return
+			}
+			if pushed != nil && pushed[i] != "" && pushed[i] != desc.Digest.String() {
+				errs[i] = fmt.Errorf("the registry serves %s for %s, not %s that was just pushed: the tag changed in between, so it was not signed", desc.Digest, ref.String(), pushed[i])
+				return
+			}
+			targets[i] = trust.Target{Name: ref.Tag, Digest: desc.Digest, Size: desc.Size}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return targets, nil
+}
+
+// printExistingSignatures says who signed the tags before, as docker trust
+// sign did ("Existing signatures for tag ..."). It is information only: a
+// repository that cannot be read yet (no trust data) has none.
+func printExistingSignatures(ctx context.Context, out io.Writer, repo trust.Repository, refs []trust.Ref) {
+	tag := ""
+	if len(refs) == 1 {
+		tag = refs[0].Tag
+	}
+	signed, err := trust.SignedTags(ctx, repo, tag)
+	if err != nil {
+		return
+	}
+	wanted := map[string]bool{}
+	for _, ref := range refs {
+		wanted[ref.Tag] = true
+	}
+	for _, t := range signed {
+		if !wanted[t.Tag] {
+			continue
+		}
+		signers := strings.Join(t.Signers, ", ")
+		if signers == "" {
+			signers = repoAdminName
+		}
+		_, _ = fmt.Fprintf(out, "Existing signatures for tag %s digest %s from:\n%s\n", t.Tag, t.Digest, signers)
+	}
+}
+
+// signFailure keeps docker's "failed to sign REPO:TAG: ..." wording; for
+// many tags it names the first few.
+func signFailure(refs []trust.Ref, err error) error {
+	const named = 3
+	names := make([]string, 0, named)
+	for _, ref := range refs[:min(len(refs), named)] {
+		names = append(names, ref.Name.Name()+":"+ref.Tag)
+	}
+	what := strings.Join(names, ", ")
+	if len(refs) > named {
+		what += fmt.Sprintf(" and %d more tags", len(refs)-named)
+	}
+	return signError{ref: what, err: err}
+}
+
+// notInRegistryError: a tag to sign that the registry does not have.
+type notInRegistryError struct {
+	ref string
+	err error
+}
+
+func (e *notInRegistryError) Error() string {
+	return fmt.Sprintf("%s is not in the registry, so there is nothing to sign: %v", e.ref, e.err)
+}
+func (e *notInRegistryError) Unwrap() error { return e.err }
