@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -234,4 +235,25 @@ func TestKeyRotateRefusedRoles(t *testing.T) {
 			assert.Check(t, is.Len(keys, 0), "a refused rotation made a key")
 		})
 	}
+}
+
+// TestKeyRotateAfterLosingTargetsKey: with the root key, a lost repository
+// key is replaced and the repository signs again.
+func TestKeyRotateAfterLosingTargetsKey(t *testing.T) {
+	sb := startSandbox(t)
+	host := sb.Host()
+	pushed := pushRandom(t, sb, "app", "v1", "v2")
+	d, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	signWithPush(t, d, host+"/app:v1")
+	lost := roleKeyIDs(t, freshNotaryRepo(t, sb, "app"), data.CanonicalTargetsRole)[0]
+	assert.NilError(t, os.Remove(keystore.KeyFile(d.keyTrustDir(), lost)))
+
+	assert.NilError(t, runCommand(t, d, "key", "rotate", host+"/app", "targets"))
+	signWithPush(t, d, host+"/app:v2")
+	for _, tag := range []string{"v1", "v2"} {
+		got, err := independentResolve(t, sb, host+"/app:"+tag)
+		assert.NilError(t, err)
+		assert.Check(t, is.Equal(got.Digest, pushed[tag].Digest))
+	}
+	assert.Check(t, roleKeyIDs(t, freshNotaryRepo(t, sb, "app"), data.CanonicalTargetsRole)[0] != lost)
 }
