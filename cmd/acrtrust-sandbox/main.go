@@ -4,8 +4,13 @@
 // Azure subscription and for scripted end-to-end tests.
 //
 // The first line on stdout is ACRTRUST_SANDBOX_HOST=<host:port>, followed by
-// ACRTRUST_SANDBOX_CA=<path> and ACRTRUST_SANDBOX_IDENTITY_TOKEN=<token>, for
+// ACRTRUST_SANDBOX_CA=<path> and ACRTRUST_SANDBOX_IDENTITY_TOKEN=<token>, then
+// one ACRTRUST_SANDBOX_SEED=<host>/<repo>:<tag>@<digest> per --seed, for
 // scripts; then instructions for people. It runs until SIGINT or SIGTERM.
+//
+// --seed REPO:TAG (repeatable) pushes a small random image to the registry at
+// start, unsigned, so that a demo without a docker engine has something to
+// sign remotely (docker acrtrust sign).
 package main
 
 import (
@@ -17,8 +22,11 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"text/tabwriter"
+
+	"github.com/distribution/reference"
 
 	"github.com/acrtrust/docker-acrtrust/sandbox"
 )
@@ -29,6 +37,22 @@ type options struct {
 	caOut        string
 	dockerConfig string
 	verbose      bool
+	seeds        []seed
+}
+
+// seed is a --seed REPO:TAG: an image to push at start.
+type seed struct{ repo, tag string }
+
+func parseSeed(s string) (seed, error) {
+	i := strings.LastIndex(s, ":")
+	if i <= 0 || i == len(s)-1 || strings.Contains(s[i+1:], "/") {
+		return seed{}, fmt.Errorf("--seed %q: want REPO:TAG, e.g. demo/hello:v1", s)
+	}
+	repo, tag := s[:i], s[i+1:]
+	if _, err := reference.ParseNormalizedNamed("localhost/" + repo + ":" + tag); err != nil {
+		return seed{}, fmt.Errorf("--seed %q: %w", s, err)
+	}
+	return seed{repo: repo, tag: tag}, nil
 }
 
 func main() {
@@ -39,6 +63,13 @@ func main() {
 	fs.StringVar(&opts.caOut, "ca-out", "", "Write the CA certificate (PEM) to this file")
 	fs.StringVar(&opts.dockerConfig, "docker-config", "", "Install the CA certificate in this Docker config directory (tls/<host>/ca.crt)")
 	fs.BoolVar(&opts.verbose, "verbose", false, "Log every request to stderr")
+	fs.Func("seed", "Push a random image to `REPO:TAG` at start (repeatable), to sign without a docker engine", func(s string) error {
+		sd, err := parseSeed(s)
+		if err == nil {
+			opts.seeds = append(opts.seeds, sd)
+		}
+		return err
+	})
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: acrtrust-sandbox [OPTIONS]\n\nRun an ACR-like registry with content trust on loopback.\n\nOptions:\n")
 		fs.PrintDefaults()
@@ -79,7 +110,11 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
 	}
 	defer cleanup()
 
-	printInstructions(stdout, sb, opts, caPath)
+	seeded, err := pushSeeds(ctx, sb, opts.seeds)
+	if err != nil {
+		return err
+	}
+	printInstructions(stdout, sb, opts, caPath, seeded)
 	<-ctx.Done()
 	fmt.Fprintln(stderr, "acrtrust-sandbox: stopping")
 	return sb.Close()
@@ -116,11 +151,28 @@ func writeCA(sb *sandbox.Sandbox, opts options) (path string, cleanup func(), er
 	return path, cleanup, nil
 }
 
-func printInstructions(w io.Writer, sb *sandbox.Sandbox, opts options, caPath string) {
+// pushSeeds pushes a random image for each seed and returns each as
+// HOST/REPO:TAG@DIGEST.
+func pushSeeds(ctx context.Context, sb *sandbox.Sandbox, seeds []seed) ([]string, error) {
+	var out []string
+	for _, sd := range seeds {
+		desc, err := sb.PushRandomImage(ctx, sd.repo, sd.tag)
+		if err != nil {
+			return nil, fmt.Errorf("seeding %s:%s: %w", sd.repo, sd.tag, err)
+		}
+		out = append(out, fmt.Sprintf("%s/%s:%s@%s", sb.Host(), sd.repo, sd.tag, desc.Digest))
+	}
+	return out, nil
+}
+
+func printInstructions(w io.Writer, sb *sandbox.Sandbox, opts options, caPath string, seeded []string) {
 	host := sb.Host()
 	fmt.Fprintf(w, "ACRTRUST_SANDBOX_HOST=%s\n", host)
 	fmt.Fprintf(w, "ACRTRUST_SANDBOX_CA=%s\n", caPath)
 	fmt.Fprintf(w, "ACRTRUST_SANDBOX_IDENTITY_TOKEN=%s\n", sb.IdentityToken())
+	for _, s := range seeded {
+		fmt.Fprintf(w, "ACRTRUST_SANDBOX_SEED=%s\n", s)
+	}
 	fmt.Fprintf(w, "\nacrtrust sandbox: an ACR-like registry with content trust at %s\n", sb.URL())
 	fmt.Fprintf(w, "  registry, trust server (GUN %s/<repo>) and token service on one host\n", host)
 	fmt.Fprintf(w, "  CA certificate: %s\n", caPath)
@@ -149,6 +201,14 @@ func printInstructions(w io.Writer, sb *sandbox.Sandbox, opts options, caPath st
 	}
 	fmt.Fprintf(w, "  export DOCKER_CONTENT_TRUST_SERVER=https://%s\n", host)
 	fmt.Fprintf(w, "  docker tag busybox %s/hello:v1 && docker acrtrust push %s/hello:v1\n", host, host)
+	if len(seeded) > 0 {
+		fmt.Fprintf(w, "\nSeeded images (unsigned), to sign without a docker engine:\n")
+		for _, s := range seeded {
+			name, _, _ := strings.Cut(s, "@")
+			fmt.Fprintf(w, "  %s\n", s)
+			fmt.Fprintf(w, "  docker acrtrust sign %s\n", name)
+		}
+	}
 	fmt.Fprintf(w, "\ndockerd treats 127.0.0.0/8 as insecure registries and accepts the sandbox certificate as it is.\n")
 	fmt.Fprintf(w, "Press Ctrl-C to stop.\n")
 }
