@@ -80,7 +80,11 @@ func (d *deps) explain(err error) string {
 		if !p.login.found {
 			return noLoginRemedy(p.where)
 		}
-		return d.deniedRemedy(p.op, p.where, p.login, p.readRefused)
+		r := d.deniedRemedy(p.op, p.where, p.login, p.readRefused)
+		if p.op != trust.OpRegistryPush && p.op != trust.OpRegistryRead {
+			r += "\n" + doctorHint(p.where)
+		}
+		return r
 	}
 	var te *trust.Error
 	if errors.As(err, &te) {
@@ -325,7 +329,6 @@ func loginRefusedRemedy(w where, l login) string {
 // deniedRemedy explains a refusal by what was attempted: ACR answers a
 // missing role with a bare 401, and the role depends on the operation.
 func (d *deps) deniedRemedy(op trust.Op, w where, l login, readRefused bool) string {
-	doctor := fmt.Sprintf("Run `docker acrtrust doctor %s` to see what this login may do.", w.image)
 	relogin := "then log in again with " + w.logInAgain() + ": a role change applies to new tokens only."
 	switch {
 	case op == trust.OpTrustWrite && !readRefused:
@@ -350,18 +353,18 @@ func (d *deps) deniedRemedy(op trust.Op, w where, l login, readRefused bool) str
 			"or it lacks AcrPull on the registry.", w.host, l.who(), w.gun)
 		if w.acr != "" {
 			return msg + " Sign with a user or service principal that has AcrPush and AcrImageSigner:\n" +
-				w.grantCommand("AcrImageSigner", l) + "\n" + relogin + " " + doctor
+				w.grantCommand("AcrImageSigner", l) + "\n" + relogin
 		}
-		return msg + " Sign with a login that may read and write trust data (on ACR: AcrPush and AcrImageSigner). " + doctor
+		return msg + " Sign with a login that may read and write trust data (on ACR: AcrPush and AcrImageSigner)."
 	case op == trust.OpTrustRead:
 		msg := fmt.Sprintf("%s refused %s read access to the trust data of %s.", w.host, l.who(), w.gun)
 		if w.acr != "" {
 			return msg + " On ACR, reading trust data needs AcrPull (or AcrPush), and a repository-scoped token cannot read or write " +
 				"trust data at all, even where it may pull and push the image: use a user or service principal. Grant AcrPull:\n" +
-				w.grantCommand("AcrPull", l) + "\n" + relogin + " " + doctor
+				w.grantCommand("AcrPull", l) + "\n" + relogin
 		}
 		return msg + " The login may not read trust data: on ACR, that needs the AcrPull role, and a repository-scoped token cannot " +
-			"read trust data at all, even where it may pull the image. Use a login that may read the repository's trust data. " + doctor
+			"read trust data at all, even where it may pull the image. Use a login that may read the repository's trust data."
 	case op == trust.OpRegistryPush:
 		msg := fmt.Sprintf("%s refused to let %s push to %s.", w.host, l.who(), w.repo)
 		if w.acr != "" {
@@ -380,7 +383,12 @@ func (d *deps) deniedRemedy(op trust.Op, w where, l login, readRefused bool) str
 			"content/read on the repository). Log in with a login that may pull."
 	}
 	return fmt.Sprintf("%s refused %s. On ACR, reading trust data needs AcrPull and writing it AcrImageSigner in addition to AcrPush; "+
-		"admin accounts and repository-scoped tokens cannot sign. After a role change, log in again with %s. %s", w.host, l.who(), w.logInAgain(), doctor)
+		"admin accounts and repository-scoped tokens cannot sign. After a role change, log in again with %s.", w.host, l.who(), w.logInAgain())
+}
+
+// doctorHint points to the command that checks every right at once.
+func doctorHint(w where) string {
+	return fmt.Sprintf("Run `docker acrtrust doctor %s` to see what this login may do.", w.image)
 }
 
 // noTrustDataRemedy explains missing trust data: nothing signed yet, or
@@ -431,14 +439,9 @@ func (d *deps) kindRemedy(k trust.Kind, p problem, err error) string {
 		if r := d.passphraseRemedy(); r != "" {
 			return r
 		}
-		return fmt.Sprintf("No key that signs for %s is in %s: the repository key stays on the machine that first signed. "+
-			"Sign there, restore a key backup (`docker acrtrust key restore`), or have a repository owner add your key as a signer "+
-			"(`docker acrtrust signer add`).", p.gun, filepath.Join(d.configDir, "trust", "private"))
+		return d.noSigningKeyRemedy(p.gun)
 	case trust.KindNetwork:
-		if d.env.server != "" {
-			return fmt.Sprintf("Check that the trust server %s (from DOCKER_CONTENT_TRUST_SERVER) is reachable, or unset the variable to use https://%s.", d.env.server, p.host)
-		}
-		return fmt.Sprintf("Check that the trust server https://%s is reachable (set DOCKER_CONTENT_TRUST_SERVER if the trust data is served elsewhere).", p.host)
+		return d.unreachableRemedy(p.host)
 	case trust.KindCertificate:
 		issuer := ""
 		if cert, ok := trust.UntrustedCertificate(err); ok {
@@ -455,6 +458,44 @@ func (d *deps) kindRemedy(k trust.Kind, p problem, err error) string {
 		return "The server did not answer as a Notary server. Check DOCKER_CONTENT_TRUST_SERVER."
 	}
 	return ""
+}
+
+func (d *deps) noSigningKeyRemedy(gun string) string {
+	return fmt.Sprintf("No key that signs for %s is in %s: the repository key stays on the machine that first signed. "+
+		"Sign there, restore a key backup (`docker acrtrust key restore`), or have a repository owner add your key as a signer "+
+		"(`docker acrtrust signer add`).", gun, filepath.Join(d.configDir, "trust", "private"))
+}
+
+// unreachableRemedy is for a trust server that could not be reached; host
+// is the registry's.
+func (d *deps) unreachableRemedy(host string) string {
+	if d.env.server != "" {
+		return fmt.Sprintf("Check that the trust server %s (from DOCKER_CONTENT_TRUST_SERVER) is reachable, or unset the variable to use https://%s.", d.env.server, host)
+	}
+	return fmt.Sprintf("Check that the trust server https://%s is reachable (set DOCKER_CONTENT_TRUST_SERVER if the trust data is served elsewhere).", host)
+}
+
+// adminAccountRemedy is for a login with ACR's admin account, which
+// cannot sign.
+func adminAccountRemedy(w where) string {
+	return fmt.Sprintf("The admin account can push and pull but cannot sign (ACR: admin accounts cannot push trusted images). "+
+		"To sign, log in as a user or service principal that has AcrPush and AcrImageSigner: %s.", w.logInAgain())
+}
+
+// noSignedTagsRemedy is for trust data in which no tag is signed (all revoked).
+func noSignedTagsRemedy(w where) string {
+	return fmt.Sprintf("Trusted pulls of %s fail until a tag is signed: `docker acrtrust sign %s:TAG`.", w.repo, w.repo)
+}
+
+// expiryRemedy is for trust metadata that expired (or soon will).
+func expiryRemedy(w where) string {
+	return fmt.Sprintf("Once targets or signer metadata expires, every trusted pull of %s fails. A publisher with the key must sign again "+
+		"(`docker acrtrust sign %s:TAG`) before then; root metadata is renewed by the holder of the root key.", w.repo, w.repo)
+}
+
+// certificateExpiryRemedy is for a trust server certificate about to expire.
+func certificateExpiryRemedy(host string) string {
+	return fmt.Sprintf("Renew the TLS certificate of %s before it expires: after that no client can reach the trust data.", host)
 }
 
 // passphraseRemedy is the passphrase retriever's own reason for giving up

@@ -155,7 +155,7 @@ func TestPullResolvesFromTrustData(t *testing.T) {
 		d.engine = eng
 		err := runCommand(t, d, "pull", host+"/app:v1")
 		assert.ErrorContains(t, err, "certificate")
-		assert.ErrorContains(t, err, "/tls/<server host>/ca.crt")
+		assert.ErrorContains(t, err, "/tls/"+host+"/ca.crt")
 		assert.Check(t, is.Len(eng.pulled, 0))
 	})
 }
