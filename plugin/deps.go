@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/docker/cli/cli/config"
 	"github.com/moby/moby/client"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/sirupsen/logrus"
 
 	"github.com/acrtrust/docker-acrtrust/keystore"
 	"github.com/acrtrust/docker-acrtrust/trust"
@@ -71,6 +73,13 @@ func newDeps(dockerCLI command.Cli) *deps {
 
 func (d *deps) init() {
 	d.once.Do(func() {
+		// Notary logs through the global logrus logger at error level for
+		// ordinary events ("couldn't add target to targets" while choosing
+		// roles). What matters reaches the user as an error; the rest is
+		// shown only with docker's --debug or --log-level=debug.
+		if logrus.GetLevel() < logrus.DebugLevel {
+			logrus.SetOutput(io.Discard)
+		}
 		d.env = readEnvironment(d.getenv)
 		if d.configDir == "" {
 			d.configDir = config.Dir()
@@ -100,7 +109,7 @@ func (d *deps) init() {
 			}.Open
 		}
 		if d.registry == nil {
-			d.registry = trust.Registry{Network: d.network, Audit: d.audit}
+			d.registry = trust.NewRegistry(d.network, d.audit)
 		}
 		if d.engine == nil {
 			d.engine = dockerEngine{cli: d.cli}

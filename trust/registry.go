@@ -6,23 +6,53 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/registry/remote"
+	"oras.land/oras-go/v2/registry/remote/auth"
 )
 
 // Registry reads what a registry serves: the digest, size and media type a
 // tag resolves to (what gets signed, multi-platform indexes included) and
 // the list of tags. It uses oras-go's registry client with the same token
-// auth as the trust server.
+// auth as the trust server. Make it with NewRegistry; it is safe for
+// concurrent use.
 type Registry struct {
-	Network Network
-	Audit   *Audit
+	network Network
+	audit   *Audit
+
+	mu      sync.Mutex
+	clients map[string]*auth.Client // per registry host and transport kind
+}
+
+// NewRegistry returns a Registry that reaches registries through network
+// and records refusals in audit (nil records nothing).
+func NewRegistry(network Network, audit *Audit) *Registry {
+	return &Registry{network: network, audit: audit, clients: map[string]*auth.Client{}}
+}
+
+// client returns the auth client for host over tlsCfg (nil: plain HTTP),
+// made once, so that its token cache serves every tag of a run: signing
+// 100 tags asks the token service once, not 100 times.
+func (r *Registry) client(host string, tlsCfg *tls.Config) *auth.Client {
+	key := host + "|https"
+	if tlsCfg == nil {
+		key = host + "|http"
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.clients[key]
+	if !ok {
+		c = r.network.authClient(r.network.httpTransport(tlsCfg), host, r.audit)
+		r.clients[key] = c
+	}
+	return c
 }
 
 // Resolve returns the descriptor of the manifest (or index) that ref's tag,
 // or digest, resolves to in the registry.
-func (r Registry) Resolve(ctx context.Context, ref Ref) (ocispec.Descriptor, error) {
+func (r *Registry) Resolve(ctx context.Context, ref Ref) (ocispec.Descriptor, error) {
 	target := ref.Tag
 	if ref.Digest != "" {
 		target = ref.Digest.String()
@@ -43,7 +73,7 @@ func (r Registry) Resolve(ctx context.Context, ref Ref) (ocispec.Descriptor, err
 }
 
 // Tags lists every tag of ref's repository.
-func (r Registry) Tags(ctx context.Context, ref Ref) ([]string, error) {
+func (r *Registry) Tags(ctx context.Context, ref Ref) ([]string, error) {
 	var tags []string
 	err := r.with(ref, func(repo *remote.Repository) error {
 		tags = nil
@@ -62,16 +92,16 @@ func (r Registry) Tags(ctx context.Context, ref Ref) ([]string, error) {
 // registries (loopback, or the daemon's insecure list) it does what the
 // docker daemon does: TLS without verification, then plain HTTP when the
 // server speaks HTTP.
-func (r Registry) with(ref Ref, fn func(*remote.Repository) error) error {
+func (r *Registry) with(ref Ref, fn func(*remote.Repository) error) error {
 	host := ref.Registry()
 	if host == "docker.io" {
 		host = "registry-1.docker.io"
 	}
-	tlsCfg, err := r.Network.TLSConfig(host)
+	tlsCfg, err := r.network.TLSConfig(host)
 	if err != nil {
 		return err
 	}
-	insecure := r.Network.insecure(host)
+	insecure := r.network.insecure(host)
 	if insecure {
 		tlsCfg = tlsCfg.Clone()
 		tlsCfg.InsecureSkipVerify = true //nolint:gosec // docker's rule for insecure registries
@@ -82,7 +112,7 @@ func (r Registry) with(ref Ref, fn func(*remote.Repository) error) error {
 			return nil, err
 		}
 		repo.PlainHTTP = plain
-		repo.Client = r.Network.authClient(r.Network.httpTransport(cfg), ref.Registry(), r.Audit)
+		repo.Client = r.client(ref.Registry(), cfg)
 		return repo, nil
 	}
 	repo, err := open(false, tlsCfg)

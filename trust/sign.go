@@ -90,10 +90,18 @@ func Sign(ctx context.Context, repo Repository, targets []Target) (SignResult, e
 			clearChangelist(repo)
 		}
 	}()
+	// The delegations come from the metadata just downloaded: read them
+	// once, not once per target (GetDelegationRoles updates from the server).
+	var chooser roleChooser
+	if !res.Initialized {
+		if chooser, err = newRoleChooser(repo); err != nil {
+			return res, err
+		}
+	}
 	for _, nt := range nts {
 		roles := res.Roles
 		if !res.Initialized {
-			if roles, err = SignableRoles(repo, nt.Name); err != nil {
+			if roles, err = chooser.roles(nt.Name); err != nil {
 				return res, err
 			}
 			res.Roles = roles
@@ -148,24 +156,43 @@ func rootKey(repo Repository) (string, error) {
 // delegations, else every direct targets/<name> delegation that holds a local
 // key and whose paths cover the target.
 func SignableRoles(repo Repository, target string) ([]data.RoleName, error) {
+	c, err := newRoleChooser(repo)
+	if err != nil {
+		return nil, err
+	}
+	return c.roles(target)
+}
+
+// roleChooser holds what SignableRoles decides from: the repository's
+// delegations and the IDs of the local keys.
+type roleChooser struct {
+	delegations []data.Role
+	local       map[string]bool
+}
+
+func newRoleChooser(repo Repository) (roleChooser, error) {
 	delegations, err := repo.GetDelegationRoles()
 	if err != nil {
-		return nil, Classify(repo.GetGUN(), err)
+		return roleChooser{}, Classify(repo.GetGUN(), err)
 	}
-	if len(delegations) == 0 {
+	c := roleChooser{delegations: delegations, local: map[string]bool{}}
+	for id := range repo.GetCryptoService().ListAllKeys() {
+		c.local[path.Base(id)] = true
+	}
+	return c, nil
+}
+
+func (c roleChooser) roles(target string) ([]data.RoleName, error) {
+	if len(c.delegations) == 0 {
 		return []data.RoleName{data.CanonicalTargetsRole}, nil
 	}
-	local := map[string]bool{}
-	for id := range repo.GetCryptoService().ListAllKeys() {
-		local[path.Base(id)] = true
-	}
 	var roles []data.RoleName
-	for _, d := range delegations {
+	for _, d := range c.delegations {
 		if path.Dir(d.Name.String()) != data.CanonicalTargetsRole.String() || !d.CheckPaths(target) {
 			continue
 		}
 		for _, id := range d.KeyIDs {
-			if local[id] {
+			if c.local[id] {
 				roles = append(roles, d.Name)
 				break
 			}
