@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"strings"
 
 	"github.com/theupdateframework/notary"
 	"github.com/theupdateframework/notary/passphrase"
 	"github.com/theupdateframework/notary/tuf/data"
 	"github.com/theupdateframework/notary/tuf/utils"
+	"github.com/youmark/pkcs8"
 )
 
 // validName is Docker's rule for key and signer names.
@@ -94,30 +96,38 @@ func parseKeyBlock(b *pem.Block, pass string) (data.PrivateKey, error) {
 		}
 		return k, nil
 	}
-	if b.Type == "ENCRYPTED PRIVATE KEY" {
-		s, err := parsePBES2(b.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		if !s.notaryReadable() {
-			der, err := s.decrypt(pass)
-			if err != nil {
-				return nil, err
-			}
-			k, err := utils.ParsePKCS8ToTufKey(der, nil)
-			if err != nil {
-				return nil, errWrongPassphrase
-			}
-			return k, nil
-		}
-	}
 	k, err := utils.ParsePEMPrivateKey(pem.EncodeToMemory(clean), pass)
-	if err != nil {
-		// With the format checked above, what is left is the passphrase.
+	if err == nil {
+		return k, nil
+	}
+	if b.Type != "ENCRYPTED PRIVATE KEY" {
 		return nil, errWrongPassphrase
+	}
+	// Notary decrypts only the PBES2 variant it writes (PBKDF2 with
+	// HMAC-SHA1, AES-256-CBC) and mistakes any other, such as OpenSSL 3's
+	// default HMAC-SHA256, for a wrong passphrase. youmark/pkcs8 reads every
+	// PBES2 variant (PBKDF2 or scrypt, AES-CBC or GCM); the key it yields is
+	// handed back to notary's own parser.
+	key, err := pkcs8.ParsePKCS8PrivateKey(b.Bytes, []byte(pass))
+	if err != nil {
+		if strings.Contains(err.Error(), "incorrect password") {
+			return nil, errWrongPassphrase
+		}
+		return nil, fmt.Errorf("%w (encrypted PKCS#8 with PBES2 is supported; convert with `openssl pkcs8 -topk8 -v2 aes256`)", err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotPrivateKey, err)
+	}
+	k, err = utils.ParsePKCS8ToTufKey(der, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotPrivateKey, err)
 	}
 	return k, nil
 }
+
+// errWrongPassphrase: the passphrase does not decrypt the key.
+var errWrongPassphrase = errors.New("wrong passphrase")
 
 // maxPassphraseAttempts is notary's bound on asking again.
 const maxPassphraseAttempts = 10
