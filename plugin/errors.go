@@ -346,11 +346,9 @@ func (d *deps) deniedRemedy(op trust.Op, w where, l login, readRefused bool) str
 			"or an admin account or a repository-scoped token, which cannot sign. Sign with a login that may write trust data; " +
 			"after a role change, log in again for a new token."
 	case op == trust.OpTrustWrite:
-		// Signing reads the registry first (digest and size, or the push
-		// itself): this login may use the registry, not its trust data.
-		msg := fmt.Sprintf("%s let %s use the registry but refused it read access to the trust data of %s: "+
-			"it is a repository-scoped token, which cannot read or write trust data at all (an ACR limitation), "+
-			"or it lacks AcrPull on the registry.", w.host, l.who(), w.gun)
+		msg := fmt.Sprintf("%s refused %s even read access to the trust data of %s, so it cannot sign: "+
+			"it is a repository-scoped token, which cannot read or write trust data at all, even where it may push and pull "+
+			"the image (an ACR limitation), or it lacks AcrPull on the registry.", w.host, l.who(), w.gun)
 		if w.acr != "" {
 			return msg + " Sign with a user or service principal that has AcrPush and AcrImageSigner:\n" +
 				w.grantCommand("AcrImageSigner", l) + "\n" + relogin

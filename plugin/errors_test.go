@@ -77,8 +77,8 @@ func TestErrorsNameTheFix(t *testing.T) {
 			// has no access to trust data at all (ACR's documented limitation).
 			user: sandbox.UserScoped,
 			repo: "scoped/app",
-			push: []string{"NOT signed", docker401, ` let the login "scoped-token" use the registry but refused it ` + readRefused + host +
-				"/scoped/app-scoped-token: it is a repository-scoped token, which cannot read or write trust data at all", "docker acrtrust doctor"},
+			push: []string{"NOT signed", docker401, ` refused the login "scoped-token" even ` + readRefused + host +
+				"/scoped/app-scoped-token, so it cannot sign: it is a repository-scoped token, which cannot read or write trust data at all", "docker acrtrust doctor"},
 			pull:    []string{docker401, `refused the login "scoped-token" ` + readRefused, scopedReadHint, "docker acrtrust doctor " + host + "/scoped/app:v1"},
 			resolve: []string{docker401, readRefused, scopedReadHint},
 			verify:  []string{docker401, readRefused, scopedReadHint},
@@ -406,4 +406,61 @@ func TestACRRegistryName(t *testing.T) {
 	} {
 		t.Run(host, func(t *testing.T) { assert.Equal(t, acrRegistryName(host), want) })
 	}
+}
+
+// TestWriteCommandsExplainRefusals: sign, revoke and signer add/remove, run
+// with the repository's keys but a login that may not write trust data.
+func TestWriteCommandsExplainRefusals(t *testing.T) {
+	sb := startSandbox(t)
+	ctx := context.Background()
+	host := sb.Host()
+	publisher, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	for _, repo := range []string{"app", "scoped/app"} {
+		for _, tag := range []string{"v1", "v2"} {
+			_, err := sb.PushRandomImage(ctx, repo, tag)
+			assert.NilError(t, err)
+		}
+		assert.NilError(t, runCommand(t, publisher, "push", host+"/"+repo+":v1"))
+	}
+	keyDir := t.TempDir()
+	assert.NilError(t, runCommand(t, publisher, "key", "generate", "--dir", keyDir, "alice"))
+	pubKey := keyDir + "/alice.pub"
+
+	const (
+		cannotWrite = "but not write it, so it cannot sign. The login lacks the right to write trust data: on ACR, that is a missing AcrImageSigner role, or an admin account or a repository-scoped token"
+		cannotRead  = "so it cannot sign: it is a repository-scoped token, which cannot read or write trust data at all"
+	)
+	tests := []struct {
+		user, repo string
+		want       string
+	}{
+		{user: sandbox.UserPush, repo: "app", want: cannotWrite},
+		{user: sandbox.UserAdmin, repo: "app", want: cannotWrite},
+		{user: sandbox.UserScoped, repo: "scoped/app", want: cannotRead},
+	}
+	for _, tc := range tests {
+		image := host + "/" + tc.repo
+		for _, args := range [][]string{
+			{"sign", image + ":v2"},
+			{"revoke", "-y", image + ":v1"},
+			{"signer", "add", "--key", pubKey, "alice", image},
+		} {
+			t.Run(tc.user+" "+args[0], func(t *testing.T) {
+				fc := newFakeCLI(t, "")
+				fc.login(host, tc.user, sandbox.Password)
+				d := newTestDeps(t, fc, passphraseEnv())
+				d.configDir, d.engine = publisher.configDir, &fakeEngine{} // the publisher's keys
+				err := runCommand(t, d, args...)
+				assert.Assert(t, err != nil)
+				assertInOrder(t, err.Error()+"\n"+fc.errBuf.String(), []string{
+					"Error: you are not authorized to perform this operation: server returned 401.",
+					tc.want,
+					"docker acrtrust doctor " + image,
+				})
+			})
+		}
+	}
+	got, err := independentResolve(t, sb, host+"/app:v1")
+	assert.NilError(t, err, "the refused revoke changed nothing")
+	assert.Check(t, got.Digest != "")
 }

@@ -59,10 +59,10 @@ func runRevoke(ctx context.Context, d *deps, opts revokeOptions) error {
 
 	repo, err := d.openRepo(ctx, ref, true)
 	if err != nil {
-		return fmt.Errorf("error establishing connection to trust repository: %w", err)
+		return trust.WithOp(trust.OpTrustWrite, ref, fmt.Errorf("error establishing connection to trust repository: %w", err))
 	}
 	if _, err := trust.Revoke(ctx, repo, ref.Tag); err != nil {
-		return fmt.Errorf("could not remove signature for %s: %w", opts.remote, err)
+		return fmt.Errorf("could not remove signature for %s: %w", opts.remote, trust.WithOp(trust.OpTrustWrite, ref, err))
 	}
 	_, _ = fmt.Fprintf(d.cli.Out(), "Successfully deleted signature for %s\n", opts.remote)
 	return nil

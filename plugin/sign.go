@@ -120,17 +120,17 @@ func signRemote(ctx context.Context, d *deps, refs []trust.Ref) error {
 	}
 	targets, err := registryTargets(ctx, d, refs, nil)
 	if err != nil {
-		return err
+		return trust.WithOp(trust.OpRegistryRead, refs[0], err)
 	}
 	repo, err := d.openRepo(ctx, refs[0], true)
 	if err != nil {
-		return fmt.Errorf("error establishing connection to trust repository: %w", err)
+		return trust.WithOp(trust.OpTrustWrite, refs[0], fmt.Errorf("error establishing connection to trust repository: %w", err))
 	}
 	printExistingSignatures(ctx, out, repo, refs)
 
 	res, err := trust.Sign(ctx, repo, targets)
 	if err != nil {
-		return signFailure(refs, err)
+		return signFailure(refs, trust.WithOp(trust.OpTrustWrite, refs[0], err))
 	}
 	if res.Initialized {
 		_, _ = fmt.Fprintln(out, "Finished initializing signed repository for", refs[0].Original)

@@ -81,7 +81,7 @@ func addSignerToRepo(ctx context.Context, d *deps, signer, repoName string, keys
 	}
 	repo, err := d.openRepo(ctx, ref, true)
 	if err != nil {
-		return fmt.Errorf("error establishing connection to trust repository: %w", err)
+		return trust.WithOp(trust.OpTrustWrite, ref, fmt.Errorf("error establishing connection to trust repository: %w", err))
 	}
 	res, err := trust.AddSigner(ctx, repo, signer, keys, trust.AddSignerOptions{
 		Initializing: func() {
@@ -89,7 +89,7 @@ func addSignerToRepo(ctx context.Context, d *deps, signer, repoName string, keys
 		},
 	})
 	if err != nil {
-		return err
+		return trust.WithOp(trust.OpTrustWrite, ref, err)
 	}
 	if res.Initialized {
 		_, _ = fmt.Fprintf(d.cli.Out(), "Successfully initialized %q\n", repoName)

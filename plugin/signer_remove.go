@@ -73,11 +73,11 @@ func removeSignerFromRepo(ctx context.Context, d *deps, signer, repoName string,
 	}
 	repo, err := d.openRepo(ctx, ref, true)
 	if err != nil {
-		return false, fmt.Errorf("error establishing connection to trust repository: %w", err)
+		return false, trust.WithOp(trust.OpTrustWrite, ref, fmt.Errorf("error establishing connection to trust repository: %w", err))
 	}
 	plan, err := trust.PlanSignerRemoval(ctx, repo, signer)
 	if err != nil {
-		return false, err
+		return false, trust.WithOp(trust.OpTrustWrite, ref, err)
 	}
 	if plan.LastReleasesSigner && !force {
 		question := fmt.Sprintf("The signer %q signed the last released version of %s. "+
@@ -89,7 +89,7 @@ func removeSignerFromRepo(ctx context.Context, d *deps, signer, repoName string,
 		}
 	}
 	if err := trust.RemoveSigner(ctx, repo, plan); err != nil {
-		return false, err
+		return false, trust.WithOp(trust.OpTrustWrite, ref, err)
 	}
 	return true, nil
 }
