@@ -9,7 +9,9 @@
 //   - a real Notary v1 server (notary's server package, memory store,
 //     server-managed snapshot and timestamp keys) for every path containing
 //     /_trust/. The GUN of repository "app" is "<host>/app", so its root is at
-//     https://<host>/v2/<host>/app/_trust/tuf/root.json;
+//     https://<host>/v2/<host>/app/_trust/tuf/root.json. Unlike notary
+//     v0.7.0 built with Go 1.17 or later, it accepts publishes from signers
+//     (delegation metadata such as targets/releases); see notary.go;
 //   - a Docker token service at /oauth2/token (GET with basic auth, as dockerd
 //     and the docker CLI use it, and the OAuth2 POST form with grant_type
 //     password or refresh_token, as clients holding an identity token use it).

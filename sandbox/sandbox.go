@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -18,16 +17,7 @@ import (
 	"sync"
 	"time"
 
-	ctxu "github.com/docker/distribution/context"
 	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/sirupsen/logrus"
-	"github.com/theupdateframework/notary"
-	"github.com/theupdateframework/notary/cryptoservice"
-	"github.com/theupdateframework/notary/passphrase"
-	"github.com/theupdateframework/notary/server"
-	"github.com/theupdateframework/notary/server/storage"
-	"github.com/theupdateframework/notary/trustmanager"
-	"github.com/theupdateframework/notary/tuf/data"
 )
 
 // Options configures a sandbox. The zero value is a sandbox on a free port
@@ -160,20 +150,6 @@ func checkLoopback(addr string) error {
 		return nil
 	}
 	return fmt.Errorf("sandbox: listen address %q is not a loopback address (use 127.0.0.1:PORT)", addr)
-}
-
-// newNotaryHandler returns a notary server with empty memory storage and a
-// fresh signing service for the server-managed snapshot and timestamp keys,
-// wired as notary's own integration tests do it. Access control is nil:
-// the front handler does auth.
-func newNotaryHandler() http.Handler {
-	ctx := context.WithValue(context.Background(), notary.CtxKeyMetaStore, storage.NewMemStorage())
-	ctx = context.WithValue(ctx, notary.CtxKeyKeyAlgo, data.ECDSAKey)
-	l := logrus.New()
-	l.Out = io.Discard
-	ctx = ctxu.WithLogger(ctx, logrus.NewEntry(l))
-	cs := cryptoservice.NewCryptoService(trustmanager.NewKeyMemoryStore(passphrase.ConstantRetriever("acrtrust-sandbox")))
-	return server.RootHandler(ctx, nil, cs, nil, nil, nil)
 }
 
 // Close stops the server and closes all connections. It is idempotent.
