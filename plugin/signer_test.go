@@ -3,7 +3,6 @@ package plugin
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"encoding/pem"
 	"os"
 	"path/filepath"
@@ -16,7 +15,6 @@ import (
 	"github.com/theupdateframework/notary/passphrase"
 	"github.com/theupdateframework/notary/storage"
 	"github.com/theupdateframework/notary/trustmanager"
-	"github.com/theupdateframework/notary/trustpinning"
 	"github.com/theupdateframework/notary/tuf/data"
 	tufutils "github.com/theupdateframework/notary/tuf/utils"
 	"gotest.tools/v3/assert"
@@ -69,39 +67,25 @@ func (k delegateKey) loadInto(t *testing.T, configDir, pass string) {
 	assert.Check(t, is.Equal(di.Mode().Perm(), os.FileMode(0o700)))
 }
 
-// signerStack is the sandbox's registry with a trust server that accepts
-// signers' metadata (see delegationNotary: the sandbox's does not).
+// signerStack is one sandbox seen from several machines: the repository
+// owner's, each signer's and readers'. Every machine logs in to the
+// sandbox (token auth) and trusts its CA; its trust server is the sandbox
+// itself, as on ACR.
 type signerStack struct {
-	sb     *sandbox.Sandbox
-	notary *delegationNotary
+	sb *sandbox.Sandbox
 }
 
 func newSignerStack(t *testing.T) signerStack {
 	t.Helper()
-	sb := startSandbox(t)
-	return signerStack{sb: sb, notary: startDelegationNotary(t)}
+	return signerStack{sb: startSandbox(t)}
 }
 
-// env is base with DOCKER_CONTENT_TRUST_SERVER naming the trust server.
-func (s signerStack) env(base map[string]string) map[string]string {
-	env := map[string]string{"DOCKER_CONTENT_TRUST_SERVER": s.notary.URL()}
-	for k, v := range base {
-		env[k] = v
-	}
-	return env
-}
-
-// machine is a user's machine: its own DOCKER_CONFIG, logged in as user,
-// trusting the sandbox and the trust server.
+// machine is a user's machine: its own DOCKER_CONFIG, logged in as user.
 func (s signerStack) machine(t *testing.T, user string, env map[string]string, stdin string, terminal bool) (*deps, *fakeCLI) {
 	t.Helper()
-	cli := newFakeCLI(t, stdin)
+	d, cli, _ := sandboxDeps(t, s.sb, user, env)
+	cli.in = newFakeCLI(t, stdin).in
 	cli.in.SetIsTerminal(terminal)
-	cli.login(s.sb.Host(), user, sandbox.Password)
-	d := newTestDeps(t, cli, s.env(env))
-	assert.NilError(t, s.sb.InstallCA(d.configDir))
-	s.notary.trust(t, d.configDir)
-	d.engine = &fakeEngine{}
 	return d, cli
 }
 
@@ -118,10 +102,7 @@ func (s signerStack) delegate(t *testing.T, k delegateKey, env map[string]string
 // cache: a consumer on another machine.
 func (s signerStack) reader(t *testing.T, repo string) client.Repository {
 	t.Helper()
-	r, err := client.NewFileCachedRepository(t.TempDir(), data.GUN(s.sb.Host()+"/"+repo), s.notary.URL(),
-		s.notary.srv.Client().Transport, passphrase.ConstantRetriever("unused"), trustpinning.TrustPinConfig{})
-	assert.NilError(t, err)
-	return r
+	return independentRepo(t, s.sb, repo)
 }
 
 func (s signerStack) resolve(t *testing.T, repo, tag string) (trust.Target, error) {
@@ -132,13 +113,7 @@ func (s signerStack) resolve(t *testing.T, repo, tag string) (trust.Target, erro
 // roles returns, for each role that signed tag, the digest it signed.
 func (s signerStack) roles(t *testing.T, repo, tag string) map[data.RoleName]digest.Digest {
 	t.Helper()
-	all, err := s.reader(t, repo).GetAllTargetMetadataByName(tag)
-	assert.NilError(t, err)
-	out := map[data.RoleName]digest.Digest{}
-	for _, sig := range all {
-		out[sig.Role.Name] = digest.NewDigestFromEncoded(digest.SHA256, hex.EncodeToString(sig.Target.Hashes["sha256"]))
-	}
-	return out
+	return signedRoles(t, s.sb, repo, tag)
 }
 
 func TestSignerAddThenSignAsDelegate(t *testing.T) {
