@@ -15,6 +15,7 @@ import (
 	"github.com/docker/cli/cli/streams"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2/errdef"
 
 	"github.com/acrtrust/docker-acrtrust/trust"
 )
@@ -146,6 +147,7 @@ var errNotFound = &notFoundError{}
 type notFoundError struct{}
 
 func (*notFoundError) Error() string { return "manifest unknown" }
+func (*notFoundError) Unwrap() error { return errdef.ErrNotFound }
 
 func descriptorOf(content string) ocispec.Descriptor {
 	return ocispec.Descriptor{

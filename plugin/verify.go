@@ -157,7 +157,7 @@ func verifyOne(ctx context.Context, d *deps, image string, window time.Duration,
 	for _, tag := range tags {
 		desc, err := d.registry.Resolve(ctx, ref.WithTag(tag))
 		if err != nil {
-			if ref.Tag != "" {
+			if ref.Tag != "" && trust.IsNotFound(err) {
 				break // the one tag asked for is not in the registry: missing, if signed
 			}
 			return rep, trust.WithOp(trust.OpRegistryRead, ref, err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/docker/cli/cli"
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
@@ -168,4 +169,40 @@ func TestCompareStatuses(t *testing.T) {
 		{Tag: "same", Status: trust.StatusSigned, SignedDigest: a, RegistryDigest: a},
 	}
 	assert.DeepEqual(t, got, want)
+}
+
+func TestVerifyOneTagMissingVersusRefused(t *testing.T) {
+	sb, _ := signedSandbox(t)
+	host := sb.Host()
+
+	t.Run("signed tag deleted from the registry is missing", func(t *testing.T) {
+		d, _, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d.init()
+		d.registry = gone{registryReader: d.registry, tag: "v1", err: errNotFound}
+		err := runCommand(t, d, "verify", host+"/app:v1")
+		assert.ErrorContains(t, err, "missing: v1")
+	})
+
+	t.Run("a refused registry read is an error, not a missing tag", func(t *testing.T) {
+		d, _, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d.init()
+		d.registry = gone{registryReader: d.registry, tag: "v1", err: errors.New("response status code 401: Unauthorized")}
+		err := runCommand(t, d, "verify", host+"/app:v1")
+		assert.Assert(t, err != nil)
+		assert.Check(t, !strings.Contains(err.Error(), "missing: v1"), err.Error())
+	})
+}
+
+// gone is a registry that answers err for one tag.
+type gone struct {
+	registryReader
+	tag string
+	err error
+}
+
+func (g gone) Resolve(ctx context.Context, ref trust.Ref) (ocispec.Descriptor, error) {
+	if ref.Tag == g.tag {
+		return ocispec.Descriptor{}, g.err
+	}
+	return g.registryReader.Resolve(ctx, ref)
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
 )
@@ -127,6 +128,12 @@ func (r *Registry) with(ref Ref, fn func(*remote.Repository) error) error {
 		err = fn(repo)
 	}
 	return err
+}
+
+// IsNotFound reports whether err says the registry has no such tag or
+// manifest (as opposed to refusing access or failing).
+func IsNotFound(err error) bool {
+	return errors.Is(err, errdef.ErrNotFound)
 }
 
 func speaksHTTP(err error) bool {
