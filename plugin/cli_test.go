@@ -33,7 +33,7 @@ type fakeCLI struct {
 	cfg    *configfile.ConfigFile
 }
 
-func newFakeCLI(t *testing.T, stdin string) *fakeCLI {
+func newFakeCLI(t testing.TB, stdin string) *fakeCLI {
 	t.Helper()
 	outBuf, errBuf := &bytes.Buffer{}, &bytes.Buffer{}
 	return &fakeCLI{
@@ -59,7 +59,7 @@ func (c *fakeCLI) loginIdentityToken(host, token string) {
 
 // newTestDeps returns deps over cli with the given environment and a fresh
 // DOCKER_CONFIG directory; fields left nil are built for real by init.
-func newTestDeps(t *testing.T, cli *fakeCLI, env map[string]string) *deps {
+func newTestDeps(t testing.TB, cli *fakeCLI, env map[string]string) *deps {
 	t.Helper()
 	return &deps{
 		cli:       cli,
@@ -69,7 +69,7 @@ func newTestDeps(t *testing.T, cli *fakeCLI, env map[string]string) *deps {
 }
 
 // runCommand runs the whole command tree with args, as docker would.
-func runCommand(t *testing.T, d *deps, args ...string) error {
+func runCommand(t testing.TB, d *deps, args ...string) error {
 	t.Helper()
 	cmd := newRootCommand(d, "test")
 	cmd.SetArgs(args)

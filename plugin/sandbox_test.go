@@ -24,7 +24,7 @@ func passphraseEnv() map[string]string {
 }
 
 // startSandbox starts the in-process ACR-like stack for one test.
-func startSandbox(t *testing.T) *sandbox.Sandbox {
+func startSandbox(t testing.TB) *sandbox.Sandbox {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration: needs the in-process sandbox (run without -short)")
@@ -37,7 +37,7 @@ func startSandbox(t *testing.T) *sandbox.Sandbox {
 
 // sandboxDeps returns deps logged in to sb as user, with sb's CA trusted,
 // a fake engine, and the real trust and registry clients.
-func sandboxDeps(t *testing.T, sb *sandbox.Sandbox, user string, env map[string]string) (*deps, *fakeCLI, *fakeEngine) {
+func sandboxDeps(t testing.TB, sb *sandbox.Sandbox, user string, env map[string]string) (*deps, *fakeCLI, *fakeEngine) {
 	t.Helper()
 	cli := newFakeCLI(t, "")
 	if user != "" {

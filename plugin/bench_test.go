@@ -1,0 +1,69 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"gotest.tools/v3/assert"
+
+	"github.com/acrtrust/docker-acrtrust/sandbox"
+)
+
+// BenchmarkSign100Tags signs 100 tags of one repository in one run of
+// `docker acrtrust sign`, against the in-process sandbox with token auth.
+// Docker 28 published once per tag (9.4 s for 100 tags here); the notary
+// CLI's staged batch took 0.89 s. Reported: ns/op for the whole run,
+// publishes/op and trust-requests/op.
+func BenchmarkSign100Tags(b *testing.B) {
+	sb := startSandbox(b)
+	ctx := context.Background()
+	const n = 100
+	for i := range n {
+		_, err := sb.PushRandomImage(ctx, "bench", fmt.Sprintf("t%03d", i))
+		assert.NilError(b, err)
+	}
+	d, _, _ := sandboxDeps(b, sb, sandbox.UserSigner, passphraseEnv())
+	// Initialise the repository outside the measured loop.
+	assert.NilError(b, runCommand(b, d, "push", sb.Host()+"/bench:t000"))
+	args := []string{"sign"}
+	for i := range n {
+		args = append(args, fmt.Sprintf("%s/bench:t%03d", sb.Host(), i))
+	}
+	sb.ResetStats()
+	b.ResetTimer()
+	for range b.N {
+		assert.NilError(b, runCommand(b, d, args...))
+	}
+	b.StopTimer()
+	st := sb.Stats()
+	b.ReportMetric(float64(st.Publishes)/float64(b.N), "publishes/op")
+	b.ReportMetric(float64(st.TrustRequests)/float64(b.N), "trust-requests/op")
+}
+
+// BenchmarkResolveWarm resolves a signed tag with a warm TUF cache, as a
+// trusted pull does before the engine pulls by digest (Docker 28 needed 4
+// requests to the trust server, the notary CLI 2).
+func BenchmarkResolveWarm(b *testing.B) {
+	sb := startSandbox(b)
+	ctx := context.Background()
+	_, err := sb.PushRandomImage(ctx, "app", "v1")
+	assert.NilError(b, err)
+	signer, _, _ := sandboxDeps(b, sb, sandbox.UserSigner, passphraseEnv())
+	assert.NilError(b, runCommand(b, signer, "push", sb.Host()+"/app:v1"))
+	reader, _, _ := sandboxDeps(b, sb, sandbox.UserPull, nil)
+	assert.NilError(b, runCommand(b, reader, "resolve", sb.Host()+"/app:v1"))
+	sb.ResetStats()
+	b.ResetTimer()
+	for range b.N {
+		// A fresh process each time: new deps over the same DOCKER_CONFIG.
+		d := newTestDeps(b, newFakeCLI(b, ""), nil)
+		d.cli.(*fakeCLI).cfg = reader.cli.ConfigFile()
+		d.configDir = reader.configDir
+		assert.NilError(b, runCommand(b, d, "resolve", sb.Host()+"/app:v1"))
+	}
+	b.StopTimer()
+	st := sb.Stats()
+	b.ReportMetric(float64(st.TrustRequests)/float64(b.N), "trust-requests/op")
+	b.ReportMetric(float64(st.TokenRequests)/float64(b.N), "token-requests/op")
+}
