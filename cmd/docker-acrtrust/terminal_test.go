@@ -1,0 +1,219 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/acrtrust/docker-acrtrust/sandbox"
+)
+
+// These tests run the real binary standalone (docker-acrtrust ...) on a
+// real pseudo-terminal, the way a person types passphrases: the prompts are
+// notary's, input is hidden, new keys are asked twice and short passphrases
+// are refused.
+
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "docker-acrtrust")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	assert.NilError(t, err, string(out))
+	return bin
+}
+
+// openPTY returns the master and the slave side of a new pseudo-terminal.
+func openPTY(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatalf("no pseudo-terminal on this machine (/dev/ptmx): %v", err)
+	}
+	assert.NilError(t, unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0))
+	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	assert.NilError(t, err)
+	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	assert.NilError(t, err)
+	return m, s
+}
+
+// session is the binary running on a terminal, with what it printed so far.
+type session struct {
+	t      *testing.T
+	master *os.File
+	mu     sync.Mutex
+	out    bytes.Buffer
+	done   chan error
+}
+
+func startOnTerminal(t *testing.T, bin string, env []string, args ...string) *session {
+	t.Helper()
+	master, slave := openPTY(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = env
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	assert.NilError(t, cmd.Start())
+	_ = slave.Close()
+	s := &session{t: t, master: master, done: make(chan error, 1)}
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := master.Read(buf)
+			s.mu.Lock()
+			s.out.Write(buf[:n])
+			s.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	go func() { s.done <- cmd.Wait() }()
+	t.Cleanup(func() { _ = master.Close() })
+	return s
+}
+
+func (s *session) output() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.out.String()
+}
+
+// expect waits for the n-th occurrence of text, then types answer.
+func (s *session) answer(text string, n int, answer string) {
+	s.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for strings.Count(s.output(), text) < n {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("waited for %q (#%d); the terminal shows:\n%s", text, n, s.output())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_, err := io.WriteString(s.master, answer+"\r")
+	assert.NilError(s.t, err)
+}
+
+func (s *session) wait() error {
+	s.t.Helper()
+	select {
+	case err := <-s.done:
+		time.Sleep(50 * time.Millisecond) // let the reader drain
+		return err
+	case <-time.After(60 * time.Second):
+		s.t.Fatalf("the command did not finish; the terminal shows:\n%s", s.output())
+		return nil
+	}
+}
+
+// dockerConfig makes a DOCKER_CONFIG logged in to sb as user.
+func dockerConfig(t *testing.T, sb *sandbox.Sandbox, user string) string {
+	t.Helper()
+	dir := t.TempDir()
+	assert.NilError(t, sb.InstallCA(dir))
+	cfg := map[string]any{"auths": map[string]any{
+		sb.Host(): map[string]string{"auth": base64.StdEncoding.EncodeToString([]byte(user + ":" + sandbox.Password))},
+	}}
+	b, err := json.Marshal(cfg)
+	assert.NilError(t, err)
+	assert.NilError(t, os.WriteFile(filepath.Join(dir, "config.json"), b, 0o600))
+	return dir
+}
+
+func baseEnv(configDir string) []string {
+	return []string{"PATH=" + os.Getenv("PATH"), "HOME=" + configDir, "DOCKER_CONFIG=" + configDir, "TERM=dumb"}
+}
+
+func TestPassphrasesOnATerminal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: builds the binary and runs the in-process sandbox")
+	}
+	bin := buildBinary(t)
+	sb, err := sandbox.Start(sandbox.Options{})
+	assert.NilError(t, err)
+	t.Cleanup(func() { _ = sb.Close() })
+	ctx := context.Background()
+	for _, tag := range []string{"v1", "v2"} {
+		_, err := sb.PushRandomImage(ctx, "app", tag)
+		assert.NilError(t, err)
+	}
+	cfg := dockerConfig(t, sb, sandbox.UserSigner)
+	const rootPass, repoPass = "correct horse root", "correct horse repo"
+
+	// First signature: new root key and new repository key, each twice.
+	s := startOnTerminal(t, bin, baseEnv(cfg), "sign", sb.Host()+"/app:v1")
+	s.answer("Enter passphrase for new root key with ID", 1, "k9x2q")
+	s.answer("Passphrase is too short", 1, rootPass)
+	s.answer("Repeat passphrase for new root key with ID", 1, rootPass+" typo")
+	s.answer("Passphrases do not match", 1, rootPass)
+	s.answer("Repeat passphrase for new root key with ID", 2, rootPass)
+	s.answer("Enter passphrase for new repository key with ID", 1, repoPass)
+	s.answer("Repeat passphrase for new repository key with ID", 1, repoPass)
+	err = s.wait()
+	out := s.output()
+	assert.NilError(t, err, out)
+	assert.Check(t, is.Contains(out, "Successfully signed "+sb.Host()+"/app:v1"))
+	for _, secret := range []string{rootPass, repoPass, "k9x2q"} {
+		assert.Check(t, !strings.Contains(out, secret), "passphrase %q echoed on the terminal:\n%s", secret, out)
+	}
+
+	// Second signature: only the repository key's passphrase; a wrong one is asked again.
+	s = startOnTerminal(t, bin, baseEnv(cfg), "sign", sb.Host()+"/app:v2")
+	s.answer("Enter passphrase for repository key with ID", 1, "wrong passphrase")
+	s.answer("Passphrase incorrect. Please retry.", 1, repoPass)
+	err = s.wait()
+	out = s.output()
+	assert.NilError(t, err, out)
+	assert.Check(t, !strings.Contains(out, "root key"), "a later signature must not ask for the root key:\n%s", out)
+	assert.Check(t, is.Contains(out, "Successfully signed "+sb.Host()+"/app:v2"))
+	assert.Check(t, !strings.Contains(out, repoPass) && !strings.Contains(out, "wrong passphrase"))
+}
+
+func TestNoTerminalNoPassphraseFailsAtOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: builds the binary and runs the in-process sandbox")
+	}
+	bin := buildBinary(t)
+	sb, err := sandbox.Start(sandbox.Options{})
+	assert.NilError(t, err)
+	t.Cleanup(func() { _ = sb.Close() })
+	_, err = sb.PushRandomImage(context.Background(), "app", "v1")
+	assert.NilError(t, err)
+	cfg := dockerConfig(t, sb, sandbox.UserSigner)
+
+	// stdin is an open pipe that never says anything: Docker's prompt would
+	// wait on it forever.
+	pr, pw, err := os.Pipe()
+	assert.NilError(t, err)
+	defer pw.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "sign", sb.Host()+"/app:v1")
+	cmd.Env = baseEnv(cfg)
+	cmd.Stdin = pr
+	out, err := cmd.CombinedOutput()
+	assert.Assert(t, ctx.Err() == nil, "the command hung waiting for stdin")
+	var exit *exec.ExitError
+	assert.Assert(t, errors.As(err, &exit), "want a non-zero exit, got %v\n%s", err, out)
+	assert.Equal(t, exit.ExitCode(), 1)
+	assert.Check(t, is.Contains(string(out), "DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE"))
+	assert.Check(t, is.Contains(string(out), "DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE"))
+}
