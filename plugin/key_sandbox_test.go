@@ -3,7 +3,6 @@ package plugin
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,8 +11,6 @@ import (
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/theupdateframework/notary/client"
-	"github.com/theupdateframework/notary/passphrase"
-	"github.com/theupdateframework/notary/trustpinning"
 	"github.com/theupdateframework/notary/tuf/data"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
@@ -34,26 +31,6 @@ func pushRandom(t *testing.T, sb *sandbox.Sandbox, repo string, tags ...string) 
 	}
 	return out
 }
-
-// freshNotaryRepo opens repo's trust data with a plain notary client, its
-// own empty cache and the puller's login: a consumer on another machine.
-func freshNotaryRepo(t *testing.T, sb *sandbox.Sandbox, repo string) client.Repository {
-	t.Helper()
-	base := sb.HTTPClient().Transport
-	rt := keyTestTransport(func(req *http.Request) (*http.Response, error) {
-		req = req.Clone(req.Context())
-		req.SetBasicAuth(sandbox.UserPull, sandbox.Password)
-		return base.RoundTrip(req)
-	})
-	r, err := client.NewFileCachedRepository(t.TempDir(), data.GUN(sb.Host()+"/"+repo), sb.URL(), rt,
-		passphrase.ConstantRetriever("unused"), trustpinning.TrustPinConfig{})
-	assert.NilError(t, err)
-	return r
-}
-
-type keyTestTransport func(*http.Request) (*http.Response, error)
-
-func (f keyTestTransport) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
 
 // signWithPush signs image:tag, already in the registry, with the push
 // command over the fake engine: it signs what the registry serves.
@@ -116,7 +93,7 @@ func TestKeyBackupRestoreSignAgain(t *testing.T) {
 	assert.Check(t, is.Equal(items[1].Role, "targets"))
 	assert.Check(t, is.Equal(items[1].Repository, gun))
 	assert.Check(t, is.DeepEqual(items[1].SignsFor, []keyListSigning{{Repository: gun, Role: "targets"}}))
-	assert.Check(t, is.DeepEqual(roleKeyIDs(t, freshNotaryRepo(t, sb, "app"), data.CanonicalTargetsRole), []string{items[1].ID}))
+	assert.Check(t, is.DeepEqual(roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole), []string{items[1].ID}))
 }
 
 func TestKeyRotateTargets(t *testing.T) {
@@ -125,10 +102,10 @@ func TestKeyRotateTargets(t *testing.T) {
 	pushed := pushRandom(t, sb, "app", "v1", "v2")
 	d, cli, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
 	signWithPush(t, d, host+"/app:v1")
-	before := roleKeyIDs(t, freshNotaryRepo(t, sb, "app"), data.CanonicalTargetsRole)
+	before := roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole)
 
 	// A consumer that trusted the repository before the rotation.
-	consumer := freshNotaryRepo(t, sb, "app")
+	consumer := independentRepo(t, sb, "app")
 	_, err := consumer.GetTargetByName("v1")
 	assert.NilError(t, err)
 
@@ -142,7 +119,7 @@ func TestKeyRotateTargets(t *testing.T) {
 
 	// A fresh notary client sees the new key and still verifies v1, which
 	// is now signed with it.
-	fresh := freshNotaryRepo(t, sb, "app")
+	fresh := independentRepo(t, sb, "app")
 	assert.DeepEqual(t, roleKeyIDs(t, fresh, data.CanonicalTargetsRole), []string{newID})
 	v1, err := fresh.GetTargetByName("v1")
 	assert.NilError(t, err)
@@ -158,7 +135,7 @@ func TestKeyRotateTargets(t *testing.T) {
 	got, err := independentResolve(t, sb, host+"/app:v2")
 	assert.NilError(t, err)
 	assert.Check(t, is.Equal(got.Digest, pushed["v2"].Digest))
-	assert.DeepEqual(t, roleKeyIDs(t, freshNotaryRepo(t, sb, "app"), data.CanonicalTargetsRole), []string{newID})
+	assert.DeepEqual(t, roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole), []string{newID})
 }
 
 func TestKeyRotateServerManaged(t *testing.T) {
@@ -171,10 +148,10 @@ func TestKeyRotateServerManaged(t *testing.T) {
 
 	for _, role := range []data.RoleName{data.CanonicalSnapshotRole, data.CanonicalTimestampRole} {
 		t.Run(role.String(), func(t *testing.T) {
-			before := roleKeyIDs(t, freshNotaryRepo(t, sb, "app"), role)
+			before := roleKeyIDs(t, independentRepo(t, sb, "app"), role)
 			cli.outBuf.Reset()
 			assert.NilError(t, runCommand(t, d, "key", "rotate", "--server-managed", host+"/app", role.String()))
-			fresh := freshNotaryRepo(t, sb, "app")
+			fresh := independentRepo(t, sb, "app")
 			after := roleKeyIDs(t, fresh, role)
 			assert.Assert(t, is.Len(after, 1))
 			assert.Check(t, after[0] != before[0], "the %s key did not change", role)
@@ -193,7 +170,7 @@ func TestKeyRotateWrongRootPassphrase(t *testing.T) {
 	pushRandom(t, sb, "app", "v1")
 	d, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
 	signWithPush(t, d, host+"/app:v1")
-	before := roleKeyIDs(t, freshNotaryRepo(t, sb, "app"), data.CanonicalTargetsRole)
+	before := roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole)
 	var rootID string
 	keys, err := keystore.List(d.keyTrustDir())
 	assert.NilError(t, err)
@@ -210,7 +187,7 @@ func TestKeyRotateWrongRootPassphrase(t *testing.T) {
 	err = runCommand(t, wrong, "key", "rotate", host+"/app", "targets")
 	assert.Check(t, is.Equal(statusCode(t, err), 1))
 	assert.Check(t, is.ErrorContains(err, "the passphrase in DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE does not decrypt the root key "+rootID[:7]))
-	assert.DeepEqual(t, roleKeyIDs(t, freshNotaryRepo(t, sb, "app"), data.CanonicalTargetsRole), before)
+	assert.DeepEqual(t, roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole), before)
 }
 
 func TestKeyRotateRefusedRoles(t *testing.T) {
@@ -245,7 +222,7 @@ func TestKeyRotateAfterLosingTargetsKey(t *testing.T) {
 	pushed := pushRandom(t, sb, "app", "v1", "v2")
 	d, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
 	signWithPush(t, d, host+"/app:v1")
-	lost := roleKeyIDs(t, freshNotaryRepo(t, sb, "app"), data.CanonicalTargetsRole)[0]
+	lost := roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole)[0]
 	assert.NilError(t, os.Remove(keystore.KeyFile(d.keyTrustDir(), lost)))
 
 	assert.NilError(t, runCommand(t, d, "key", "rotate", host+"/app", "targets"))
@@ -255,5 +232,5 @@ func TestKeyRotateAfterLosingTargetsKey(t *testing.T) {
 		assert.NilError(t, err)
 		assert.Check(t, is.Equal(got.Digest, pushed[tag].Digest))
 	}
-	assert.Check(t, roleKeyIDs(t, freshNotaryRepo(t, sb, "app"), data.CanonicalTargetsRole)[0] != lost)
+	assert.Check(t, roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole)[0] != lost)
 }
