@@ -12,6 +12,7 @@ import (
 
 	"github.com/docker/cli/cli/command"
 	"github.com/docker/cli/cli/config"
+	registrytypes "github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/client"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/sirupsen/logrus"
@@ -55,14 +56,17 @@ type deps struct {
 	cli    command.Cli
 	getenv func(string) string
 
-	once      sync.Once
-	env       environment
-	configDir string
-	audit     *trust.Audit
-	network   trust.Network
-	openRepo  trust.RepoFactory
-	registry  registryReader
-	engine    engine
+	once               sync.Once
+	env                environment
+	configDir          string
+	audit              *trust.Audit
+	network            trust.Network
+	openRepo           trust.RepoFactory
+	registry           registryReader
+	engine             engine
+	registryConfigOnce sync.Once
+	registryConfig     *registrytypes.ServiceConfig
+
 	// passErr tells why the passphrase retriever gave up, if it did.
 	passErr func() error
 }
@@ -136,17 +140,28 @@ func (d *deps) credentials(host string) (trust.Credential, error) {
 	}, nil
 }
 
+// daemonRegistryConfig asks the engine once per run for its registry
+// configuration; nil when no engine answers (remote signing needs none).
+func (d *deps) daemonRegistryConfig() *registrytypes.ServiceConfig {
+	d.registryConfigOnce.Do(func() {
+		info, err := d.cli.Client().Info(context.Background(), client.InfoOptions{})
+		if err == nil {
+			d.registryConfig = info.Info.RegistryConfig
+		}
+	})
+	return d.registryConfig
+}
+
 // insecureRegistry applies docker's rule: loopback registries, and those the
 // daemon reports as insecure, may use plain HTTP or unverified TLS.
 func (d *deps) insecureRegistry(host string) bool {
 	if trust.IsLoopback(host) {
 		return true
 	}
-	info, err := d.cli.Client().Info(context.Background(), client.InfoOptions{})
-	if err != nil || info.Info.RegistryConfig == nil {
+	rc := d.daemonRegistryConfig()
+	if rc == nil {
 		return false
 	}
-	rc := info.Info.RegistryConfig
 	if ic, ok := rc.IndexConfigs[host]; ok && ic != nil {
 		return !ic.Secure
 	}
