@@ -8,6 +8,7 @@
 #   make lint         gofmt and go vet
 #   make docs         regenerate docs/reference from the commands
 #   make docs-check   fail if docs/reference is out of date
+#   make bench        Go benchmarks against the in-process sandbox (signing 100 tags, warm resolution)
 #   make sandbox      bin/acrtrust-sandbox
 #   make demo         signed push and trusted pull against the sandbox
 
@@ -17,7 +18,7 @@ LDFLAGS     := -X main.Version=$(VERSION)
 DOCKER_CONFIG_DIR := $(if $(DOCKER_CONFIG),$(DOCKER_CONFIG),$(HOME)/.docker)
 PLUGIN_DIR  := $(DOCKER_CONFIG_DIR)/cli-plugins
 
-.PHONY: all build install test test-short e2e test-e2e lint docs docs-check sandbox demo clean
+.PHONY: all build install test test-short e2e test-e2e bench lint docs docs-check sandbox demo clean
 
 all: build
 
@@ -42,6 +43,9 @@ e2e:
 	$(GO) test -tags e2e -count=1 -timeout 20m ./e2e/...
 
 test-e2e: e2e
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 10x ./plugin/
 
 lint:
 	@out="$$(gofmt -l .)"; \
