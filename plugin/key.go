@@ -1,11 +1,7 @@
 package plugin
 
 import (
-	"fmt"
-	"io"
 	"path/filepath"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
@@ -69,20 +65,3 @@ func (d *deps) newKeyRetriever(fromStdin bool) (notary.PassRetriever, error) {
 	return r, nil
 }
 
-// writeKeyTable aligns rows as docker's tables are (tabwriter: minimum
-// width 10, padding 3, spaces).
-func writeKeyTable(out io.Writer, rows [][]string) error {
-	tw := tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)
-	for _, r := range rows {
-		_, _ = fmt.Fprintln(tw, strings.Join(r, "\t"))
-	}
-	return tw.Flush()
-}
-
-// roleOrDash prints an empty value as "-" in tables.
-func roleOrDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}

@@ -74,9 +74,9 @@ func runKeyBackup(d *deps, opts keyBackupOptions) error {
 	_, _ = fmt.Fprintf(info, "Backed up %d key(s) from %s to %s:\n", len(res.Keys), keystore.PrivateDir(d.keyTrustDir()), dest)
 	rows := make([][]string, 0, len(res.Keys))
 	for _, k := range res.Keys {
-		rows = append(rows, []string{"  " + roleOrDash(k.Role), k.ID, roleOrDash(k.Repository)})
+		rows = append(rows, []string{"  " + orDash(k.Role), k.ID, orDash(k.Repository)})
 	}
-	_ = writeKeyTable(info, rows)
+	_ = writeTable(info, rows)
 	if opts.includeMetadata {
 		_, _ = fmt.Fprintf(info, "and %d trust metadata file(s) from %s\n", res.MetadataFiles, keystore.MetadataDir(d.keyTrustDir()))
 	}

@@ -75,9 +75,9 @@ func runKeyList(d *deps, opts keyListOptions) error {
 	}
 	rows := [][]string{{"ROLE", "KEY ID", "REPOSITORY", "SIGNS FOR"}}
 	for _, k := range keys {
-		rows = append(rows, []string{roleOrDash(k.Role), k.ID, roleOrDash(k.Repository), signsFor(k)})
+		rows = append(rows, []string{orDash(k.Role), k.ID, orDash(k.Repository), signsFor(k)})
 	}
-	if err := writeKeyTable(out, rows); err != nil {
+	if err := writeTable(out, rows); err != nil {
 		return err
 	}
 	for _, k := range keys {

@@ -59,9 +59,9 @@ func runKeyRestore(d *deps, opts keyRestoreOptions) error {
 	_, _ = fmt.Fprintf(out, "Restored %d key(s) to %s:\n", len(res.Keys), keystore.PrivateDir(d.keyTrustDir()))
 	rows := make([][]string, 0, len(res.Keys))
 	for _, k := range res.Keys {
-		rows = append(rows, []string{"  " + roleOrDash(k.Role), k.ID, roleOrDash(k.Repository)})
+		rows = append(rows, []string{"  " + orDash(k.Role), k.ID, orDash(k.Repository)})
 	}
-	_ = writeKeyTable(out, rows)
+	_ = writeTable(out, rows)
 	if res.MetadataFiles > 0 {
 		_, _ = fmt.Fprintf(out, "and %d trust metadata file(s) to %s\n", res.MetadataFiles, keystore.MetadataDir(d.keyTrustDir()))
 	}
