@@ -64,4 +64,3 @@ func (d *deps) newKeyRetriever(fromStdin bool) (notary.PassRetriever, error) {
 	r, _ := keystore.RetrieverFrom(s)
 	return r, nil
 }
-
