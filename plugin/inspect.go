@@ -15,6 +15,7 @@ import (
 type inspectOptions struct {
 	remotes []string
 	pretty  bool
+	format  string
 }
 
 func newInspectCommand(d *deps) *cobra.Command {
@@ -36,11 +37,15 @@ The JSON is the same as docker trust inspect printed, field for field;
 		},
 	}
 	cmd.Flags().BoolVar(&opts.pretty, "pretty", false, "Print the information in a human friendly format")
+	addFormatFlag(cmd.Flags(), &opts.format)
 	return cmd
 }
 
 func runInspect(ctx context.Context, d *deps, opts inspectOptions) error {
 	out := d.cli.Out()
+	if opts.pretty && opts.format != "" {
+		return usageError{errors.New("--pretty and --format cannot be used together")}
+	}
 	if opts.pretty {
 		for i, remote := range opts.remotes {
 			r, err := inspectOne(ctx, d, remote)
@@ -69,7 +74,17 @@ func runInspect(ctx context.Context, d *deps, opts inspectOptions) error {
 		}
 		results = append(results, r)
 	}
-	if err := writeInspectJSON(out, results); err != nil {
+	var err error
+	if opts.format == "" || isJSONFormat(opts.format) {
+		err = writeInspectJSON(out, results)
+	} else {
+		items := make([]inspectJSON, 0, len(results))
+		for _, r := range results {
+			items = append(items, toInspectJSON(r))
+		}
+		err = writeTemplate(out, opts.format, items)
+	}
+	if err != nil {
 		return err
 	}
 	return errors.Join(errs...)

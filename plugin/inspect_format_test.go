@@ -1,0 +1,37 @@
+package plugin
+
+import (
+	"strings"
+	"testing"
+
+	"gotest.tools/v3/assert"
+
+	"github.com/acrtrust/docker-acrtrust/sandbox"
+)
+
+func TestInspectFormat(t *testing.T) {
+	sb, signed := signedSandbox(t)
+	image := sb.Host() + "/app"
+	hex := func(tag string) string { return strings.TrimPrefix(signed[tag], "sha256:") }
+
+	t.Run("template per argument", func(t *testing.T) {
+		d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		assert.NilError(t, runCommand(t, d, "inspect", "--format", "{{.Name}}:{{range .SignedTags}} {{.SignedTag}}={{.Digest}}{{end}}", image))
+		assert.Equal(t, cli.outBuf.String(), image+": v1="+hex("v1")+" v2="+hex("v2")+"\n")
+	})
+
+	t.Run("json is the default output", func(t *testing.T) {
+		d1, cli1, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		assert.NilError(t, runCommand(t, d1, "inspect", image))
+		d2, cli2, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		assert.NilError(t, runCommand(t, d2, "inspect", "--format", "json", image))
+		assert.Equal(t, cli2.outBuf.String(), cli1.outBuf.String())
+	})
+
+	t.Run("pretty and format conflict", func(t *testing.T) {
+		d, _, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		err := runCommand(t, d, "inspect", "--pretty", "--format", "json", image)
+		assert.Equal(t, exitCode(t, err), 125)
+		assert.ErrorContains(t, err, "--pretty and --format cannot be used together")
+	})
+}
