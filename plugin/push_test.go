@@ -24,7 +24,7 @@ func TestPushArguments(t *testing.T) {
 		code    int
 	}{
 		{name: "digest reference", args: []string{"push", "myreg.azurecr.io/app@sha256:" + strings.Repeat("a", 64)}, wantErr: "cannot push a digest reference", code: 1},
-		{name: "no argument", args: []string{"push"}, wantErr: "requires 1 argument", code: 0},
+		{name: "no argument", args: []string{"push"}, wantErr: "requires 1 argument", code: 125},
 		{name: "unknown flag", args: []string{"push", "--nope", "x"}, wantErr: "unknown flag: --nope", code: 125},
 		{name: "bad reference", args: []string{"push", "Bad:Ref:x"}, wantErr: "parsing reference", code: 1},
 	}

@@ -45,6 +45,15 @@ Keys and metadata are Docker's own, under $DOCKER_CONFIG/trust.`,
 // explainErrors makes every command's error go through d.userError, the one
 // place that turns trust errors into sentences with a remedy.
 func explainErrors(cmd *cobra.Command, d *deps) {
+	// Wrong arguments are usage errors (exit 125), like unknown flags.
+	if check := cmd.Args; check != nil {
+		cmd.Args = func(c *cobra.Command, args []string) error {
+			if err := check(c, args); err != nil {
+				return cli.StatusError{Status: err.Error(), StatusCode: exitUsage}
+			}
+			return nil
+		}
+	}
 	if run := cmd.RunE; run != nil {
 		cmd.RunE = func(c *cobra.Command, args []string) error {
 			return d.userError(run(c, args))
