@@ -9,6 +9,7 @@
 #   make docs         regenerate docs/reference from the commands
 #   make docs-check   fail if docs/reference is out of date
 #   make bench        Go benchmarks against the in-process sandbox (signing 100 tags, warm resolution)
+#   make bench-peers  docker acrtrust vs the notary CLI and docker trust on one sandbox (scripts/bench-peers.sh)
 #   make sandbox      bin/acrtrust-sandbox
 #   make demo         signed push and trusted pull against the sandbox
 
@@ -18,7 +19,7 @@ LDFLAGS     := -X main.Version=$(VERSION)
 DOCKER_CONFIG_DIR := $(if $(DOCKER_CONFIG),$(DOCKER_CONFIG),$(HOME)/.docker)
 PLUGIN_DIR  := $(DOCKER_CONFIG_DIR)/cli-plugins
 
-.PHONY: all build install test test-short e2e test-e2e bench lint docs docs-check sandbox demo clean
+.PHONY: all build install test test-short e2e test-e2e bench bench-peers lint docs docs-check sandbox demo clean
 
 all: build
 
@@ -46,6 +47,9 @@ test-e2e: e2e
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 10x ./plugin/
+
+bench-peers: build sandbox
+	./scripts/bench-peers.sh
 
 lint:
 	@out="$$(gofmt -l .)"; \
