@@ -39,6 +39,8 @@ func BenchmarkSign100Tags(b *testing.B) {
 	st := sb.Stats()
 	b.ReportMetric(float64(st.Publishes)/float64(b.N), "publishes/op")
 	b.ReportMetric(float64(st.TrustRequests)/float64(b.N), "trust-requests/op")
+	b.ReportMetric(float64(st.TokenRequests)/float64(b.N), "token-requests/op")
+	b.ReportMetric(float64(st.RegistryRequests)/float64(b.N), "registry-requests/op")
 }
 
 // BenchmarkResolveWarm resolves a signed tag with a warm TUF cache, as a

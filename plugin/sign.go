@@ -178,27 +178,34 @@ func signLocal(ctx context.Context, d *deps, refs []trust.Ref) error {
 func registryTargets(ctx context.Context, d *deps, refs []trust.Ref, pushed []string) ([]trust.Target, error) {
 	targets := make([]trust.Target, len(refs))
 	errs := make([]error, len(refs))
+	resolve := func(i int) {
+		ref := refs[i]
+		desc, err := d.registry.Resolve(ctx, ref)
+		switch {
+		case errors.Is(err, errdef.ErrNotFound):
+			errs[i] = &notInRegistryError{ref: ref.String(), err: err}
+			return
+		case err != nil:
+			errs[i] = err
+			return
+		}
+		if pushed != nil && pushed[i] != "" && pushed[i] != desc.Digest.String() {
+			errs[i] = fmt.Errorf("the registry serves %s for %s, not %s that was just pushed: the tag changed in between, so it was not signed", desc.Digest, ref.String(), pushed[i])
+			return
+		}
+		targets[i] = trust.Target{Name: ref.Tag, Digest: desc.Digest, Size: desc.Size}
+	}
+	// The first lookup alone: it gets the registry token that the others
+	// then share, instead of each of them meeting the 401 challenge.
+	resolve(0)
 	sem := make(chan struct{}, resolveConcurrency)
 	var wg sync.WaitGroup
-	for i, ref := range refs {
+	for i := 1; i < len(refs); i++ {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			desc, err := d.registry.Resolve(ctx, ref)
-			switch {
-			case errors.Is(err, errdef.ErrNotFound):
-				errs[i] = &notInRegistryError{ref: ref.String(), err: err}
-				return
-			case err != nil:
-				errs[i] = err
-				return
-			}
-			if pushed != nil && pushed[i] != "" && pushed[i] != desc.Digest.String() {
-				errs[i] = fmt.Errorf("the registry serves %s for %s, not %s that was just pushed: the tag changed in between, so it was not signed", desc.Digest, ref.String(), pushed[i])
-				return
-			}
-			targets[i] = trust.Target{Name: ref.Tag, Digest: desc.Digest, Size: desc.Size}
+			resolve(i)
 		}()
 	}
 	wg.Wait()
