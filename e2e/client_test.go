@@ -130,6 +130,17 @@ func (c *client) importImage(t *testing.T, ref string) {
 	c.run(t, icmd.Command(h.docker, "import", "-", ref), icmd.WithStdin(&buf)).Assert(t, icmd.Success)
 }
 
+// signedPush imports a fresh image as repo:tag and pushes it with
+// `docker acrtrust push`, which must sign it; it returns the push and the
+// digest the push reported.
+func (c *client) signedPush(t *testing.T, repo, tag string) (*icmd.Result, string) {
+	t.Helper()
+	c.importImage(t, repo+":"+tag)
+	res := c.acrtrust(t, "push", repo+":"+tag)
+	res.Assert(t, icmd.Expected{Out: "Successfully signed " + repo + ":" + tag})
+	return res, pushedDigest(t, res.Stdout(), tag)
+}
+
 // imageExists reports whether the engine has an image named ref.
 func (c *client) imageExists(t *testing.T, ref string) bool {
 	t.Helper()

@@ -34,10 +34,7 @@ func TestInteropDockerPullsWhatAcrtrustSigned(t *testing.T) {
 	requireDCTDocker(t)
 	c := newClient(t).withPassphrases()
 	repo := newRepo(t)
-	c.importImage(t, repo+":v1")
-	res := c.acrtrust(t, "push", repo+":v1")
-	res.Assert(t, icmd.Expected{Out: "Successfully signed " + repo + ":v1"})
-	digest := pushedDigest(t, res.Stdout(), "v1")
+	_, digest := c.signedPush(t, repo, "v1")
 	c.rmi(t, repo+":v1")
 
 	pull := c.run(t, icmd.Command(h.dctDocker, "pull", repo+":v1"), icmd.WithEnv(c.environ(dctEnv()...)...))
@@ -75,9 +72,7 @@ func TestInteropAcrtrustPullsWhatDockerSigned(t *testing.T) {
 	assert.Check(t, is.Contains(c.repoDigests(t, repo+":v1"), repo+"@"+digest))
 
 	delete(c.env, envRoot)
-	c.importImage(t, repo+":v2")
-	res := c.acrtrust(t, "push", repo+":v2")
-	res.Assert(t, icmd.Expected{Out: "Successfully signed " + repo + ":v2"})
+	res, _ := c.signedPush(t, repo, "v2")
 	assert.Check(t, !strings.Contains(res.Stdout(), "Finished initializing"), res.Stdout())
 	assert.Check(t, is.DeepEqual(c.keyFiles(t), dockerKeys), "acrtrust made a new key instead of using docker's")
 	digest2 := pushedDigest(t, res.Stdout(), "v2")
@@ -101,10 +96,7 @@ func TestInteropNotaryListsWhatAcrtrustSigned(t *testing.T) {
 	repo := newRepo(t)
 	digests := map[string]string{}
 	for _, tag := range []string{"v1", "v2"} {
-		c.importImage(t, repo+":"+tag)
-		res := c.acrtrust(t, "push", repo+":"+tag)
-		res.Assert(t, icmd.Expected{Out: "Successfully signed " + repo + ":" + tag})
-		digests[tag] = pushedDigest(t, res.Stdout(), tag)
+		_, digests[tag] = c.signedPush(t, repo, tag)
 	}
 
 	auth := base64.StdEncoding.EncodeToString([]byte(sandbox.UserSigner + ":" + sandbox.Password))

@@ -172,9 +172,7 @@ func TestKeyListBackupRestore(t *testing.T) {
 		assertPrivateTree(t, filepath.Join(runner.config, "trust"))
 
 		// Only the repository passphrase: the root key is not touched.
-		runner.importImage(t, repo+":v2")
-		push := runner.acrtrust(t, "push", repo+":v2")
-		push.Assert(t, icmd.Expected{Out: "Successfully signed " + repo + ":v2"})
+		push, _ := runner.signedPush(t, repo, "v2")
 		assert.Check(t, !strings.Contains(push.Stdout(), "Finished initializing"), push.Stdout())
 		assertNoSecrets(t, push)
 		digest := pushedDigest(t, push.Stdout(), "v2")
@@ -255,10 +253,7 @@ func TestKeyRotate(t *testing.T) {
 	requireDCTDocker(t)
 	c := newClient(t).withPassphrases()
 	repo := newRepo(t)
-	c.importImage(t, repo+":v1")
-	push := c.acrtrust(t, "push", repo+":v1")
-	push.Assert(t, icmd.Expected{Out: "Successfully signed " + repo + ":v1"})
-	digest1 := pushedDigest(t, push.Stdout(), "v1")
+	_, digest1 := c.signedPush(t, repo, "v1")
 	before := dockerTrustInspect(t, c, repo)
 	oldKey := before.adminKeys("Repository")
 	assert.Assert(t, is.Len(oldKey, 1))
@@ -293,10 +288,7 @@ func TestKeyRotate(t *testing.T) {
 	t.Run("a later push signs with the new key", func(t *testing.T) {
 		keys := c.keyFiles(t)
 		delete(c.env, envRoot)
-		c.importImage(t, repo+":v2")
-		push := c.acrtrust(t, "push", repo+":v2")
-		push.Assert(t, icmd.Expected{Out: "Successfully signed " + repo + ":v2"})
-		digest2 := pushedDigest(t, push.Stdout(), "v2")
+		_, digest2 := c.signedPush(t, repo, "v2")
 		assert.Check(t, is.DeepEqual(c.keyFiles(t), keys), "the push made a key")
 		ins := dockerTrustInspect(t, c, repo)
 		assert.Check(t, is.DeepEqual(ins.adminKeys("Repository"), []string{newKey}))
@@ -340,9 +332,7 @@ func TestKeyPasswd(t *testing.T) {
 	delete(c.env, envRoot)
 	t.Run("signing with the new passphrase", func(t *testing.T) {
 		c.env[envRepo] = newPassphrase
-		c.importImage(t, repo+":v2")
-		push := c.acrtrust(t, "push", repo+":v2")
-		push.Assert(t, icmd.Expected{Out: "Successfully signed " + repo + ":v2"})
+		push, _ := c.signedPush(t, repo, "v2")
 		assert.Check(t, !strings.Contains(push.Combined(), newPassphrase))
 	})
 

@@ -22,10 +22,7 @@ func TestPullTrusted(t *testing.T) {
 	// v1 and v2 signed, "unsigned" pushed without a signature.
 	digests := map[string]string{}
 	for _, tag := range []string{"v1", "v2"} {
-		c.importImage(t, repo+":"+tag)
-		res := c.acrtrust(t, "push", repo+":"+tag)
-		res.Assert(t, icmd.Expected{Out: "Successfully signed " + repo + ":" + tag})
-		digests[tag] = pushedDigest(t, res.Stdout(), tag)
+		_, digests[tag] = c.signedPush(t, repo, tag)
 	}
 	c.importImage(t, repo+":unsigned")
 	res := c.acrtrust(t, "push", "--disable-content-trust", repo+":unsigned")

@@ -51,9 +51,7 @@ func TestPushSigned(t *testing.T) {
 
 	t.Run("second push needs only the repository passphrase", func(t *testing.T) {
 		delete(c.env, envRoot)
-		c.importImage(t, repo+":v2")
-		res := c.acrtrust(t, "push", repo+":v2")
-		res.Assert(t, icmd.Expected{Out: "Successfully signed " + repo + ":v2"})
+		res, _ := c.signedPush(t, repo, "v2")
 		assert.Check(t, !strings.Contains(res.Stdout(), "Finished initializing"), res.Stdout())
 		assert.Check(t, is.DeepEqual(c.keyFiles(t), firstKeys), "no new key was made")
 		assertNoSecrets(t, res)

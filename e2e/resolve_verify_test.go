@@ -19,10 +19,7 @@ func TestResolveAndVerify(t *testing.T) {
 	repo := newRepo(t)
 	digests := map[string]string{}
 	for _, tag := range []string{"v1", "v2"} {
-		c.importImage(t, repo+":"+tag)
-		res := c.acrtrust(t, "push", repo+":"+tag)
-		res.Assert(t, icmd.Expected{Out: "Successfully signed " + repo + ":" + tag})
-		digests[tag] = pushedDigest(t, res.Stdout(), tag)
+		_, digests[tag] = c.signedPush(t, repo, tag)
 	}
 	c.importImage(t, repo+":dev")
 	c.acrtrust(t, "push", "--disable-content-trust", repo+":dev").Assert(t, icmd.Success)
