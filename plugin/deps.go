@@ -27,12 +27,27 @@ type registryReader interface {
 	Tags(ctx context.Context, ref trust.Ref) ([]string, error)
 }
 
-// environment holds the variables Docker's content trust read, read once.
+// The variables of docker acrtrust's own (docs/security.md).
+const (
+	envPins       = "ACRTRUST_PINS"
+	envRequirePin = "ACRTRUST_REQUIRE_PIN"
+	envOffline    = "ACRTRUST_OFFLINE"
+)
+
+// environment holds the variables Docker's content trust read, and ours,
+// read once.
 type environment struct {
 	// contentTrust is false only when DOCKER_CONTENT_TRUST is a parseable false.
 	contentTrust bool
 	server       string
 	passphrases  keystore.Env
+	pins         string // ACRTRUST_PINS
+	// requirePin is set unless ACRTRUST_REQUIRE_PIN is empty or a parseable
+	// false: a typo must not turn a security check off.
+	requirePin bool
+	// offline is set only when ACRTRUST_OFFLINE is a parseable true: a typo
+	// must not turn fail-closed off.
+	offline bool
 }
 
 func readEnvironment(getenv func(string) string) environment {
@@ -42,11 +57,27 @@ func readEnvironment(getenv func(string) string) environment {
 			enabled = false
 		}
 	}
-	return environment{
+	env := environment{
 		contentTrust: enabled,
 		server:       getenv("DOCKER_CONTENT_TRUST_SERVER"),
 		passphrases:  keystore.EnvFromLookup(getenv),
+		pins:         getenv(envPins),
 	}
+	if v := getenv(envRequirePin); v != "" {
+		b, err := strconv.ParseBool(v)
+		env.requirePin = err != nil || b
+	}
+	if b, err := strconv.ParseBool(getenv(envOffline)); err == nil {
+		env.offline = b
+	}
+	return env
+}
+
+// globalFlags are the root command's persistent flags.
+type globalFlags struct {
+	pins       string
+	requirePin bool
+	offline    bool
 }
 
 // deps is everything the commands use, built once when the first command
@@ -55,6 +86,7 @@ func readEnvironment(getenv func(string) string) environment {
 type deps struct {
 	cli    command.Cli
 	getenv func(string) string
+	flags  globalFlags
 
 	once               sync.Once
 	env                environment
@@ -69,6 +101,14 @@ type deps struct {
 
 	// passErr tells why the passphrase retriever gave up, if it did.
 	passErr func() error
+
+	// pinsPath is the pins file in use; pins what it holds, or pinsErr why
+	// it cannot be used (then no trust data is opened).
+	pinsPath string
+	pins     trust.Pins
+	pinsErr  error
+	// offlineWarned lists the repositories whose offline use was announced.
+	offlineWarned map[string]bool
 }
 
 func newDeps(dockerCLI command.Cli) *deps {
@@ -97,6 +137,7 @@ func (d *deps) init() {
 			UserAgent:   "docker-acrtrust",
 			Insecure:    d.insecureRegistry,
 		}
+		d.loadPins()
 		if d.openRepo == nil {
 			retriever, lastErr := keystore.Retriever(d.env.passphrases, keystore.Prompter{
 				In:         d.cli.In(),
@@ -104,13 +145,26 @@ func (d *deps) init() {
 				IsTerminal: d.cli.In().IsTerminal(),
 			})
 			d.passErr = lastErr
-			d.openRepo = trust.Opener{
-				TrustDir:       filepath.Join(d.configDir, "trust"),
+			opener := trust.Opener{
+				TrustDir:       d.trustDir(),
 				ServerOverride: d.env.server,
 				Network:        d.network,
 				PassRetriever:  retriever,
 				Audit:          d.audit,
-			}.Open
+				Pins:           d.pins,
+				RequirePin:     d.requirePin(),
+				Offline:        d.offline(),
+			}
+			d.openRepo = func(ctx context.Context, ref trust.Ref, write bool) (trust.Repository, error) {
+				if d.pinsErr != nil {
+					return nil, d.pinsErr
+				}
+				repo, err := opener.Open(ctx, ref, write)
+				if err == nil && opener.Offline {
+					d.warnOffline(ref)
+				}
+				return repo, err
+			}
 		}
 		if d.registry == nil {
 			d.registry = trust.NewRegistry(d.network, d.audit)

@@ -421,9 +421,18 @@ func (d *deps) certificateRemedy(host, issuer string) string {
 
 // kindRemedy explains a trust error of kind k.
 func (d *deps) kindRemedy(k trust.Kind, p problem, err error) string {
+	var te *trust.Error
+	if errors.As(err, &te) && (k.Security() || k == trust.KindUnpinned) {
+		return d.securityRemedy(te, p)
+	}
 	switch k {
 	case trust.KindNoTrustData, trust.KindMetaMissing:
-		return noTrustDataRemedy(p.op, p.where)
+		r := noTrustDataRemedy(p.op, p.where)
+		if te != nil && te.CacheUnused {
+			r = "Nothing was pulled, and the trust data cached on this machine was not used: the server no longer serves trust data for " +
+				p.gun + ", though this machine read some before. " + r
+		}
+		return r
 	case trust.KindNotSigned:
 		return "The tag is not signed, so nothing was pulled. Ask the publisher to sign it " +
 			"(`docker acrtrust push` or `docker acrtrust sign`), or pull with --disable-content-trust to accept an unverified image."
@@ -439,17 +448,20 @@ func (d *deps) kindRemedy(k trust.Kind, p problem, err error) string {
 		}
 		return d.noSigningKeyRemedy(p.gun)
 	case trust.KindNetwork:
-		return d.unreachableRemedy(p.host)
+		r := d.unreachableRemedy(p.host)
+		if errors.As(err, &te) && te.CacheUnused {
+			r = "Nothing was pulled or signed, and the trust data cached on this machine was not used: without the server it cannot be known to be current. " +
+				r + " To use the cache knowingly, add --offline (it refuses a cache whose timestamp has expired)."
+		}
+		return r
+	case trust.KindOfflineNoCache:
+		return "--offline reads only what an earlier online command cached. Run the command once without --offline (and without ACRTRUST_OFFLINE)."
 	case trust.KindCertificate:
 		issuer := ""
 		if cert, ok := trust.UntrustedCertificate(err); ok {
 			issuer = cert.Issuer.CommonName
 		}
 		return d.certificateRemedy(p.server, issuer)
-	case trust.KindExpired:
-		return "The trust data has expired. A publisher with the repository key must sign again (`docker acrtrust sign`)."
-	case trust.KindMalicious:
-		return "The trust data does not verify against what this machine trusted before. Do not use this image; ask the repository owner whether keys were rotated."
 	case trust.KindKeyNotFound:
 		return fmt.Sprintf("The key needed to sign is not in %s. Restore it from a backup, or ask a repository owner to add you as a signer.", filepath.Join(d.configDir, "trust", "private"))
 	case trust.KindNotTrustServer:

@@ -25,6 +25,10 @@ Keys and metadata are Docker's own, under $DOCKER_CONFIG/trust.`,
 		SilenceErrors: true,
 	}
 	cmd.SetFlagErrorFunc(flagErrorFunc)
+	flags := cmd.PersistentFlags()
+	flags.StringVar(&d.flags.pins, "pins", "", "Pins file (default $ACRTRUST_PINS, else $DOCKER_CONFIG/trust/pins.json)")
+	flags.BoolVar(&d.flags.requirePin, "require-pin", false, "Refuse repositories that no pin covers (also ACRTRUST_REQUIRE_PIN=1)")
+	flags.BoolVar(&d.flags.offline, "offline", false, "Read trust data from this machine's cache without contacting the trust server (also ACRTRUST_OFFLINE=1)")
 	cmd.AddCommand(
 		newPushCommand(d),
 		newPullCommand(d),
@@ -36,6 +40,7 @@ Keys and metadata are Docker's own, under $DOCKER_CONFIG/trust.`,
 		newRevokeCommand(d),
 		newSignerCommand(d),
 		newKeyCommand(d),
+		newPinCommand(d),
 		newVersionCommand(d, version),
 	)
 	explainErrors(cmd, d)

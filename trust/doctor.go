@@ -96,7 +96,7 @@ func (dr Doctor) CheckServer(ctx context.Context, ref Ref) ServerCheck {
 		return res
 	}
 	res.Err = fmt.Errorf("connecting to trust server %s: %w", server, err)
-	if !isCertificateError(err) {
+	if !TLSFailure(err) {
 		return res
 	}
 	insecure := cfg.Clone()

@@ -1,10 +1,12 @@
 package trust
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
+	"net"
 
 	"github.com/theupdateframework/notary/client"
 	"github.com/theupdateframework/notary/storage"
@@ -12,6 +14,7 @@ import (
 	"github.com/theupdateframework/notary/trustpinning"
 	"github.com/theupdateframework/notary/tuf/data"
 	"github.com/theupdateframework/notary/tuf/signed"
+	"github.com/theupdateframework/notary/tuf/validation"
 )
 
 // Sentinel errors for input that can never work.
@@ -20,28 +23,39 @@ var (
 	ErrDigestReference = errors.New("cannot use a digest reference for IMAGE:TAG")
 	// ErrNoSignableRoles: delegations exist but none of the local keys belongs to one.
 	ErrNoSignableRoles = errors.New("no valid signing keys for delegation roles")
+	// ErrOfflineWrite: --offline with a command that publishes trust data.
+	ErrOfflineWrite = errors.New("cannot publish trust data offline: signing, revoking and changing signers or keys need the trust server")
 )
 
 // Kind says what went wrong with trust data, independently of wording.
 type Kind int
 
-// The kinds of trust errors. The plugin turns each into a sentence with a remedy.
+// The kinds of trust errors. The plugin turns each into a sentence with a
+// remedy. The security kinds (KindRootRotation to KindUnpinned) are each a
+// refusal of trust data that may come from an attack.
 const (
 	KindUnknown        Kind = iota
 	KindNoTrustData         // the repository has no trust data on the server
 	KindMetaMissing         // some trust metadata is missing on the server
 	KindNotSigned           // the tag is not signed (in targets or targets/releases)
-	KindExpired             // metadata expired
+	KindExpired             // metadata expired (ExpiredRole says which)
 	KindKeyNotFound         // a signing key is not in the local store
 	KindNoSigningKeys       // no usable key, or it could not be decrypted
 	KindPassphrase          // passphrase wrong or not available
 	KindNetwork             // the trust server could not be reached
 	KindCertificate         // TLS verification of the trust server failed
-	KindUnauthorized        // the trust server answered 401
+	KindUnauthorized        // the trust server answered 401 or 403
 	KindServer              // the trust server answered another error
 	KindRejected            // the trust server rejected an update (400)
-	KindMalicious           // verification failed: possible attack
 	KindNotTrustServer      // the server did not speak notary
+	KindRootRotation        // a new root that the trusted (cached) root did not sign
+	KindPinMismatch         // the root does not match the repository's pin
+	KindUntrustedRoot       // the root itself is invalid (no pin, first use)
+	KindBadSignature        // metadata not signed by the keys its role needs
+	KindRollback            // metadata older than what this machine has seen
+	KindChecksum            // metadata does not match the checksum that lists it
+	KindUnpinned            // pins are required and none covers the repository
+	KindOfflineNoCache      // --offline with nothing cached for the repository
 )
 
 // Error is a classified trust error. Message keeps Docker's wording where
@@ -51,6 +65,18 @@ type Error struct {
 	GUN     data.GUN
 	Message string
 	Err     error
+
+	// Role is the expired role for KindExpired.
+	Role data.RoleName
+	// Pin is the pin that covers GUN, when one does.
+	Pin *Pin
+	// Trusted and Presented are root key IDs: those this machine trusted
+	// (cached root or pin) and those the server presented, when known.
+	Trusted, Presented []string
+	// CacheUnused is set when trust data cached on this machine could have
+	// answered but was not used, because the server could not confirm that
+	// it is current (fail-closed; --offline opts in to the cache).
+	CacheUnused bool
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -65,10 +91,21 @@ func KindOf(err error) Kind {
 	return KindUnknown
 }
 
+// Security reports whether k is a refusal of trust data that may be an
+// attack (as opposed to missing data, keys, access or connectivity).
+func (k Kind) Security() bool {
+	switch k {
+	case KindRootRotation, KindPinMismatch, KindUntrustedRoot, KindBadSignature, KindRollback, KindChecksum, KindExpired:
+		return true
+	}
+	return false
+}
+
 // Classify maps an error from notary to an *Error with Docker's message
-// (cli/trust/trust.go NotaryError). Unlike Docker it looks through
-// wrapping, so "failed to sign" errors keep their meaning. An error that is
-// already classified, or unknown, is returned as it is.
+// (cli/trust/trust.go NotaryError). It decides by notary's error types and
+// Go's TLS and x509 types, looking through wrapping, never by the words of
+// a message. An error that is already classified, or unknown, is returned
+// as it is.
 func Classify(gun data.GUN, err error) error {
 	if err == nil {
 		return nil
@@ -77,7 +114,7 @@ func Classify(gun data.GUN, err error) error {
 	if errors.As(err, &te) {
 		return err
 	}
-	mk := func(k Kind, format string, args ...any) error {
+	mk := func(k Kind, format string, args ...any) *Error {
 		return &Error{Kind: k, GUN: gun, Message: fmt.Sprintf(format, args...), Err: err}
 	}
 	var (
@@ -86,8 +123,6 @@ func Classify(gun data.GUN, err error) error {
 		keyNotFound trustmanager.ErrKeyNotFound
 		netErr      storage.NetworkError
 		metaMissing storage.ErrMetaNotFound
-		rotFail     trustpinning.ErrRootRotationFail
-		validFail   trustpinning.ErrValidationFail
 		keyType     signed.ErrInvalidKeyType
 		noKeys      signed.ErrNoKeys
 		lowVersion  signed.ErrLowVersion
@@ -100,29 +135,42 @@ func Classify(gun data.GUN, err error) error {
 		unavailable storage.ErrServerUnavailable
 		invalidOp   storage.ErrInvalidOperation
 		notInit     client.ErrRepoNotInitialized
+		mismatch    data.ErrMismatchedChecksum
+		badChecksum data.ErrInvalidChecksum
+		malicious   storage.ErrMaliciousServer
+		badRoot     validation.ErrBadRoot
+		offline     storage.ErrOffline
 	)
 	switch {
+	case rootRotationFailure(err):
+		return mk(KindRootRotation, "Warning: potential malicious behavior - trust data mismatch for remote repository %s: %v", gun, err)
+	case pinValidationFailure(err), errors.As(err, &badRoot):
+		return mk(KindUntrustedRoot, "Warning: potential malicious behavior - trust data mismatch for remote repository %s: %v", gun, err)
+	case errors.As(err, &lowVersion):
+		return mk(KindRollback, "Warning: potential malicious behavior - trust data version is lower than expected for remote repository %s: %v", gun, err)
+	case errors.As(err, &threshold), errors.As(err, &keyType):
+		return mk(KindBadSignature, "Warning: potential malicious behavior - trust data has insufficient signatures for remote repository %s: %v", gun, err)
+	case errors.As(err, &mismatch), errors.As(err, &badChecksum), errors.As(err, &malicious):
+		return mk(KindChecksum, "Warning: potential malicious behavior - trust data does not match its checksum for remote repository %s: %v", gun, err)
+	case errors.As(err, &expired):
+		e := mk(KindExpired, "Error: remote repository %s out-of-date: %v", gun, err)
+		e.Role = data.RoleName(expired.Role)
+		return e
 	case errors.As(err, &syntaxErr):
 		return mk(KindNotTrustServer, "Error: no trust data available for remote repository %s. Try running notary server and setting DOCKER_CONTENT_TRUST_SERVER to its HTTPS address?", gun)
-	case errors.As(err, &expired):
-		return mk(KindExpired, "Error: remote repository %s out-of-date: %v", gun, err)
 	case errors.As(err, &keyNotFound):
 		return mk(KindKeyNotFound, "Error: signing keys for remote repository %s not found: %v", gun, err)
+	case errors.As(err, &offline):
+		return mk(KindOfflineNoCache, "Error: no trust data for %s is cached on this machine, so it cannot be read offline", gun)
 	case errors.As(err, &netErr):
-		if isCertificateError(err) {
+		if TLSFailure(err) {
 			return mk(KindCertificate, "Error: error contacting notary server: %v", err)
 		}
 		return mk(KindNetwork, "Error: error contacting notary server: %v", err)
 	case errors.As(err, &metaMissing):
 		return mk(KindMetaMissing, "Error: trust data missing for remote repository %s or remote repository not found: %v", gun, err)
-	case errors.As(err, &rotFail), errors.As(err, &validFail), errors.As(err, &keyType):
-		return mk(KindMalicious, "Warning: potential malicious behavior - trust data mismatch for remote repository %s: %v", gun, err)
 	case errors.As(err, &noKeys):
 		return mk(KindNoSigningKeys, "Error: could not find signing keys for remote repository %s, or could not decrypt signing key: %v", gun, err)
-	case errors.As(err, &lowVersion):
-		return mk(KindMalicious, "Warning: potential malicious behavior - trust data version is lower than expected for remote repository %s: %v", gun, err)
-	case errors.As(err, &threshold):
-		return mk(KindMalicious, "Warning: potential malicious behavior - trust data has insufficient signatures for remote repository %s: %v", gun, err)
 	case errors.As(err, &notExist), errors.As(err, &notInit):
 		return mk(KindNoTrustData, "Error: remote trust data does not exist for %s: %v", gun, err)
 	case errors.As(err, &insuffSigs):
@@ -132,19 +180,57 @@ func Classify(gun data.GUN, err error) error {
 	case errors.As(err, &pwInvalid), errors.As(err, &attempts):
 		return mk(KindPassphrase, "Error: could not decrypt signing key for %s: %v", gun, err)
 	case errors.As(err, &unavailable):
-		if strings.Contains(err.Error(), "401") {
-			return mk(KindUnauthorized, "Error: %v", err)
-		}
+		// notary keeps the status code unexported; the guard, which saw
+		// the response, tells a 401 or 403 apart (see guard.classify).
 		return mk(KindServer, "Error: error contacting notary server: %v", err)
 	case errors.As(err, &invalidOp):
 		return mk(KindRejected, "Error: %v", err)
-	case isCertificateError(err):
+	case TLSFailure(err):
 		return mk(KindCertificate, "Error: error contacting notary server: %v", err)
 	}
 	return err
 }
 
-func isCertificateError(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "x509:") || strings.Contains(msg, "tls:") || strings.Contains(msg, "certificate")
+// rootRotationFailure and pinValidationFailure match trustpinning's errors
+// in both forms: notary returns them by pointer, though their Error methods
+// have value receivers, and errors.As matches only the exact form.
+func rootRotationFailure(err error) bool {
+	var v trustpinning.ErrRootRotationFail
+	var p *trustpinning.ErrRootRotationFail
+	return errors.As(err, &v) || errors.As(err, &p)
+}
+
+func pinValidationFailure(err error) bool {
+	var v trustpinning.ErrValidationFail
+	var p *trustpinning.ErrValidationFail
+	return errors.As(err, &v) || errors.As(err, &p)
+}
+
+// TLSFailure reports whether err is a failed TLS handshake or certificate
+// verification, by Go's crypto/tls and crypto/x509 error types (looking
+// inside notary's NetworkError).
+func TLSFailure(err error) bool {
+	var (
+		verify    *tls.CertificateVerificationError
+		unknown   x509.UnknownAuthorityError
+		unknownP  *x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+		hostnameP *x509.HostnameError
+		invalid   x509.CertificateInvalidError
+		invalidP  *x509.CertificateInvalidError
+		record    tls.RecordHeaderError
+		alert     tls.AlertError
+		echReject *tls.ECHRejectionError
+	)
+	return asThrough(err, &verify) || asThrough(err, &unknown) || asThrough(err, &unknownP) ||
+		asThrough(err, &hostname) || asThrough(err, &hostnameP) || asThrough(err, &invalid) ||
+		asThrough(err, &invalidP) || asThrough(err, &record) || asThrough(err, &alert) || asThrough(err, &echReject)
+}
+
+// NetworkFailure reports whether err is a failure to reach a server at all
+// (DNS, refused or reset connection, timeout), by type.
+func NetworkFailure(err error) bool {
+	var opErr *net.OpError
+	var dnsErr *net.DNSError
+	return asThrough(err, &opErr) || asThrough(err, &dnsErr)
 }

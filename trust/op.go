@@ -4,7 +4,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/theupdateframework/notary/storage"
 	"oras.land/oras-go/v2/registry/remote/errcode"
@@ -75,7 +74,8 @@ func OpOf(err error) (*OpError, bool) {
 }
 
 // Denied reports whether err is a server's refusal: the trust server's 401
-// (Docker's "server returned 401"), or a 401 or 403 from the registry.
+// or 403 (KindUnauthorized, told apart by the guard that saw the response),
+// or a 401 or 403 from the registry.
 func Denied(err error) bool {
 	if err == nil {
 		return false
@@ -87,8 +87,7 @@ func Denied(err error) bool {
 	if asThrough(err, &er) {
 		return er.StatusCode == http.StatusUnauthorized || er.StatusCode == http.StatusForbidden
 	}
-	var unavailable storage.ErrServerUnavailable
-	return errors.As(err, &unavailable) && strings.Contains(unavailable.Error(), "401")
+	return false
 }
 
 // UntrustedCertificate returns the certificate that failed verification

@@ -8,7 +8,6 @@ import (
 	"github.com/theupdateframework/notary"
 	"github.com/theupdateframework/notary/client"
 	"github.com/theupdateframework/notary/client/changelist"
-	"github.com/theupdateframework/notary/trustpinning"
 	"github.com/theupdateframework/notary/tuf/data"
 	"github.com/theupdateframework/notary/tuf/signed"
 	"oras.land/oras-go/v2/registry/remote/auth"
@@ -53,8 +52,18 @@ type Opener struct {
 	Network Network
 	// PassRetriever supplies key passphrases. Required for signing.
 	PassRetriever notary.PassRetriever
-	// TrustPin pins root keys or CAs per GUN. The zero value trusts on first use, as Docker did.
-	TrustPin trustpinning.TrustPinConfig
+	// Pins pin root keys or CAs per repository. The zero value pins
+	// nothing: an unpinned repository is trusted on first use, as Docker
+	// did, unless RequirePin.
+	Pins Pins
+	// RequirePin refuses the trust data of repositories that no pin covers
+	// (notary's DisableTOFU, enforced for cached roots too).
+	RequirePin bool
+	// Offline reads the cache only, without contacting the trust server;
+	// notary still refuses an expired cached timestamp. The zero value
+	// fails closed: a trust server that cannot be reached is an error,
+	// never a silent fallback to the cache.
+	Offline bool
 	// Audit, when non-nil, records the HTTP exchanges for error explanations.
 	Audit *Audit
 }
@@ -63,6 +72,24 @@ type Opener struct {
 func (o Opener) Open(_ context.Context, ref Ref, write bool) (Repository, error) {
 	if o.TrustDir == "" {
 		return nil, fmt.Errorf("opening trust data for %q: no trust directory", ref.GUN())
+	}
+	g := &guardedRepo{gun: ref.GUN(), trustDir: o.TrustDir, pins: o.Pins, requirePin: o.RequirePin || o.Pins.DisableTOFU}
+	if o.Offline {
+		if write {
+			return nil, ErrOfflineWrite
+		}
+		// A nil transport makes notary use its offline store: the cache
+		// only (client.getRemoteStore).
+		server, err := ServerURL(ref.Registry(), o.ServerOverride)
+		if err != nil {
+			return nil, err
+		}
+		repo, err := client.NewFileCachedRepository(o.TrustDir, ref.GUN(), server, nil, o.PassRetriever, o.Pins.Config())
+		if err != nil {
+			return nil, fmt.Errorf("opening trust data for %q: %w", ref.GUN(), err)
+		}
+		g.Repository = repo
+		return g, nil
 	}
 	server, err := ServerURL(ref.Registry(), o.ServerOverride)
 	if err != nil {
@@ -84,9 +111,11 @@ func (o Opener) Open(_ context.Context, ref Ref, write bool) (Repository, error)
 		client: o.Network.authClient(o.Network.httpTransport(tlsCfg), ref.Registry(), o.Audit),
 		scopes: []string{auth.ScopeRepository(ref.GUN().String(), actions...)},
 	}
-	repo, err := client.NewFileCachedRepository(o.TrustDir, ref.GUN(), server, rt, o.PassRetriever, o.TrustPin)
+	g.probe = &probe{next: rt}
+	repo, err := client.NewFileCachedRepository(o.TrustDir, ref.GUN(), server, g.probe, o.PassRetriever, o.Pins.Config())
 	if err != nil {
 		return nil, fmt.Errorf("opening trust data for %q: %w", ref.GUN(), err)
 	}
-	return repo, nil
+	g.Repository = repo
+	return g, nil
 }

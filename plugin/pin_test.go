@@ -1,0 +1,313 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/acrtrust/docker-acrtrust/sandbox"
+	"github.com/acrtrust/docker-acrtrust/trust"
+)
+
+// otherProcess returns a second process on d's machine: the same docker
+// config and trust cache, another environment, its own engine.
+func otherProcess(t *testing.T, d *deps, env map[string]string) (*deps, *fakeCLI, *fakeEngine) {
+	t.Helper()
+	cli := newFakeCLI(t, "")
+	cli.cfg = d.cli.ConfigFile()
+	d2 := newTestDeps(t, cli, env)
+	d2.configDir = d.configDir
+	eng := &fakeEngine{}
+	d2.engine = eng
+	return d2, cli, eng
+}
+
+// rootKeyID is the root key ID that inspect shows for repo.
+func rootKeyID(t *testing.T, sb *sandbox.Sandbox, repo string) string {
+	t.Helper()
+	d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+	assert.NilError(t, runCommand(t, d, "inspect", sb.Host()+"/"+repo))
+	var out []inspectJSON
+	assert.NilError(t, json.Unmarshal(cli.outBuf.Bytes(), &out))
+	assert.Equal(t, out[0].AdministrativeKeys[0].Name, "Root")
+	return out[0].AdministrativeKeys[0].Keys[0].ID
+}
+
+func writePins(t *testing.T, pins map[string][]string) string {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"trust_pinning": map[string]any{"certs": pins}})
+	assert.NilError(t, err)
+	path := filepath.Join(t.TempDir(), "pins.json")
+	assert.NilError(t, os.WriteFile(path, b, 0o644))
+	return path
+}
+
+const bogusKeyID = "0000000000000000000000000000000000000000000000000000000000000001"
+
+func TestFailClosedWhenTrustServerUnreachable(t *testing.T) {
+	sb, signed := signedSandbox(t)
+	host := sb.Host()
+	d, _, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+	assert.NilError(t, runCommand(t, d, "pull", host+"/app:v1")) // warms the cache
+	unreachable := map[string]string{"DOCKER_CONTENT_TRUST_SERVER": "https://127.0.0.1:1"}
+
+	for _, args := range [][]string{
+		{"pull", host + "/app:v1"},
+		{"resolve", host + "/app:v1"},
+		{"verify", host + "/app"},
+		{"inspect", host + "/app"},
+	} {
+		t.Run(args[0]+" refuses the cache", func(t *testing.T) {
+			d2, cli, eng := otherProcess(t, d, unreachable)
+			err := runCommand(t, d2, args...)
+			msg := err.Error() + cli.errBuf.String()
+			assert.Check(t, is.Contains(msg, "Error: error contacting notary server"))
+			assert.Check(t, is.Contains(msg, "the trust data cached on this machine was not used"))
+			assert.Check(t, is.Contains(msg, "https://127.0.0.1:1 (from DOCKER_CONTENT_TRUST_SERVER)"))
+			assert.Check(t, is.Contains(msg, "--offline"))
+			assert.Check(t, is.Len(eng.pulled, 0))
+			assert.Check(t, !strings.Contains(cli.outBuf.String(), signed["v1"]), "nothing resolved: %s", cli.outBuf.String())
+		})
+	}
+
+	t.Run("--offline uses the cache and says how old it is", func(t *testing.T) {
+		d2, cli, eng := otherProcess(t, d, unreachable)
+		assert.NilError(t, runCommand(t, d2, "--offline", "pull", host+"/app:v1"))
+		assert.DeepEqual(t, eng.pulled, []string{host + "/app@" + signed["v1"]})
+		assert.Check(t, is.Contains(cli.errBuf.String(), "WARNING: offline: the trust data of "+host+"/app comes from this machine's cache; its freshness was not checked"))
+		assert.Check(t, is.Contains(cli.errBuf.String(), "The cached timestamp was downloaded"))
+	})
+
+	t.Run("ACRTRUST_OFFLINE=1 resolves from the cache", func(t *testing.T) {
+		d2, cli, _ := otherProcess(t, d, map[string]string{"DOCKER_CONTENT_TRUST_SERVER": "https://127.0.0.1:1", "ACRTRUST_OFFLINE": "1"})
+		assert.NilError(t, runCommand(t, d2, "resolve", host+"/app:v1"))
+		assert.Equal(t, cli.outBuf.String(), host+"/app@"+signed["v1"]+"\n")
+	})
+
+	t.Run("--offline with nothing cached", func(t *testing.T) {
+		d2, _, eng := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		err := runCommand(t, d2, "--offline", "pull", host+"/app:v2")
+		assert.ErrorContains(t, err, "no trust data for "+host+"/app is cached on this machine")
+		assert.ErrorContains(t, err, "Run the command once without --offline")
+		assert.Check(t, is.Len(eng.pulled, 0))
+	})
+
+	t.Run("--offline cannot sign", func(t *testing.T) {
+		d2, _, _ := otherProcess(t, d, passphraseEnv())
+		err := runCommand(t, d2, "--offline", "sign", host+"/app:dev")
+		assert.ErrorContains(t, err, "cannot publish trust data offline")
+	})
+}
+
+func TestFailClosedWhenTrustDataIsGone(t *testing.T) {
+	sb, _ := signedSandbox(t)
+	host := sb.Host()
+	d, _, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+	assert.NilError(t, runCommand(t, d, "pull", host+"/app:v1"))
+
+	// On ACR, turning content trust off deletes all trust data. A warm
+	// client used to go on with its cache (notary treats a missing
+	// timestamp like a network error).
+	sb.SetContentTrust(false)
+	d2, cli, eng := otherProcess(t, d, nil)
+	err := runCommand(t, d2, "pull", host+"/app:v1")
+	assert.ErrorContains(t, err, "trust data missing for remote repository "+host+"/app")
+	assert.ErrorContains(t, err, "the trust data cached on this machine was not used")
+	assert.Check(t, is.Len(eng.pulled, 0), cli.errBuf.String())
+}
+
+func TestPinning(t *testing.T) {
+	sb, signed := signedSandbox(t)
+	host := sb.Host()
+	ctx := context.Background()
+	root := rootKeyID(t, sb, "app")
+
+	// A second signed repository, not pinned below.
+	signer, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	_, err := sb.PushRandomImage(ctx, "other", "v1")
+	assert.NilError(t, err)
+	assert.NilError(t, runCommand(t, signer, "sign", host+"/other:v1"))
+
+	t.Run("a fresh client refuses a root that is not the pinned one", func(t *testing.T) {
+		pins := writePins(t, map[string][]string{host + "/app": {bogusKeyID}})
+		for _, args := range [][]string{{"pull", host + "/app:v1"}, {"resolve", host + "/app:v1"}, {"verify", host + "/app"}} {
+			d, cli, eng := sandboxDeps(t, sb, sandbox.UserPull, nil)
+			err := runCommand(t, d, append([]string{"--pins", pins}, args...)...)
+			msg := err.Error() + cli.errBuf.String()
+			assert.Check(t, is.Contains(msg, "Warning: potential malicious behavior - the root of trust for "+host+"/app does not match its pin"))
+			assert.Check(t, is.Contains(msg, "pinned root key IDs ["+bogusKeyID+"], presented root key IDs ["+root+"]"))
+			assert.Check(t, is.Contains(msg, "docker acrtrust pin add "+host+"/app --key-id "+root))
+			assert.Check(t, is.Len(eng.pulled, 0))
+			assert.Check(t, !strings.Contains(cli.outBuf.String(), signed["v1"]))
+		}
+	})
+
+	t.Run("a fresh client accepts the pinned root", func(t *testing.T) {
+		pins := writePins(t, map[string][]string{host + "/app": {root}})
+		d, _, eng := sandboxDeps(t, sb, sandbox.UserPull, map[string]string{"ACRTRUST_PINS": pins, "ACRTRUST_REQUIRE_PIN": "1"})
+		assert.NilError(t, runCommand(t, d, "pull", host+"/app:v1"))
+		assert.DeepEqual(t, eng.pulled, []string{host + "/app@" + signed["v1"]})
+	})
+
+	t.Run("a prefix pin covers the repositories under it", func(t *testing.T) {
+		pins := writePins(t, map[string][]string{host + "/*": {bogusKeyID}})
+		d, _, eng := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		err := runCommand(t, d, "--pins", pins, "pull", host+"/other:v1")
+		assert.ErrorContains(t, err, "does not match its pin ("+host+"/*)")
+		assert.Check(t, is.Len(eng.pulled, 0))
+	})
+
+	t.Run("a cached root that the pin does not name is refused", func(t *testing.T) {
+		d, _, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		assert.NilError(t, runCommand(t, d, "pull", host+"/app:v1")) // trust on first use
+		pins := writePins(t, map[string][]string{host + "/app": {bogusKeyID}})
+		d2, _, eng := otherProcess(t, d, map[string]string{"ACRTRUST_PINS": pins})
+		err := runCommand(t, d2, "pull", host+"/app:v1")
+		assert.ErrorContains(t, err, "does not match its pin")
+		assert.Check(t, is.Len(eng.pulled, 0))
+	})
+
+	t.Run("--require-pin refuses an unpinned repository and names the command", func(t *testing.T) {
+		pins := writePins(t, map[string][]string{host + "/app": {root}})
+		d, _, eng := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		err := runCommand(t, d, "--pins", pins, "--require-pin", "pull", host+"/other:v1")
+		assert.ErrorContains(t, err, "Error: "+host+"/other is not pinned, and pins are required")
+		assert.ErrorContains(t, err, "Pins are required (--require-pin)")
+		assert.ErrorContains(t, err, "docker acrtrust pin add "+host+"/other --key-id ROOT_KEY_ID")
+		assert.Check(t, is.Len(eng.pulled, 0))
+	})
+
+	t.Run("disable_tofu in the pins file requires pins too", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "pins.json")
+		assert.NilError(t, os.WriteFile(path, []byte(`{"trust_pinning": {"certs": {"`+host+`/app": ["`+root+`"]}, "disable_tofu": true}}`), 0o644))
+		d, cli, eng := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		err := runCommand(t, d, "--pins", path, "resolve", host+"/other:v1")
+		assert.ErrorContains(t, err, "1 of 1 references could not be resolved")
+		assert.Check(t, is.Contains(cli.errBuf.String(), `Pins are required ("disable_tofu" in the pins file)`))
+		assert.Check(t, is.Equal(cli.outBuf.String(), ""))
+		assert.Check(t, is.Len(eng.pulled, 0))
+	})
+
+	t.Run("require-pin still lets a publisher create a new repository", func(t *testing.T) {
+		_, err := sb.PushRandomImage(ctx, "brandnew", "v1")
+		assert.NilError(t, err)
+		env := passphraseEnv()
+		env["ACRTRUST_REQUIRE_PIN"] = "true"
+		d, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, env)
+		assert.NilError(t, runCommand(t, d, "sign", host+"/brandnew:v1"))
+	})
+
+	t.Run("pin add reads the presented root, then pins it", func(t *testing.T) {
+		d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		pins := filepath.Join(t.TempDir(), "team", "pins.json")
+		assert.NilError(t, runCommand(t, d, "--pins", pins, "pin", "add", "-y", host+"/app"))
+		assert.Check(t, is.Contains(cli.errBuf.String(), "root key IDs: "+root))
+		assert.Check(t, is.Contains(cli.errBuf.String(), "Pinning it trusts what the server presents now"))
+		assert.Check(t, is.Contains(cli.outBuf.String(), "Pinned "+host+"/app to root key "+root))
+		got, err := trust.LoadPins(pins)
+		assert.NilError(t, err)
+		assert.DeepEqual(t, got.Certs, map[string][]string{host + "/app": {root}})
+
+		d2, _, eng := sandboxDeps(t, sb, sandbox.UserPull, map[string]string{"ACRTRUST_PINS": pins})
+		assert.NilError(t, runCommand(t, d2, "--require-pin", "pull", host+"/app:v2"))
+		assert.DeepEqual(t, eng.pulled, []string{host + "/app@" + signed["v2"]})
+	})
+
+	t.Run("pin add without a terminal asks for -y and pins nothing", func(t *testing.T) {
+		d, _, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		pins := filepath.Join(t.TempDir(), "pins.json")
+		err := runCommand(t, d, "--pins", pins, "pin", "add", host+"/app")
+		assert.ErrorContains(t, err, "Pass -y to go ahead without a prompt.")
+		_, statErr := os.Stat(pins)
+		assert.Check(t, os.IsNotExist(statErr), "a refused pin add must not write the pins file")
+	})
+}
+
+func TestPinCommands(t *testing.T) {
+	cli := newFakeCLI(t, "")
+	d := newTestDeps(t, cli, nil)
+	pins := filepath.Join(d.configDir, "trust", "pins.json")
+
+	assert.NilError(t, runCommand(t, d, "pin", "list"))
+	assert.Equal(t, cli.outBuf.String(), "No pins in "+pins+"\n")
+
+	id2 := strings.Repeat("ab", 32)
+	for _, args := range [][]string{
+		{"pin", "add", "myreg.azurecr.io/app", "--key-id", bogusKeyID, "--key-id", id2},
+		{"pin", "add", "myreg.azurecr.io/team/*", "--key-id", id2},
+	} {
+		cli.outBuf.Reset()
+		assert.NilError(t, runCommand(t, newTestDepsAt(t, cli, d.configDir), args...))
+	}
+	info, err := os.Stat(pins)
+	assert.NilError(t, err)
+	assert.Equal(t, info.Mode().Perm(), os.FileMode(0o644))
+
+	cli.outBuf.Reset()
+	assert.NilError(t, runCommand(t, newTestDepsAt(t, cli, d.configDir), "pin", "list", "--format", "json"))
+	var list []pinJSON
+	assert.NilError(t, json.Unmarshal(cli.outBuf.Bytes(), &list))
+	assert.DeepEqual(t, list, []pinJSON{
+		{Name: "myreg.azurecr.io/app", KeyIDs: []string{bogusKeyID, id2}},
+		{Name: "myreg.azurecr.io/team/*", KeyIDs: []string{id2}},
+	})
+
+	t.Run("docker's short names are normalised", func(t *testing.T) {
+		c := newFakeCLI(t, "")
+		assert.NilError(t, runCommand(t, newTestDepsAt(t, c, d.configDir), "pin", "add", "busybox", "--key-id", id2))
+		assert.Check(t, is.Contains(c.outBuf.String(), "Pinned docker.io/library/busybox"))
+		assert.NilError(t, runCommand(t, newTestDepsAt(t, c, d.configDir), "pin", "rm", "busybox"))
+	})
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{name: "short key ID", args: []string{"pin", "add", "myreg.azurecr.io/app", "--key-id", "abc123"}, want: `"abc123" is not a root key ID`},
+		{name: "tag", args: []string{"pin", "add", "myreg.azurecr.io/app:v1", "--key-id", id2}, want: "pins are per repository"},
+		{name: "prefix without key IDs", args: []string{"pin", "add", "myreg.azurecr.io/team/*"}, want: "is a prefix: give the root key IDs with --key-id"},
+		{name: "ca and key id", args: []string{"pin", "add", "myreg.azurecr.io/", "--ca", "x.pem", "--key-id", id2}, want: "--ca and --key-id cannot be used together"},
+		{name: "ca file missing", args: []string{"pin", "add", "myreg.azurecr.io/team/", "--ca", "/nonexistent/ca.pem"}, want: "reading CA file"},
+		{name: "remove unknown", args: []string{"pin", "remove", "myreg.azurecr.io/nope"}, want: "no pin for myreg.azurecr.io/nope in " + pins},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before, _ := os.ReadFile(pins)
+			err := runCommand(t, newTestDepsAt(t, newFakeCLI(t, ""), d.configDir), tc.args...)
+			assert.ErrorContains(t, err, tc.want)
+			after, _ := os.ReadFile(pins)
+			assert.Equal(t, string(after), string(before), "a refused command must leave the pins file as it was")
+		})
+	}
+
+	cli.outBuf.Reset()
+	assert.NilError(t, runCommand(t, newTestDepsAt(t, cli, d.configDir), "pin", "remove", "myreg.azurecr.io/team/*"))
+	got, err := trust.LoadPins(pins)
+	assert.NilError(t, err)
+	assert.DeepEqual(t, got.Entries(), []trust.Pin{{Pattern: "myreg.azurecr.io/app", KeyIDs: []string{bogusKeyID, id2}}})
+}
+
+func TestMalformedPinsFileStopsEverything(t *testing.T) {
+	sb, _ := signedSandbox(t)
+	path := filepath.Join(t.TempDir(), "pins.json")
+	assert.NilError(t, os.WriteFile(path, []byte("{\n  \"trust_pinning\": {\n    \"cert\": {}\n  }\n}\n"), 0o644))
+	d, _, eng := sandboxDeps(t, sb, sandbox.UserPull, map[string]string{"ACRTRUST_PINS": path})
+	err := runCommand(t, d, "pull", sb.Host()+"/app:v1")
+	assert.ErrorContains(t, err, "pins file "+path+", line 3: unknown field \"cert\"")
+	assert.Check(t, is.Len(eng.pulled, 0))
+	err = runCommand(t, d, "pin", "list")
+	assert.ErrorContains(t, err, "pins file "+path+", line 3")
+}
+
+// newTestDepsAt is newTestDeps on an existing DOCKER_CONFIG directory.
+func newTestDepsAt(t *testing.T, cli *fakeCLI, configDir string) *deps {
+	d := newTestDeps(t, cli, nil)
+	d.configDir = configDir
+	return d
+}

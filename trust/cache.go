@@ -1,0 +1,88 @@
+package trust
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/theupdateframework/notary/tuf/data"
+)
+
+// metadataDir is where notary's file-cached repository keeps the verified
+// metadata of gun: <trustDir>/tuf/<gun>/metadata (client.NewFileCachedRepository).
+func metadataDir(trustDir string, gun data.GUN) string {
+	return filepath.Join(trustDir, "tuf", filepath.FromSlash(gun.String()), "metadata")
+}
+
+// RootInfo is what a root.json says about the repository's root of trust.
+type RootInfo struct {
+	// KeyIDs are the root role's key IDs (certificate key IDs), sorted: the
+	// IDs that pins name and `inspect` shows under Root.
+	KeyIDs  []string
+	Version int
+	Expires time.Time
+}
+
+// ParseRoot reads the root role's key IDs, version and expiry from a
+// root.json document. It does not verify signatures: callers use it to name
+// what a server presented, or what notary already verified.
+func ParseRoot(b []byte) (RootInfo, error) {
+	var s data.Signed
+	if err := json.Unmarshal(b, &s); err != nil {
+		return RootInfo{}, fmt.Errorf("reading root metadata: %w", err)
+	}
+	root, err := data.RootFromSigned(&s)
+	if err != nil {
+		return RootInfo{}, fmt.Errorf("reading root metadata: %w", err)
+	}
+	r, ok := root.Signed.Roles[data.CanonicalRootRole]
+	if !ok {
+		return RootInfo{}, errors.New("reading root metadata: no root role")
+	}
+	return RootInfo{KeyIDs: sortedCopy(r.KeyIDs), Version: root.Signed.Version, Expires: root.Signed.Expires}, nil
+}
+
+// CachedRoot returns the raw root.json that notary verified and cached for
+// gun, or an error satisfying errors.Is(err, fs.ErrNotExist) if none.
+func CachedRoot(trustDir string, gun data.GUN) ([]byte, error) {
+	return os.ReadFile(filepath.Join(metadataDir(trustDir, gun), data.CanonicalRootRole.String()+".json"))
+}
+
+// CacheAge is what the cache says about the freshness of gun's trust data.
+type CacheAge struct {
+	// Fetched is when the cached timestamp was last written (downloaded).
+	Fetched time.Time
+	// Expires is the cached timestamp's expiry.
+	Expires time.Time
+}
+
+// CachedTimestamp reports when the cached timestamp of gun was fetched and
+// when it expires. An error satisfying errors.Is(err, fs.ErrNotExist) means
+// nothing is cached.
+func CachedTimestamp(trustDir string, gun data.GUN) (CacheAge, error) {
+	path := filepath.Join(metadataDir(trustDir, gun), data.CanonicalTimestampRole.String()+".json")
+	st, err := os.Stat(path)
+	if err != nil {
+		return CacheAge{}, err
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return CacheAge{}, err
+	}
+	var meta struct {
+		Signed struct {
+			Expires time.Time `json:"expires"`
+		} `json:"signed"`
+	}
+	if err := json.Unmarshal(b, &meta); err != nil {
+		return CacheAge{}, fmt.Errorf("reading cached timestamp %q: %w", path, err)
+	}
+	return CacheAge{Fetched: st.ModTime(), Expires: meta.Signed.Expires}, nil
+}
+
+// isNotExist is errors.Is(err, fs.ErrNotExist).
+func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }

@@ -1,0 +1,370 @@
+package trust
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"path"
+	"regexp"
+	"sync"
+
+	"github.com/theupdateframework/notary/client"
+	"github.com/theupdateframework/notary/storage"
+	"github.com/theupdateframework/notary/trustpinning"
+	"github.com/theupdateframework/notary/tuf/data"
+)
+
+// guardedRepo is notary's repository with the checks Docker lacked, around
+// every call that reads or writes trust data (docs/security.md):
+//
+//   - fail closed: notary's client quietly answers from its cache when the
+//     timestamp cannot be downloaded (tufclient.downloadTimestamp). The
+//     probe below sees that exchange; a call during which it failed is an
+//     error, and once it has failed the probe sends nothing more for that
+//     call, so nothing is published on top of stale data. --offline opens
+//     the repository without a server instead (Opener.Offline).
+//   - pins are authoritative: notary checks pins only on a first download
+//     and trusts a cached root as it is ("the root on disk is the source of
+//     trust pinning", client.bootstrapClient). The guard also checks the
+//     cached root against the pin, with notary's own trustpinning.ValidateRoot.
+//   - required pins: with RequirePin, data of an unpinned repository is
+//     refused, except a root this command created itself (a first signing).
+//   - errors classified with what the probe saw (status codes, the root
+//     the server presented), which notary's errors do not carry.
+type guardedRepo struct {
+	Repository
+	gun        data.GUN
+	trustDir   string
+	probe      *probe // nil when offline
+	pins       Pins
+	requirePin bool
+	created    bool // Initialize ran here: the cached root is this command's own
+}
+
+// read runs one notary call that reads trust data.
+func (g *guardedRepo) read(call func() error) error {
+	g.probe.reset()
+	if err := call(); err != nil {
+		return g.classify(err)
+	}
+	if err := g.fresh(false); err != nil {
+		return err
+	}
+	return g.trusted()
+}
+
+// write runs one notary call that publishes: the root it would publish on
+// top of must pass the pin first.
+func (g *guardedRepo) write(call func() error) error {
+	if err := g.trusted(); err != nil && !isNotExist(err) {
+		return err
+	}
+	g.probe.reset()
+	if err := call(); err != nil {
+		return g.classify(err)
+	}
+	// A first publish meets no timestamp on the server.
+	return g.fresh(true)
+}
+
+func (g *guardedRepo) ListTargets(roles ...data.RoleName) (out []*client.TargetWithRole, err error) {
+	err = g.read(func() error { out, err = g.Repository.ListTargets(roles...); return err })
+	return out, err
+}
+
+func (g *guardedRepo) GetTargetByName(name string, roles ...data.RoleName) (out *client.TargetWithRole, err error) {
+	err = g.read(func() error { out, err = g.Repository.GetTargetByName(name, roles...); return err })
+	return out, err
+}
+
+func (g *guardedRepo) GetAllTargetMetadataByName(name string) (out []client.TargetSignedStruct, err error) {
+	err = g.read(func() error { out, err = g.Repository.GetAllTargetMetadataByName(name); return err })
+	return out, err
+}
+
+func (g *guardedRepo) ListRoles() (out []client.RoleWithSignatures, err error) {
+	err = g.read(func() error { out, err = g.Repository.ListRoles(); return err })
+	return out, err
+}
+
+func (g *guardedRepo) GetDelegationRoles() (out []data.Role, err error) {
+	err = g.read(func() error { out, err = g.Repository.GetDelegationRoles(); return err })
+	return out, err
+}
+
+func (g *guardedRepo) Initialize(rootKeyIDs []string, serverManagedRoles ...data.RoleName) error {
+	if err := g.Repository.Initialize(rootKeyIDs, serverManagedRoles...); err != nil {
+		return g.classify(err)
+	}
+	g.created = true
+	return nil
+}
+
+func (g *guardedRepo) Publish() error {
+	return g.write(g.Repository.Publish)
+}
+
+func (g *guardedRepo) RotateKey(role data.RoleName, serverManagesKey bool, keyList []string) error {
+	return g.write(func() error { return g.Repository.RotateKey(role, serverManagesKey, keyList) })
+}
+
+// fresh fails a call during which the timestamp could not be downloaded:
+// notary then answered from its cache, which an attacker who blocks the
+// trust server could keep serving until the cached timestamp expires. A
+// missing timestamp (404) is accepted only when publishing.
+func (g *guardedRepo) fresh(publishing bool) error {
+	if g.probe == nil {
+		return nil
+	}
+	seen, status, err := g.probe.timestamp()
+	switch {
+	case !seen && publishing:
+		// A first publish stops at the server's 404 for root.json.
+		return nil
+	case !seen:
+		return &Error{Kind: KindNetwork, GUN: g.gun, CacheUnused: true, Err: errNoTimestampRequest,
+			Message: fmt.Sprintf("Error: error contacting notary server: %v", errNoTimestampRequest)}
+	case err == nil && (status == http.StatusOK || status == http.StatusNotFound && publishing):
+		return nil
+	}
+	// The call succeeded all the same: notary answered from its cache.
+	e := g.timestampError(status, err)
+	e.CacheUnused = true
+	return e
+}
+
+// timestampError classifies a failed timestamp download: the transport's
+// error, or the status the server answered.
+func (g *guardedRepo) timestampError(status int, err error) *Error {
+	var c error
+	switch {
+	case err != nil:
+		c = Classify(g.gun, storage.NetworkError{Wrapped: err})
+	case status == http.StatusNotFound:
+		c = Classify(g.gun, storage.ErrMetaNotFound{Resource: data.CanonicalTimestampRole.String()})
+	default:
+		return g.statusError(status, storage.ErrServerUnavailable{})
+	}
+	var e *Error
+	if errors.As(c, &e) {
+		return e
+	}
+	return &Error{Kind: KindNetwork, GUN: g.gun, Err: c, Message: fmt.Sprintf("Error: error contacting notary server: %v", c)}
+}
+
+var errNoTimestampRequest = errors.New("the trust server's timestamp was not requested")
+
+// trusted checks the root that notary now trusts for this repository (the
+// cached root.json) against the pin that covers it, and refuses unpinned
+// data when pins are required.
+func (g *guardedRepo) trusted() error {
+	pin, pinned := g.pins.Lookup(g.gun)
+	if !pinned {
+		if g.requirePin && !g.created {
+			return g.unpinned()
+		}
+		return nil
+	}
+	raw, err := CachedRoot(g.trustDir, g.gun)
+	if err != nil {
+		return fmt.Errorf("reading the cached root of %q: %w", g.gun, err)
+	}
+	var s data.Signed
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return fmt.Errorf("reading the cached root of %q: %w", g.gun, err)
+	}
+	if _, err := trustpinning.ValidateRoot(nil, &s, g.gun, g.pins.Config()); err != nil {
+		return g.pinMismatch(pin, raw, err)
+	}
+	return nil
+}
+
+func (g *guardedRepo) unpinned() *Error {
+	return &Error{Kind: KindUnpinned, GUN: g.gun, Message: fmt.Sprintf("Error: %s is not pinned, and pins are required", g.gun)}
+}
+
+func (g *guardedRepo) pinMismatch(pin Pin, presentedRoot []byte, err error) *Error {
+	e := &Error{Kind: KindPinMismatch, GUN: g.gun, Pin: &pin, Trusted: pin.KeyIDs, Err: err}
+	if info, perr := ParseRoot(presentedRoot); perr == nil {
+		e.Presented = info.KeyIDs
+	}
+	what := fmt.Sprintf("root key IDs %v", pin.KeyIDs)
+	if pin.CA != "" {
+		what = "the CA in " + pin.CA
+	}
+	e.Message = fmt.Sprintf("Warning: potential malicious behavior - the root of trust for %s does not match its pin (%s): pinned %s, presented root key IDs %v",
+		g.gun, pin.Pattern, what, e.Presented)
+	return e
+}
+
+// classify is Classify with what the probe saw: the status of a refused
+// request, the root a server presented, and the pin.
+func (g *guardedRepo) classify(err error) error {
+	if g.probe != nil && g.probe.isPoisoned() {
+		// What failed first is the timestamp download; later requests of
+		// the call were not sent.
+		seen, status, terr := g.probe.timestamp()
+		if seen {
+			return g.timestampError(status, terr)
+		}
+	}
+	var unavailable storage.ErrServerUnavailable
+	if errors.As(err, &unavailable) && g.probe != nil {
+		if status := g.probe.lastFailure(); status != 0 {
+			return g.statusError(status, err)
+		}
+	}
+	c := Classify(g.gun, err)
+	var e *Error
+	if !errors.As(c, &e) {
+		return c
+	}
+	switch e.Kind {
+	case KindUntrustedRoot:
+		if pin, ok := g.pins.Lookup(g.gun); ok {
+			// notary validated a first download against the pin.
+			return g.pinMismatch(pin, g.probe.presentedRoot(), err)
+		}
+		if g.requirePin {
+			// notary's DisableTOFU (from the pins file) refused first.
+			return g.unpinned()
+		}
+	case KindRootRotation:
+		if raw, rerr := CachedRoot(g.trustDir, g.gun); rerr == nil {
+			if info, perr := ParseRoot(raw); perr == nil {
+				e.Trusted = info.KeyIDs
+			}
+		}
+		if info, perr := ParseRoot(g.probe.presentedRoot()); perr == nil {
+			e.Presented = info.KeyIDs
+		}
+		if pin, ok := g.pins.Lookup(g.gun); ok {
+			e.Pin = &pin
+		}
+	}
+	return e
+}
+
+// statusError classifies a trust server's answer by its status code.
+func (g *guardedRepo) statusError(status int, err error) *Error {
+	e := &Error{GUN: g.gun, Err: err, Kind: KindServer,
+		Message: fmt.Sprintf("Error: error contacting notary server: the trust server answered %d %s", status, http.StatusText(status))}
+	if status == http.StatusUnauthorized || status == http.StatusForbidden {
+		e.Kind = KindUnauthorized
+		e.Message = fmt.Sprintf("Error: you are not authorized to perform this operation: server returned %d.", status)
+	}
+	return e
+}
+
+// probe is the http.RoundTripper under notary's client for one
+// repository: it records how the last timestamp download went, the last
+// failing status, and the last root.json the server presented; after a
+// failed timestamp download it refuses the rest of the call's requests.
+type probe struct {
+	next http.RoundTripper
+
+	mu       sync.Mutex
+	tsSeen   bool
+	tsStatus int
+	tsErr    error
+	failed   int    // last status >= 400
+	root     []byte // last root.json body presented
+	poisoned error
+}
+
+// rootName matches root.json, <version>.root.json and root.<checksum>.json.
+var rootName = regexp.MustCompile(`^(\d+\.)?root(\.[0-9a-f]+)?\.json$`)
+
+// maxRootSize bounds the copy of a presented root.json kept for messages.
+const maxRootSize = 1 << 20
+
+func (p *probe) reset() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.tsSeen, p.tsStatus, p.tsErr, p.failed, p.root, p.poisoned = false, 0, nil, 0, nil, nil
+}
+
+func (p *probe) timestamp() (seen bool, status int, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.tsSeen, p.tsStatus, p.tsErr
+}
+
+func (p *probe) isPoisoned() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.poisoned != nil
+}
+
+func (p *probe) lastFailure() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.failed
+}
+
+func (p *probe) presentedRoot() []byte {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]byte(nil), p.root...)
+}
+
+// errStale is what the probe answers once the timestamp download failed.
+var errStale = errors.New("not sent: the trust server's timestamp could not be downloaded, so the trust data cannot be confirmed current")
+
+func (p *probe) RoundTrip(req *http.Request) (*http.Response, error) {
+	p.mu.Lock()
+	poisoned := p.poisoned
+	p.mu.Unlock()
+	if poisoned != nil {
+		return nil, errStale
+	}
+	resp, err := p.next.RoundTrip(req)
+	base := path.Base(req.URL.Path)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err == nil && resp.StatusCode >= 400 {
+		p.failed = resp.StatusCode
+	}
+	if req.Method == http.MethodGet && base == data.CanonicalTimestampRole.String()+".json" {
+		p.tsSeen, p.tsErr, p.tsStatus = true, err, 0
+		if err == nil {
+			p.tsStatus = resp.StatusCode
+		}
+		// A 404 is a repository without trust data: a first publish goes on.
+		if err != nil || resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNotFound {
+			p.poisoned = errStale
+		}
+	}
+	if err == nil && req.Method == http.MethodGet && resp.StatusCode == http.StatusOK && rootName.MatchString(base) {
+		p.root = []byte{}
+		resp.Body = &rootCopy{ReadCloser: resp.Body, p: p}
+	}
+	return resp, err
+}
+
+// rootCopy keeps a bounded copy of a root.json body as notary reads it
+// (notary may stop at the expected length, before EOF).
+type rootCopy struct {
+	io.ReadCloser
+	p *probe
+}
+
+func (r *rootCopy) Read(b []byte) (int, error) {
+	n, err := r.ReadCloser.Read(b)
+	if n > 0 {
+		r.p.mu.Lock()
+		if len(r.p.root)+n <= maxRootSize {
+			r.p.root = append(r.p.root, b[:n]...)
+		}
+		r.p.mu.Unlock()
+	}
+	return n, err
+}
