@@ -145,19 +145,20 @@ func (d *deps) init() {
 				IsTerminal: d.cli.In().IsTerminal(),
 			})
 			d.passErr = lastErr
-			opener := trust.Opener{
-				TrustDir:       d.trustDir(),
-				ServerOverride: d.env.server,
-				Network:        d.network,
-				PassRetriever:  retriever,
-				Audit:          d.audit,
-				Pins:           d.pins,
-				RequirePin:     d.requirePin(),
-				Offline:        d.offline(),
-			}
 			d.openRepo = func(ctx context.Context, ref trust.Ref, write bool) (trust.Repository, error) {
 				if d.pinsErr != nil {
 					return nil, d.pinsErr
+				}
+				// Built per call: pin add and key rotate change the pins.
+				opener := trust.Opener{
+					TrustDir:       d.trustDir(),
+					ServerOverride: d.env.server,
+					Network:        d.network,
+					PassRetriever:  retriever,
+					Audit:          d.audit,
+					Pins:           d.pins,
+					RequirePin:     d.requirePin(),
+					Offline:        d.offline(),
 				}
 				repo, err := opener.Open(ctx, ref, write)
 				if err == nil && opener.Offline {

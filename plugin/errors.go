@@ -555,7 +555,7 @@ func keyRemedy(err error) string {
 		case "targets":
 			return "Rotate it without --server-managed."
 		case "root":
-			return "A root key cannot be replaced here. If it is lost, the repository's trust data must be deleted and signed anew (see docs/keys.md)."
+			return "Rotate it without --server-managed: the new root key is made on this machine."
 		}
 	}
 	return ""

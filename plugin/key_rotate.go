@@ -22,9 +22,12 @@ func newKeyRotateCommand(d *deps) *cobra.Command {
 	var opts keyRotateOptions
 	cmd := &cobra.Command{
 		Use:   "rotate [OPTIONS] IMAGE ROLE",
-		Short: "Replace a repository's targets, snapshot or timestamp key",
+		Short: "Replace a repository's root, targets, snapshot or timestamp key",
 		Long: `Replace the key of ROLE in IMAGE's trust data and publish the change at once.
 
+  root                         a new root key, made on this machine; the new root
+                               is signed by the old and the new key, so clients
+                               that trusted the old root follow the rotation
   targets                      a new repository key, made on this machine
   snapshot --server-managed    a new snapshot key, made and kept by the trust server
   timestamp --server-managed   a new timestamp key, made and kept by the trust server
@@ -32,7 +35,13 @@ func newKeyRotateCommand(d *deps) *cobra.Command {
 The new root metadata is signed with the root key, so its passphrase is
 needed (DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE or the terminal), and for
 targets the new key's passphrase (DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE
-or the terminal). Signed tags stay signed; later signing uses the new key.`,
+or the terminal). Signed tags stay signed; later signing uses the new key.
+
+After a root rotation, a pin in the pins file that named the old root key
+names the new one instead; give the updated pins file to every consumer
+(a consumer pinned to the old key refuses the repository until then). A
+repository pinned to a CA is refused: the new root certificate would not
+chain to it. See docs/keys.md.`,
 		Args: cli.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			d.init()
@@ -53,6 +62,18 @@ func runKeyRotate(ctx context.Context, d *deps, opts keyRotateOptions) error {
 		return usageError{fmt.Errorf("key rotate takes a repository, not a tag or digest: use %s", ref.Name.Name())}
 	}
 	role := data.RoleName(opts.role)
+	if err := trust.CheckRotation(role, opts.serverManaged); err != nil {
+		return err
+	}
+	if role == data.CanonicalRootRole {
+		if d.pinsErr != nil {
+			return d.pinsErr
+		}
+		if pin, ok := d.pins.Lookup(ref.GUN()); ok && pin.CA != "" {
+			return fmt.Errorf("%s is pinned to the CA in %s (%s): a rotated root certificate, self-signed, would not chain to it, and every consumer would refuse the repository",
+				ref.GUN(), pin.CA, d.pinsPath)
+		}
+	}
 	out := d.cli.Out()
 	_, _ = fmt.Fprintf(out, "Rotating the %s key of %s...\n", role, ref.Name.Name())
 	repo, err := d.openRepo(ctx, ref, true)
@@ -64,6 +85,11 @@ func runKeyRotate(ctx context.Context, d *deps, opts keyRotateOptions) error {
 		return trust.WithOp(trust.OpTrustWrite, ref, err)
 	}
 	_, _ = fmt.Fprintf(out, "Successfully rotated %s key for repository %s\n", role, ref.Name.Name())
+	if role == data.CanonicalRootRole {
+		if err := d.repinRotatedRoot(res); err != nil {
+			return err
+		}
+	}
 	held := "on this machine"
 	if opts.serverManaged {
 		held = "held by the trust server"
@@ -72,5 +98,22 @@ func runKeyRotate(ctx context.Context, d *deps, opts keyRotateOptions) error {
 	if !opts.serverManaged {
 		_, _ = fmt.Fprintln(d.cli.Err(), "The new key exists only on this machine: back it up with `docker acrtrust key backup`.")
 	}
+	return nil
+}
+
+// repinRotatedRoot makes the pins that named the old root key name the new
+// one, so this machine goes on verifying the repository it just rotated.
+func (d *deps) repinRotatedRoot(res trust.Rotated) error {
+	changed := d.pins.ReplaceKeyIDs(res.Previous, res.KeyIDs)
+	if len(changed) == 0 {
+		return nil
+	}
+	if err := d.pins.Save(d.pinsPath); err != nil {
+		return fmt.Errorf("the root key was rotated, but the pins file could not be updated (pin the new key with `docker acrtrust pin add NAME --key-id %s`): %w",
+			strings.Join(res.KeyIDs, " --key-id "), err)
+	}
+	_, _ = fmt.Fprintf(d.cli.Out(), "Updated the pin of %s in %s: root key %s (was %s)\n",
+		strings.Join(changed, ", "), d.pinsPath, strings.Join(res.KeyIDs, ", "), strings.Join(res.Previous, ", "))
+	_, _ = fmt.Fprintln(d.cli.Err(), "Give the updated pins file to every consumer: one still pinned to the old root key refuses the repository until then.")
 	return nil
 }

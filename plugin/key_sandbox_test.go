@@ -199,7 +199,7 @@ func TestKeyRotateRefusedRoles(t *testing.T) {
 	}{
 		{"timestamp is the server's", []string{"reg.example/app", "timestamp"}, "the timestamp key is held by the trust server, so the server must create its replacement\nAdd --server-managed.", 1},
 		{"targets is local", []string{"--server-managed", "reg.example/app", "targets"}, "Rotate it without --server-managed.", 1},
-		{"root", []string{"reg.example/app", "root"}, "rotating the root key is not supported", 1},
+		{"root is never the server's", []string{"--server-managed", "reg.example/app", "root"}, "the root key is held only by its owner; the trust server cannot manage it", 1},
 		{"a tag", []string{"reg.example/app:v1", "targets"}, "key rotate takes a repository, not a tag or digest: use reg.example/app", 125},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -90,6 +90,7 @@ func runPinAdd(ctx context.Context, d *deps, opts pinAddOptions) error {
 		if err := pins.Save(d.pinsPath); err != nil {
 			return err
 		}
+		d.pins = pins
 		_, _ = fmt.Fprintf(d.cli.Out(), "Pinned %s to the CA in %s (%s)\n", opts.name, opts.ca, d.pinsPath)
 		return nil
 	}
@@ -112,6 +113,7 @@ func runPinAdd(ctx context.Context, d *deps, opts pinAddOptions) error {
 	if err := pins.Save(d.pinsPath); err != nil {
 		return err
 	}
+	d.pins = pins
 	_, _ = fmt.Fprintf(d.cli.Out(), "Pinned %s to root key %s (%s)\n", pattern, strings.Join(ids, ", "), d.pinsPath)
 	return nil
 }
@@ -293,6 +295,7 @@ func runPinRemove(d *deps, name string) error {
 	if err := pins.Save(d.pinsPath); err != nil {
 		return err
 	}
+	d.pins = pins
 	_, _ = fmt.Fprintf(d.cli.Out(), "Removed the pin of %s (%s)\n", pattern, d.pinsPath)
 	return nil
 }

@@ -311,3 +311,68 @@ func newTestDepsAt(t *testing.T, cli *fakeCLI, configDir string) *deps {
 	d.configDir = configDir
 	return d
 }
+
+// TestKeyRotateRoot: a root rotation signed by the old root and the new
+// one; clients that trusted the old root follow it, the publisher's pin
+// moves to the new key, and a consumer still pinned to the old key refuses.
+func TestKeyRotateRoot(t *testing.T) {
+	sb := startSandbox(t)
+	host := sb.Host()
+	pushed := pushRandom(t, sb, "app", "v1", "v2")
+	pins := filepath.Join(t.TempDir(), "pins.json")
+	env := passphraseEnv()
+	env["ACRTRUST_PINS"] = pins
+	publisher, pcli, _ := sandboxDeps(t, sb, sandbox.UserSigner, env)
+	signWithPush(t, publisher, host+"/app:v1")
+	oldRoot := rootKeyID(t, sb, "app")
+	assert.NilError(t, runCommand(t, publisher, "pin", "add", host+"/app", "--key-id", oldRoot))
+	oldPins, err := os.ReadFile(pins)
+	assert.NilError(t, err)
+
+	warm, _, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+	assert.NilError(t, runCommand(t, warm, "pull", host+"/app:v1"))
+
+	pcli.outBuf.Reset()
+	assert.NilError(t, runCommand(t, publisher, "key", "rotate", host+"/app", "root"))
+	newRoot := rootKeyID(t, sb, "app")
+	assert.Assert(t, newRoot != oldRoot)
+	assert.Check(t, is.Contains(pcli.outBuf.String(), "Successfully rotated root key for repository "+host+"/app"))
+	assert.Check(t, is.Contains(pcli.outBuf.String(), "Updated the pin of "+host+"/app in "+pins+": root key "+newRoot+" (was "+oldRoot+")"))
+	got, err := trust.LoadPins(pins)
+	assert.NilError(t, err)
+	assert.DeepEqual(t, got.Certs[host+"/app"], []string{newRoot})
+
+	// The publisher goes on signing under its updated pin, with pins required.
+	signWithPush(t, publisher, host+"/app:v2")
+	assert.NilError(t, runCommand(t, publisher, "--require-pin", "resolve", host+"/app:v2"))
+
+	t.Run("a client that trusted the old root follows the rotation", func(t *testing.T) {
+		d, _, eng := otherProcess(t, warm, nil)
+		assert.NilError(t, runCommand(t, d, "pull", host+"/app:v2"))
+		assert.DeepEqual(t, eng.pulled, []string{host + "/app@" + pushed["v2"].Digest.String()})
+	})
+	t.Run("a fresh client with the new pins file", func(t *testing.T) {
+		d, _, eng := sandboxDeps(t, sb, sandbox.UserPull, map[string]string{"ACRTRUST_PINS": pins, "ACRTRUST_REQUIRE_PIN": "1"})
+		assert.NilError(t, runCommand(t, d, "pull", host+"/app:v1"))
+		assert.Check(t, is.Len(eng.pulled, 1))
+	})
+	t.Run("a consumer still pinned to the old root refuses and is told the new ID", func(t *testing.T) {
+		stale := filepath.Join(t.TempDir(), "pins.json")
+		assert.NilError(t, os.WriteFile(stale, oldPins, 0o644))
+		d, _, eng := sandboxDeps(t, sb, sandbox.UserPull, map[string]string{"ACRTRUST_PINS": stale})
+		err := runCommand(t, d, "pull", host+"/app:v1")
+		assert.ErrorContains(t, err, "pinned root key IDs ["+oldRoot+"], presented root key IDs ["+newRoot+"]")
+		assert.ErrorContains(t, err, "If the publisher rotated the root key")
+		assert.Check(t, is.Len(eng.pulled, 0))
+	})
+	t.Run("a CA-pinned repository is not rotated", func(t *testing.T) {
+		caFile := filepath.Join(t.TempDir(), "ca.pem")
+		assert.NilError(t, os.WriteFile(caFile, sb.CACertPEM(), 0o644))
+		caPins := filepath.Join(t.TempDir(), "pins.json")
+		assert.NilError(t, os.WriteFile(caPins, []byte(`{"trust_pinning": {"ca": {"`+host+`/": "`+caFile+`"}}}`), 0o644))
+		d, _ := sameMachine(t, publisher)
+		err := runCommand(t, d, "--pins", caPins, "key", "rotate", host+"/app", "root")
+		assert.ErrorContains(t, err, "is pinned to the CA in "+caFile)
+		assert.Equal(t, rootKeyID(t, sb, "app"), newRoot)
+	})
+}

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -20,6 +21,11 @@ func (d *deps) securityRemedy(te *trust.Error, p problem) string {
 	cacheDir := filepath.Join(d.trustDir(), "tuf", filepath.FromSlash(gun))
 	switch te.Kind {
 	case trust.KindPinMismatch:
+		if errors.Is(te, trust.ErrPinnedWithoutTrustData) {
+			return fmt.Sprintf("Nothing was signed. A pinned repository whose trust data is gone from the server is either an attack or a registry whose content trust was reset "+
+				"(on ACR, turning content trust off deletes all trust data). If the registry owner confirms a reset, remove the pin (`docker acrtrust pin remove %s`), "+
+				"sign again, pin the new root (`docker acrtrust pin add %s -y`) and give the new pins file to every consumer.", te.Pin.Pattern, gun)
+		}
 		pinned := "the CA in " + te.Pin.CA
 		if te.Pin.CA == "" {
 			pinned = "root key " + strings.Join(te.Trusted, ", ")

@@ -30,7 +30,8 @@ import (
 //     trust pinning", client.bootstrapClient). The guard also checks the
 //     cached root against the pin, with notary's own trustpinning.ValidateRoot.
 //   - required pins: with RequirePin, data of an unpinned repository is
-//     refused, except a root this command created itself (a first signing).
+//     refused, except a root this command made itself (a first signing, a
+//     root rotation).
 //   - errors classified with what the probe saw (status codes, the root
 //     the server presented), which notary's errors do not carry.
 type guardedRepo struct {
@@ -40,7 +41,7 @@ type guardedRepo struct {
 	probe      *probe // nil when offline
 	pins       Pins
 	requirePin bool
-	created    bool // Initialize ran here: the cached root is this command's own
+	ownRoot    bool // Initialize or a root rotation ran here: the cached root is this command's own
 }
 
 // read runs one notary call that reads trust data.
@@ -95,10 +96,16 @@ func (g *guardedRepo) GetDelegationRoles() (out []data.Role, err error) {
 }
 
 func (g *guardedRepo) Initialize(rootKeyIDs []string, serverManagedRoles ...data.RoleName) error {
+	if pin, ok := g.pins.Lookup(g.gun); ok {
+		// The server has no trust data for a repository that is pinned:
+		// a new root would be one the pin does not name.
+		return &Error{Kind: KindPinMismatch, GUN: g.gun, Pin: &pin, Trusted: pin.KeyIDs, Err: ErrPinnedWithoutTrustData,
+			Message: fmt.Sprintf("Error: %s is pinned (%s), but the trust server has no trust data for it; signing would create a new root that the pin does not name", g.gun, pin.Pattern)}
+	}
 	if err := g.Repository.Initialize(rootKeyIDs, serverManagedRoles...); err != nil {
 		return g.classify(err)
 	}
-	g.created = true
+	g.ownRoot = true
 	return nil
 }
 
@@ -107,7 +114,15 @@ func (g *guardedRepo) Publish() error {
 }
 
 func (g *guardedRepo) RotateKey(role data.RoleName, serverManagesKey bool, keyList []string) error {
-	return g.write(func() error { return g.Repository.RotateKey(role, serverManagesKey, keyList) })
+	if err := g.write(func() error { return g.Repository.RotateKey(role, serverManagesKey, keyList) }); err != nil {
+		return err
+	}
+	if role == data.CanonicalRootRole {
+		// The new root is this command's own, signed by the pinned one;
+		// the caller updates the pin.
+		g.ownRoot = true
+	}
+	return nil
 }
 
 // fresh fails a call during which the timestamp could not be downloaded:
@@ -154,15 +169,22 @@ func (g *guardedRepo) timestampError(status int, err error) *Error {
 	return &Error{Kind: KindNetwork, GUN: g.gun, Err: c, Message: fmt.Sprintf("Error: error contacting notary server: %v", c)}
 }
 
+// ErrPinnedWithoutTrustData: signing would create the root of a repository
+// that a pin covers (its trust data is gone from the server).
+var ErrPinnedWithoutTrustData = errors.New("pinned repository without trust data")
+
 var errNoTimestampRequest = errors.New("the trust server's timestamp was not requested")
 
 // trusted checks the root that notary now trusts for this repository (the
 // cached root.json) against the pin that covers it, and refuses unpinned
-// data when pins are required.
+// data when pins are required. A root this command made is its own.
 func (g *guardedRepo) trusted() error {
 	pin, pinned := g.pins.Lookup(g.gun)
+	if pinned && g.ownRoot {
+		return nil
+	}
 	if !pinned {
-		if g.requirePin && !g.created {
+		if g.requirePin && !g.ownRoot {
 			return g.unpinned()
 		}
 		return nil

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -274,6 +275,35 @@ func (p *Pins) Remove(pattern string) bool {
 	delete(p.Certs, pattern)
 	delete(p.CA, pattern)
 	return inCerts || inCA
+}
+
+// ReplaceKeyIDs makes every certs pin that names one of old name new
+// instead (after a root rotation), and returns the patterns it changed.
+func (p *Pins) ReplaceKeyIDs(old, new []string) []string {
+	var changed []string
+	for _, pattern := range sortedKeys(p.Certs) {
+		ids := p.Certs[pattern]
+		keep := make([]string, 0, len(ids)+len(new))
+		replaced := false
+		for _, id := range ids {
+			if slices.Contains(old, id) {
+				replaced = true
+				continue
+			}
+			keep = append(keep, id)
+		}
+		if !replaced {
+			continue
+		}
+		for _, id := range new {
+			if !slices.Contains(keep, id) {
+				keep = append(keep, id)
+			}
+		}
+		p.Certs[pattern] = sortedCopy(keep)
+		changed = append(changed, pattern)
+	}
+	return changed
 }
 
 // Entries lists every pin in the file, sorted by pattern (certs before ca

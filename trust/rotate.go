@@ -36,17 +36,21 @@ type RotateRoleError struct {
 func (e *RotateRoleError) Error() string {
 	switch {
 	case e.Role == data.CanonicalRootRole:
-		return "rotating the root key is not supported"
+		return "the root key is held only by its owner; the trust server cannot manage it"
 	case e.Role == data.CanonicalTargetsRole:
 		return "the targets key signs the repository's tags and is held locally; the trust server cannot manage it"
 	case e.Role == data.CanonicalSnapshotRole || e.Role == data.CanonicalTimestampRole:
 		return fmt.Sprintf("the %s key is held by the trust server, so the server must create its replacement", e.Role)
 	}
-	return fmt.Sprintf("cannot rotate the key of %q: only the targets, snapshot and timestamp keys can be rotated", e.Role)
+	return fmt.Sprintf("cannot rotate the key of %q: only the root, targets, snapshot and timestamp keys can be rotated", e.Role)
 }
 
 // Rotate replaces the key of role in repo's trust data and publishes the
 // new root at once (nothing else staged is published):
+//   - root: a new ECDSA root key in the local key store (its passphrase is
+//     asked as for a new root key) with a certificate for the GUN; notary
+//     signs the new root.json with the old root key and the new one, so
+//     clients that trusted the old root follow the rotation;
 //   - targets: a new ECDSA key in the local key store (its passphrase is
 //     asked as for a new repository key), listed in root.json instead of
 //     the old one; targets.json is signed again with it;
@@ -59,11 +63,8 @@ func (e *RotateRoleError) Error() string {
 func Rotate(_ context.Context, repo Repository, role data.RoleName, opts RotateOptions) (Rotated, error) {
 	res := Rotated{Role: role}
 	gun := repo.GetGUN()
-	switch {
-	case role == data.CanonicalTargetsRole && !opts.ServerManaged:
-	case (role == data.CanonicalSnapshotRole || role == data.CanonicalTimestampRole) && opts.ServerManaged:
-	default:
-		return res, &RotateRoleError{Role: role, ServerManaged: opts.ServerManaged}
+	if err := CheckRotation(role, opts.ServerManaged); err != nil {
+		return res, err
 	}
 	prev, err := roleKeyIDs(repo, role)
 	if err != nil {
@@ -73,7 +74,8 @@ func Rotate(_ context.Context, repo Repository, role data.RoleName, opts RotateO
 
 	var keyList []string
 	if !opts.ServerManaged {
-		// Made here rather than by RotateKey so that its ID is known. It is
+		// Made here rather than by RotateKey so that its ID is known (for
+		// root, notary makes its certificate from it). It is
 		// not removed if the rotation fails: the publish may have reached
 		// the server before the error, and a targets key the server lists
 		// but nobody holds would leave the repository unsignable.
@@ -93,6 +95,19 @@ func Rotate(_ context.Context, repo Repository, role data.RoleName, opts RotateO
 	}
 	res.KeyIDs = ids
 	return res, nil
+}
+
+// CheckRotation returns a *RotateRoleError when role's key cannot be
+// rotated that way: root and targets are made here, snapshot and timestamp
+// by the server.
+func CheckRotation(role data.RoleName, serverManaged bool) error {
+	switch {
+	case (role == data.CanonicalTargetsRole || role == data.CanonicalRootRole) && !serverManaged:
+	case (role == data.CanonicalSnapshotRole || role == data.CanonicalTimestampRole) && serverManaged:
+	default:
+		return &RotateRoleError{Role: role, ServerManaged: serverManaged}
+	}
+	return nil
 }
 
 // roleKeyIDs returns the key IDs of a base role, sorted.

@@ -91,11 +91,11 @@ func TestRotateRefusedRoles(t *testing.T) {
 		serverManaged bool
 		want          string
 	}{
-		{data.CanonicalRootRole, false, "rotating the root key is not supported"},
+		{data.CanonicalRootRole, true, "the root key is held only by its owner"},
 		{data.CanonicalTargetsRole, true, "the trust server cannot manage it"},
 		{data.CanonicalSnapshotRole, false, "the snapshot key is held by the trust server"},
 		{data.CanonicalTimestampRole, false, "the timestamp key is held by the trust server"},
-		{"targets/releases", false, "only the targets, snapshot and timestamp keys can be rotated"},
+		{"targets/releases", false, "only the root, targets, snapshot and timestamp keys can be rotated"},
 	} {
 		t.Run(tc.role.String(), func(t *testing.T) {
 			repo := newRotatingRepo()
