@@ -139,6 +139,7 @@ func diagnose(ctx context.Context, d *deps, ref trust.Ref, sign bool) doctorRepo
 	dr := trust.Doctor{Network: d.network, ServerOverride: d.env.server, TrustDir: trustDir, Audit: d.audit}
 
 	g.checkCredentials()
+	g.checkPins(ref)
 	server := dr.CheckServer(ctx, ref)
 	g.report.TrustServer = server.URL
 	serverOK := g.checkServer(server)
@@ -171,6 +172,28 @@ func diagnose(ctx context.Context, d *deps, ref trust.Ref, sign bool) doctorRepo
 	}
 	g.checkExpiry(trustDir, ref)
 	return g.report
+}
+
+// checkPins reports the pin that covers the repository, or why trust in
+// it still starts on first use.
+func (g *diagnosis) checkPins(ref trust.Ref) {
+	d := g.d
+	if d.pinsErr != nil {
+		g.add("pins", checkFail, d.pinsErr.Error(), d.remedy(d.pinsErr))
+		return
+	}
+	pin, ok := d.pins.Lookup(ref.GUN())
+	switch {
+	case ok && pin.CA != "":
+		g.add("pins", checkOK, fmt.Sprintf("pinned (%s) to the CA in %s, in %s", pin.Pattern, pin.CA, d.pinsPath), "")
+	case ok:
+		g.add("pins", checkOK, fmt.Sprintf("pinned (%s) to root key %s, in %s", pin.Pattern, strings.Join(pin.KeyIDs, ", "), d.pinsPath), "")
+	case d.requirePin():
+		g.add("pins", checkFail, fmt.Sprintf("%s is not pinned in %s, and pins are required (%s)", g.w.gun, d.pinsPath, d.requirePinSource()), pinAddRemedy(g.w))
+	default:
+		g.add("pins", checkWarn, fmt.Sprintf("%s is not pinned in %s: a machine that has not read it before trusts whatever root the trust server presents", g.w.gun, d.pinsPath),
+			pinAddRemedy(g.w))
+	}
 }
 
 func (g *diagnosis) checkCredentials() {

@@ -58,6 +58,14 @@ func (d *deps) remedy(err error) string {
 	if errors.As(err, &noConfirm) {
 		return fmt.Sprintf("Pass %s to go ahead without a prompt.", noConfirm.Flag)
 	}
+	var pinsFile *trust.PinsFileError
+	if errors.As(err, &pinsFile) {
+		return "Nothing was read or signed with a broken pins file. Fix it (it is notary's trust_pinning JSON, see docs/security.md), " +
+			"or name another file with --pins or ACRTRUST_PINS."
+	}
+	if errors.Is(err, trust.ErrOfflineWrite) {
+		return "Run it without --offline (and without ACRTRUST_OFFLINE)."
+	}
 	var notInRegistry *notInRegistryError
 	if errors.As(err, &notInRegistry) {
 		return "Push the image first (`docker acrtrust push`, or any client), or use --local to push the local image and sign it."

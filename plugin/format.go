@@ -26,6 +26,9 @@ type (
 		SignedTags         []signedTagJSON
 		Signers            []signerJSON
 		AdministrativeKeys []signerJSON
+		// Pinned is ours, not Docker's: present only for a pinned
+		// repository, so Docker's output is unchanged otherwise.
+		Pinned *pinJSON `json:",omitempty"`
 	}
 	signedTagJSON struct {
 		SignedTag string
@@ -45,6 +48,7 @@ type (
 type inspected struct {
 	Name string // the argument as typed
 	Info trust.RepoInfo
+	Pin  *trust.Pin // the pin that covers the repository, if any
 }
 
 func toInspectJSON(r inspected) inspectJSON {
@@ -71,6 +75,9 @@ func toInspectJSON(r inspected) inspectJSON {
 		signerJSON{Name: "Root", Keys: keysJSON(r.Info.RootKeyIDs)},
 		signerJSON{Name: "Repository", Keys: keysJSON(r.Info.RepositoryKeyIDs)},
 	)
+	if r.Pin != nil {
+		out.Pinned = &pinJSON{Name: r.Pin.Pattern, KeyIDs: append([]string{}, r.Pin.KeyIDs...), CA: r.Pin.CA}
+	}
 	return out
 }
 
@@ -142,6 +149,15 @@ func writeInspectPretty(out io.Writer, r inspected) error {
 	_, _ = fmt.Fprintf(out, "\nAdministrative keys for %s\n\n", r.Name)
 	_, _ = fmt.Fprintf(out, "  Repository Key:\t%s\n", strings.Join(r.Info.RepositoryKeyIDs, ", "))
 	_, err := fmt.Fprintf(out, "  Root Key:\t%s\n", strings.Join(r.Info.RootKeyIDs, ", "))
+	if err != nil || r.Pin == nil {
+		return err
+	}
+	// Ours, not Docker's: only for a pinned repository.
+	to := "root key " + strings.Join(r.Pin.KeyIDs, ", ")
+	if r.Pin.CA != "" {
+		to = "the CA in " + r.Pin.CA
+	}
+	_, err = fmt.Fprintf(out, "\nPinned (%s) to %s\n", r.Pin.Pattern, to)
 	return err
 }
 

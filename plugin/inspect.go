@@ -28,7 +28,9 @@ signed them, the signers and their keys, and the repository's root and
 repository keys, from trust data that notary has verified.
 
 The JSON is the same as docker trust inspect printed, field for field;
---pretty prints the same tables as docker trust inspect --pretty.`,
+--pretty prints the same tables as docker trust inspect --pretty. For a
+pinned repository (see "docker acrtrust pin") both add what it is pinned
+to: a "Pinned" object in the JSON, a "Pinned" line after the tables.`,
 		Args: cli.RequiresMinArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			d.init()
@@ -108,5 +110,9 @@ func inspectOne(ctx context.Context, d *deps, remote string) (inspected, error) 
 		// Docker's words, which scripts look for, then why.
 		return inspected{}, fmt.Errorf("no signatures or cannot access %s: %w", remote, err)
 	}
-	return inspected{Name: remote, Info: info}, nil
+	r := inspected{Name: remote, Info: info}
+	if pin, ok := d.pins.Lookup(ref.GUN()); ok {
+		r.Pin = &pin
+	}
+	return r, nil
 }

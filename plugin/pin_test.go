@@ -376,3 +376,60 @@ func TestKeyRotateRoot(t *testing.T) {
 		assert.Equal(t, rootKeyID(t, sb, "app"), newRoot)
 	})
 }
+
+func TestInspectShowsPin(t *testing.T) {
+	sb, _ := signedSandbox(t)
+	host := sb.Host()
+	root := rootKeyID(t, sb, "app")
+	pins := writePins(t, map[string][]string{host + "/app": {root}})
+
+	d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, map[string]string{"ACRTRUST_PINS": pins})
+	assert.NilError(t, runCommand(t, d, "inspect", host+"/app"))
+	var out []inspectJSON
+	assert.NilError(t, json.Unmarshal(cli.outBuf.Bytes(), &out))
+	assert.DeepEqual(t, out[0].Pinned, &pinJSON{Name: host + "/app", KeyIDs: []string{root}})
+
+	cli.outBuf.Reset()
+	assert.NilError(t, runCommand(t, d, "inspect", "--pretty", host+"/app"))
+	assert.Check(t, strings.HasSuffix(cli.outBuf.String(), "  Root Key:\t"+root+"\n\nPinned ("+host+"/app) to root key "+root+"\n"), cli.outBuf.String())
+
+	// Unpinned: Docker's output, without a Pinned field.
+	d2, cli2, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+	assert.NilError(t, runCommand(t, d2, "inspect", host+"/app"))
+	assert.Check(t, !strings.Contains(cli2.outBuf.String(), "Pinned"))
+}
+
+func TestDoctorChecksPins(t *testing.T) {
+	sb, _ := signedSandbox(t)
+	host := sb.Host()
+	root := rootKeyID(t, sb, "app")
+	for _, tc := range []struct {
+		name   string
+		pins   map[string][]string
+		args   []string
+		status string
+		msg    string
+		trust  string // status of the trust data check
+	}{
+		{name: "pinned", pins: map[string][]string{host + "/app": {root}}, status: "ok", msg: "pinned (" + host + "/app) to root key " + root, trust: "ok"},
+		{name: "pinned to another root", pins: map[string][]string{host + "/app": {bogusKeyID}}, status: "ok", msg: "pinned (" + host + "/app)", trust: "fail"},
+		{name: "unpinned", status: "warn", msg: "is not pinned in", trust: "ok"},
+		{name: "unpinned under --require-pin", args: []string{"--require-pin"}, status: "fail", msg: "and pins are required (--require-pin)", trust: "fail"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+			args := []string{"--pins", writePins(t, tc.pins)}
+			args = append(append(args, tc.args...), "doctor", "--format", "json", host+"/app:v1")
+			_ = runCommand(t, d, args...)
+			var rep doctorReport
+			assert.NilError(t, json.Unmarshal(cli.outBuf.Bytes(), &rep))
+			got := map[string]doctorCheck{}
+			for _, c := range rep.Checks {
+				got[c.Name] = c
+			}
+			assert.Check(t, is.Equal(got["pins"].Status, tc.status))
+			assert.Check(t, is.Contains(got["pins"].Message, tc.msg))
+			assert.Check(t, is.Equal(got["trust data"].Status, tc.trust), "%+v", got["trust data"])
+		})
+	}
+}

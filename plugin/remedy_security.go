@@ -71,9 +71,8 @@ func (d *deps) securityRemedy(te *trust.Error, p problem) string {
 	case trust.KindExpired:
 		return d.expiredRemedy(te, p)
 	case trust.KindUnpinned:
-		return fmt.Sprintf("Nothing was used from it. Pins are required (%s), and no pin in %s covers %s. "+
-			"Ask the publisher for its root key ID (`docker acrtrust inspect %s` shows it under Root; compare out of band), then pin it: "+
-			"`docker acrtrust pin add %s --key-id ROOT_KEY_ID`, and commit the pins file for your pipeline.", d.requirePinSource(), d.pinsPath, gun, p.repo, gun)
+		return fmt.Sprintf("Nothing was used from it. Pins are required (%s), and no pin in %s covers %s. ", d.requirePinSource(), d.pinsPath, gun) +
+			pinAddRemedy(p.where)
 	}
 	return ""
 }
@@ -96,6 +95,12 @@ func (d *deps) expiredRemedy(te *trust.Error, p problem) string {
 	}
 	return fmt.Sprintf("Nothing was used from it. The %s metadata of %s has expired: a publisher with the key must sign again (`docker acrtrust sign %s:TAG`). "+
 		"Until then every trusted pull of %s fails.", role, te.GUN, p.repo, p.repo)
+}
+
+// pinAddRemedy is how to pin a repository.
+func pinAddRemedy(w where) string {
+	return fmt.Sprintf("Ask the publisher for its root key ID (`docker acrtrust inspect %s` shows it under Root; compare out of band), then pin it: "+
+		"`docker acrtrust pin add %s --key-id ROOT_KEY_ID`, and commit the pins file for your pipeline.", w.repo, w.gun)
 }
 
 // requirePinSource names what made pins required.
