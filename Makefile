@@ -8,6 +8,7 @@
 #   make lint         gofmt and go vet
 #   make docs         regenerate docs/reference from the commands
 #   make docs-check   fail if docs/reference is out of date
+#   make fuzz         each fuzz target for FUZZTIME (default 10s): references, pins files, backup archives
 #   make bench        Go benchmarks against the in-process sandbox (signing 100 tags, warm resolution)
 #   make bench-peers  docker acrtrust vs the notary CLI and docker trust on one sandbox (scripts/bench-peers.sh)
 #   make sandbox      bin/acrtrust-sandbox
@@ -19,7 +20,7 @@ LDFLAGS     := -X main.Version=$(VERSION)
 DOCKER_CONFIG_DIR := $(if $(DOCKER_CONFIG),$(DOCKER_CONFIG),$(HOME)/.docker)
 PLUGIN_DIR  := $(DOCKER_CONFIG_DIR)/cli-plugins
 
-.PHONY: all build install test test-short e2e test-e2e bench bench-peers lint docs docs-check sandbox demo clean
+.PHONY: all build install test test-short e2e test-e2e fuzz bench bench-peers lint docs docs-check sandbox demo clean
 
 all: build
 
@@ -44,6 +45,17 @@ e2e:
 	$(GO) test -tags e2e -count=1 -timeout 20m ./e2e/...
 
 test-e2e: e2e
+
+# Go runs one fuzz target per invocation. Minimisation is bounded so that a
+# new finding does not eat the whole budget.
+FUZZTIME ?= 10s
+FUZZ_TARGETS := trust:FuzzParseRef trust:FuzzParsePins keystore:FuzzRestore
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t#*:}; \
+		echo "fuzz $$name ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./$$pkg/; \
+	done
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 10x ./plugin/

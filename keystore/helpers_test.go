@@ -45,7 +45,7 @@ func fixtureID(t *testing.T, name string) string {
 }
 
 // addKey puts a new ECDSA key for role (and gun) into trustDir's store.
-func addKey(t *testing.T, trustDir string, role data.RoleName, gun data.GUN, pass string) data.PrivateKey {
+func addKey(t testing.TB, trustDir string, role data.RoleName, gun data.GUN, pass string) data.PrivateKey {
 	t.Helper()
 	k, err := utils.GenerateKey(data.ECDSAKey)
 	assert.NilError(t, err)
@@ -86,7 +86,7 @@ func mustBlock(t *testing.T, b []byte) *pem.Block {
 }
 
 // tree is a snapshot of a folder: relative path -> mode and content hash.
-func tree(t *testing.T, dir string) map[string]string {
+func tree(t testing.TB, dir string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {

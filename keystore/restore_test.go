@@ -31,7 +31,7 @@ func special(typ byte, name, target string) entry {
 	return entry{hdr: tar.Header{Typeflag: typ, Name: name, Linkname: target, Mode: 0o600}}
 }
 
-func makeArchive(t *testing.T, es ...entry) []byte {
+func makeArchive(t testing.TB, es ...entry) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	gz := gzip.NewWriter(&buf)
