@@ -108,12 +108,7 @@ func signTargets(ctx context.Context, d *deps, ref trust.Ref, targets []trust.Ta
 	if res.Initialized {
 		_, _ = fmt.Fprintf(out, "Finished initializing %q\n", ref.Name.Name())
 	}
-	for _, r := range res.Replaced {
-		_, _ = fmt.Fprintf(out, "Tag %s was signed for %s; it is now signed for %s\n", r.Tag, r.Previous, r.Current)
-	}
-	for _, t := range targets {
-		_, _ = fmt.Fprintf(out, "Successfully signed %s:%s\n", ref.Name.Name(), t.Name)
-	}
+	reportSigned(out, ref, targets, res)
 	return nil
 }
 

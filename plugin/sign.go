@@ -10,6 +10,7 @@ import (
 
 	"github.com/docker/cli/cli"
 	"github.com/spf13/cobra"
+	"github.com/theupdateframework/notary/tuf/data"
 	"oras.land/oras-go/v2/errdef"
 
 	"github.com/acrtrust/docker-acrtrust/trust"
@@ -135,13 +136,43 @@ func signRemote(ctx context.Context, d *deps, refs []trust.Ref) error {
 	if res.Initialized {
 		_, _ = fmt.Fprintln(out, "Finished initializing signed repository for", refs[0].Original)
 	}
+	reportSigned(out, refs[0], targets, res)
+	return nil
+}
+
+// reportSigned prints what Sign did for each target: Docker's
+// "Successfully signed NAME:TAG" only for what was signed now.
+func reportSigned(out io.Writer, ref trust.Ref, targets []trust.Target, res trust.SignResult) {
 	for _, r := range res.Replaced {
 		_, _ = fmt.Fprintf(out, "Tag %s was signed for %s; it is now signed for %s\n", r.Tag, r.Previous, r.Current)
 	}
-	for _, ref := range refs {
-		_, _ = fmt.Fprintf(out, "Successfully signed %s:%s\n", ref.Name.Name(), ref.Tag)
+	already := map[string]trust.AlreadySigned{}
+	for _, a := range res.AlreadySigned {
+		already[a.Tag] = a
 	}
-	return nil
+	for _, t := range targets {
+		if a, ok := already[t.Name]; ok {
+			_, _ = fmt.Fprintf(out, "Tag %s:%s is already signed for %s by %s; nothing to sign\n", ref.Name.Name(), t.Name, a.Digest, roleNames(a.Roles))
+			continue
+		}
+		_, _ = fmt.Fprintf(out, "Successfully signed %s:%s\n", ref.Name.Name(), t.Name)
+	}
+	if res.Publishes == 0 && !res.Initialized {
+		_, _ = fmt.Fprintln(out, "Nothing was published: every tag was already signed with the digest the registry serves, in every role this machine signs into.")
+	}
+}
+
+// roleNames names roles for people: targets is the repository admin.
+func roleNames(roles []data.RoleName) string {
+	names := make([]string, 0, len(roles))
+	for _, r := range roles {
+		if r == data.CanonicalTargetsRole {
+			names = append(names, "targets (Repo Admin)")
+			continue
+		}
+		names = append(names, r.String())
+	}
+	return strings.Join(names, ", ")
 }
 
 // signLocal pushes the local images of one repository, then signs them

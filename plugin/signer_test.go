@@ -428,3 +428,56 @@ func sameLength(name, value string) string {
 	}
 	return name + strings.Repeat(".", len(value)-len(name))
 }
+
+// TestSignWhatIsAlreadySigned: signing a tag again with the digest it is
+// signed for publishes nothing and says so, with or without keys; a role
+// of this machine that has not signed it yet signs it, and needs its key.
+func TestSignWhatIsAlreadySigned(t *testing.T) {
+	st := newSignerStack(t)
+	host := st.sb.Host()
+	pushImages(t, st.sb, "app", "v1", "v2")
+	admin, _ := st.machine(t, sandbox.UserSigner, passphraseEnv(), "", false)
+	assert.NilError(t, runCommand(t, admin, "sign", host+"/app:v1"))
+	v1 := st.roles(t, "app", "v1")[data.CanonicalTargetsRole]
+
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+	}{
+		{name: "no keys on this machine"},
+		{name: "a wrong passphrase", env: map[string]string{"DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE": "wrong-passphrase"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, cli := st.machine(t, sandbox.UserSigner, tc.env, "", false)
+			st.sb.ResetStats()
+			assert.NilError(t, runCommand(t, d, "sign", host+"/app:v1"))
+			out := cli.outBuf.String()
+			assert.Check(t, is.Contains(out, "Tag "+host+"/app:v1 is already signed for "+v1.String()+" by targets (Repo Admin); nothing to sign\n"))
+			assert.Check(t, is.Contains(out, "Nothing was published"))
+			assert.Check(t, !strings.Contains(out, "Successfully signed"), out)
+			assert.Check(t, is.Equal(st.sb.Stats().Publishes, 0))
+			// A tag that is not signed yet still needs the key.
+			err := runCommand(t, d, "sign", host+"/app:v2")
+			assert.Check(t, err != nil, "signing v2 without a usable key succeeded")
+		})
+	}
+
+	t.Run("a signer whose role lacks the signature signs it", func(t *testing.T) {
+		alice := newDelegateKey(t, "alice")
+		d, _ := sameMachine(t, admin)
+		assert.NilError(t, runCommand(t, d, "signer", "add", "--key", alice.pubPath, "alice", host+"/app"))
+		a, cli := st.delegate(t, alice, passphraseEnv(), "", false)
+		assert.NilError(t, runCommand(t, a, "sign", host+"/app:v1"))
+		assert.Check(t, is.Contains(cli.outBuf.String(), "Successfully signed "+host+"/app:v1\n"))
+		roles := st.roles(t, "app", "v1")
+		assert.Check(t, is.Equal(roles[trust.SignerRole("alice")], v1))
+		assert.Check(t, is.Equal(roles[trust.ReleasesRole], v1))
+
+		// Now every role of alice's holds it: nothing to sign, no key needed.
+		a2, cli2 := st.delegate(t, alice, map[string]string{"DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE": "wrong-passphrase"}, "", false)
+		st.sb.ResetStats()
+		assert.NilError(t, runCommand(t, a2, "sign", host+"/app:v1"))
+		assert.Check(t, is.Contains(cli2.outBuf.String(), "is already signed for "+v1.String()+" by targets (Repo Admin), targets/alice, targets/releases; nothing to sign"))
+		assert.Check(t, is.Equal(st.sb.Stats().Publishes, 0))
+	})
+}

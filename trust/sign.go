@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path"
+	"slices"
 	"sort"
 	"time"
 
@@ -28,6 +29,15 @@ type Replaced struct {
 	Current  digest.Digest
 }
 
+// AlreadySigned is a tag that every role this machine signs into had
+// already signed with the same digest: nothing was staged for it.
+type AlreadySigned struct {
+	Tag    string
+	Digest digest.Digest
+	// Roles are the roles that hold the signature, sorted.
+	Roles []data.RoleName
+}
+
 // SignResult says what Sign did.
 type SignResult struct {
 	// Initialized is true when the repository had no trust data and Sign
@@ -40,8 +50,22 @@ type SignResult struct {
 	Roles []data.RoleName
 	// Replaced lists tags whose signed digest changed.
 	Replaced []Replaced
+	// AlreadySigned lists tags that needed no new signature. When every
+	// target is here, nothing was published (Publishes is 0), and no key
+	// was needed.
+	AlreadySigned []AlreadySigned
 	// Publishes counts publish round trips (1 unless a conflict was retried).
 	Publishes int
+}
+
+// Signed reports whether target was signed by this call (not already signed).
+func (r SignResult) Signed(tag string) bool {
+	for _, a := range r.AlreadySigned {
+		if a.Tag == tag {
+			return false
+		}
+	}
+	return true
 }
 
 // Sign signs targets (all in repo's repository) in one publish. On a
@@ -84,6 +108,7 @@ func Sign(ctx context.Context, repo Repository, targets []Target) (SignResult, e
 	default:
 		res.Replaced = replaced(existing, targets)
 	}
+	same := sameDigest(existing, targets)
 
 	defer func() {
 		if err != nil {
@@ -98,7 +123,8 @@ func Sign(ctx context.Context, repo Repository, targets []Target) (SignResult, e
 			return res, err
 		}
 	}
-	for _, nt := range nts {
+	staged := 0
+	for i, nt := range nts {
 		roles := res.Roles
 		if !res.Initialized {
 			if roles, err = chooser.roles(nt.Name); err != nil {
@@ -106,9 +132,29 @@ func Sign(ctx context.Context, repo Repository, targets []Target) (SignResult, e
 			}
 			res.Roles = roles
 		}
+		if same[nt.Name] {
+			// Re-adding a target that a role already holds changes nothing,
+			// so notary would publish nothing and need no key, and Docker
+			// said "Successfully signed" all the same. Stage only the roles
+			// that lack it.
+			var have []data.RoleName
+			if have, err = rolesHolding(repo, targets[i]); err != nil {
+				return res, err
+			}
+			missing := without(roles, have)
+			if len(missing) == 0 {
+				res.AlreadySigned = append(res.AlreadySigned, AlreadySigned{Tag: nt.Name, Digest: targets[i].Digest, Roles: have})
+				continue
+			}
+			roles = missing
+		}
 		if err = repo.AddTarget(nt, roles...); err != nil {
 			return res, Classify(gun, fmt.Errorf("staging %s: %w", nt.Name, err))
 		}
+		staged++
+	}
+	if staged == 0 {
+		return res, nil
 	}
 	for {
 		res.Publishes++
@@ -202,6 +248,53 @@ func (c roleChooser) roles(target string) ([]data.RoleName, error) {
 		return nil, ErrNoSignableRoles
 	}
 	return roles, nil
+}
+
+// sameDigest lists the targets whose tag is already signed, somewhere in
+// the repository, with the same digest: the only ones worth a closer look.
+func sameDigest(existing []*client.TargetWithRole, targets []Target) map[string]bool {
+	want := make(map[string]digest.Digest, len(targets))
+	for _, t := range targets {
+		want[t.Name] = t.Digest
+	}
+	out := map[string]bool{}
+	for _, e := range existing {
+		if t, err := targetFromNotary(e.Target, e.Role); err == nil && want[t.Name] == t.Digest {
+			out[t.Name] = true
+		}
+	}
+	return out
+}
+
+// rolesHolding returns the roles that sign target's tag with its digest, sorted.
+func rolesHolding(repo Repository, target Target) ([]data.RoleName, error) {
+	all, err := repo.GetAllTargetMetadataByName(target.Name)
+	if err != nil {
+		var noTarget client.ErrNoSuchTarget
+		if errors.As(err, &noTarget) {
+			return nil, nil
+		}
+		return nil, Classify(repo.GetGUN(), err)
+	}
+	var out []data.RoleName
+	for _, s := range all {
+		if t, err := targetFromNotary(s.Target, s.Role.Name); err == nil && t.Digest == target.Digest {
+			out = append(out, s.Role.Name)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out, nil
+}
+
+// without returns the roles of a that are not in b.
+func without(a, b []data.RoleName) []data.RoleName {
+	var out []data.RoleName
+	for _, r := range a {
+		if !slices.Contains(b, r) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func replaced(existing []*client.TargetWithRole, targets []Target) []Replaced {
