@@ -173,6 +173,22 @@ func TestHostileCompromise(t *testing.T) {
 		}
 	}
 
+	// A fresh client that pins the genuine root certificate (trust pinning,
+	// no cache) refuses the forged root.
+	var rootIDs []string
+	for _, g := range genuineRoles {
+		if g.Name == data.CanonicalRootRole {
+			rootIDs = g.KeyIDs
+		}
+	}
+	assert.Assert(t, is.Len(rootIDs, 1))
+	pinned, err := client.NewFileCachedRepository(t.TempDir(), f.owner.GetGUN(), sb.URL(), sb.testTransport(UserPull, Password),
+		nil, trustpinning.TrustPinConfig{Certs: map[string][]string{f.owner.GetGUN().String(): rootIDs}})
+	assert.NilError(t, err)
+	_, err = pinned.GetTargetByName("v1")
+	var pinFail *trustpinning.ErrValidationFail
+	assert.Check(t, errors.As(err, &pinFail), "a client pinning the genuine root refuses the forged one: %#v", err)
+
 	// The mode is stable: the warm client still refuses, the fresh one
 	// (now holding the forged root) still reads.
 	_, err = f.warm.GetTargetByName("v1")
@@ -302,16 +318,53 @@ func TestHostileTamper(t *testing.T) {
 
 	// The tampered targets really name other images: what a client that
 	// checked only checksums would have pulled.
-	body := getTrust(t, sb, "app", "targets.json")
-	var tampered data.SignedTargets
-	assert.NilError(t, json.Unmarshal(body, &tampered))
-	for tag, meta := range tampered.Signed.Targets {
-		assert.Check(t, hex.EncodeToString(meta.Hashes["sha256"]) != f.genuine(tag).Digest.Encoded(), tag)
-		assert.Check(t, len(tampered.Signatures) > 0, "the original signatures are kept")
+	for _, role := range []string{"targets", "targets/releases"} {
+		var tampered data.SignedTargets
+		assert.NilError(t, json.Unmarshal(getTrust(t, sb, "app", role+".json"), &tampered))
+		assert.Check(t, len(tampered.Signed.Targets) > 0, role)
+		for tag, meta := range tampered.Signed.Targets {
+			assert.Check(t, hex.EncodeToString(meta.Hashes["sha256"]) != f.genuine(tag).Digest.Encoded(), "%s %s", role, tag)
+			assert.Check(t, is.Equal(meta.Length, f.images["v1"].Size+f.images["v2"].Size-f.genuine(tag).Size), "%s %s has the other image's length", role, tag)
+		}
+		assert.Check(t, len(tampered.Signatures) > 0, "%s: the original signatures are kept", role)
 	}
 
 	f.assertRestored(t)
 	f.assertGenuine(t, f.warm, "v1", data.CanonicalTargetsRole)
+}
+
+// TestHostileTamperDelegationOnly: when targets signs no tag itself, its
+// signature still verifies, and notary's client skips the tampered
+// targets/releases with a warning: the tag is then not found, and nothing
+// is resolved.
+func TestHostileTamperDelegationOnly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: needs the in-process sandbox")
+	}
+	ctx := context.Background()
+	sb := start(t, Options{})
+	img, err := sb.PushRandomImage(ctx, "app", "r1")
+	assert.NilError(t, err)
+	owner := newNotaryRepo(t, sb, sb.testTransport(UserSigner, Password), "app")
+	rootKey, err := owner.GetCryptoService().Create(data.CanonicalRootRole, "", data.ECDSAKey)
+	assert.NilError(t, err)
+	assert.NilError(t, owner.Initialize([]string{rootKey.ID()}, data.CanonicalSnapshotRole))
+	key, err := tufutils.GenerateKey(data.ECDSAKey)
+	assert.NilError(t, err)
+	assert.NilError(t, owner.GetCryptoService().AddKey(releasesRole, owner.GetGUN(), key))
+	assert.NilError(t, owner.AddDelegation(releasesRole, []data.PublicKey{data.PublicKeyFromPrivate(key)}, []string{""}))
+	assert.NilError(t, owner.AddTarget(imageTarget("r1", img), releasesRole))
+	assert.NilError(t, owner.Publish())
+	warm := newNotaryRepo(t, sb, sb.testTransport(UserPull, Password), "app")
+	_, err = warm.GetTargetByName("r1", releasesRole)
+	assert.NilError(t, err)
+
+	assert.NilError(t, sb.SetHostile("app", HostileTamper))
+	for name, r := range map[string]client.Repository{"warm": warm, "fresh": newNotaryRepo(t, sb, sb.testTransport(UserPull, Password), "app")} {
+		_, err := r.GetTargetByName("r1", releasesRole)
+		var notFound client.ErrNoSuchTarget
+		assert.Check(t, errors.As(err, &notFound), "%s: %#v", name, err)
+	}
 }
 
 // getTrust GETs /v2/<host>/<repo>/_trust/tuf/<file> as the puller and
