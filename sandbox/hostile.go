@@ -231,6 +231,11 @@ func (hs *hostileState) forget() {
 // the sandbox, it is built at the first metadata request that finds trust
 // data; until it can be built, that repository is served genuinely.
 //
+// Publishes still reach the genuine server, but a notary client reads the
+// trust data before it publishes, so under a mode that it refuses its
+// publish fails with the same error (the first publish to a repository
+// without trust data is not affected).
+//
 // Turning content trust off ([Sandbox.SetContentTrust]) deletes the trust
 // data, and with it the hostile metadata built from it; the modes stay.
 func (s *Sandbox) SetHostile(repo string, h Hostility) error {
@@ -245,8 +250,11 @@ func (s *Sandbox) SetHostile(repo string, h Hostility) error {
 			return fmt.Errorf("setting hostile mode %s for %q: %w", h, repo, err)
 		}
 		s.mu.Lock()
-		n := s.notary.(*notaryServer)
+		n, ok := s.notary.(*notaryServer)
 		s.mu.Unlock()
+		if !ok {
+			return fmt.Errorf("setting hostile mode %s for %q: the trust server is not notary's", h, repo)
+		}
 		built, err := s.buildHostile(context.Background(), n, gun, repo, h)
 		switch {
 		case errors.Is(err, errNoTrustData):
