@@ -16,7 +16,7 @@
 // REPO (the path without host, e.g. team/app), or for every repository
 // without =REPO: compromise, rollback, freeze, expired or tamper (see
 // package sandbox, [sandbox.Hostility]), to watch a client refuse each
-// attack.
+// attack. A repository's own mode wins over the one for every repository.
 package main
 
 import (
@@ -28,6 +28,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -101,7 +102,7 @@ func newFlagSet(opts *options) *flag.FlagSet {
 		}
 		return err
 	})
-	fs.Func("hostile", "Serve hostile trust data: `MODE[=REPO]` for REPO, or for every repository without =REPO (repeatable; see Hostile modes)", func(s string) error {
+	fs.Func("hostile", "Serve hostile trust data: `MODE[=REPO]` for REPO, or for every repository without =REPO (repeatable; a repository's own mode wins; see Hostile modes)", func(s string) error {
 		h, err := parseHostile(s)
 		if err == nil {
 			opts.hostile = append(opts.hostile, h)
@@ -248,9 +249,23 @@ func pushSeeds(ctx context.Context, sb *sandbox.Sandbox, seeds []seed) ([]string
 	return out, nil
 }
 
-// applyHostile puts the --hostile modes in force, in order.
+// applyHostile puts the --hostile modes in force: those for every
+// repository first, then those for one repository, so that a repository's
+// own mode wins whatever the order of the flags (SetHostile for every
+// repository replaces the modes of single repositories). Among modes for
+// the same repository, the last one wins.
 func applyHostile(sb *sandbox.Sandbox, modes []hostile) error {
-	for _, h := range modes {
+	ordered := slices.Clone(modes)
+	slices.SortStableFunc(ordered, func(a, b hostile) int {
+		switch {
+		case a.repo == "" && b.repo != "":
+			return -1
+		case a.repo != "" && b.repo == "":
+			return 1
+		}
+		return 0
+	})
+	for _, h := range ordered {
 		if err := sb.SetHostile(h.repo, h.mode); err != nil {
 			return err
 		}

@@ -207,8 +207,14 @@ func TestHostileFlagApplied(t *testing.T) {
 	assert.Check(t, errors.As(err, &expired), "%v", err)
 	assert.Check(t, is.Equal(expired.Role, data.CanonicalTimestampRole))
 
-	// Modes apply in order: "off" for every repository comes last and wins.
+	// A repository's own mode wins over one for every repository, whatever
+	// the order of the flags.
 	assert.NilError(t, applyHostile(sb, []hostile{{mode: sandbox.HostileTamper, repo: "demo/hello"}, {mode: sandbox.HostileOff}}))
+	_, err = open().GetTargetByName("v1")
+	var threshold signed.ErrRoleThreshold
+	assert.Check(t, errors.As(err, &threshold), "%v", err)
+
+	assert.NilError(t, applyHostile(sb, []hostile{{mode: sandbox.HostileOff, repo: "demo/hello"}}))
 	_, err = open().GetTargetByName("v1")
 	assert.Check(t, err)
 }
