@@ -42,8 +42,9 @@
 //   - [HostileCompromise], a replaced server: a consistent repository under
 //     new keys, every signed tag pointing at another image of the
 //     repository. A client that cached the genuine root:
-//     *trustpinning.ErrRootRotationFail (a pointer); a fresh client accepts
-//     it (trust on first use).
+//     *trustpinning.ErrRootRotationFail (a pointer); a fresh client pinning
+//     the genuine root certificate: *trustpinning.ErrValidationFail (a
+//     pointer); a fresh client without pins accepts it (trust on first use).
 //   - [HostileRollback], replayed old metadata: the first timestamp the
 //     server made and what it references. A client that saw newer:
 //     signed.ErrLowVersion (a value); a fresh client gets the old data.
@@ -56,7 +57,9 @@
 //   - [HostileTamper], a server holding only the snapshot and timestamp
 //     keys (as ACR does) redirecting tags: targets changed, their signatures
 //     kept, snapshot and timestamp re-signed to match.
-//     signed.ErrRoleThreshold (a value), not a checksum error.
+//     signed.ErrRoleThreshold (a value), not a checksum error; a tampered
+//     delegation alone is skipped by notary, its tags not found
+//     (client.ErrNoSuchTarget, a value).
 //
 // The package is meant for tests and demos (cmd/acrtrust-sandbox); nothing in
 // the plugin imports it.

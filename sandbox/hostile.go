@@ -44,12 +44,15 @@ import (
 // <role>.<sha256>.json and <role>.<sha512>.json, <version>.<role>.json (root
 // version walks), delegations such as targets/releases included.
 //
-// What a notary v0.7.0 client sees (pointer or value as notary returns it,
-// to match with errors.As):
+// What a notary v0.7.0 client sees, as errors.As must match it (notary
+// returns the trustpinning errors as pointers, the signed errors as values):
 //
 //   - [HostileCompromise]: a client that cached the genuine root gets
-//     *trustpinning.ErrRootRotationFail; a fresh client accepts the forgery
-//     (trust on first use) and resolves every signed tag to another image.
+//     *trustpinning.ErrRootRotationFail; a fresh client that pins the genuine
+//     root certificate gets *trustpinning.ErrValidationFail; a fresh client
+//     without pins accepts the forgery (trust on first use) and resolves
+//     every signed tag to another image, and having cached the forged root
+//     it refuses the genuine one later (*trustpinning.ErrRootRotationFail).
 //   - [HostileRollback]: a client that saw newer metadata gets
 //     signed.ErrLowVersion (for the timestamp); a fresh client silently gets
 //     the old trust data.
@@ -58,7 +61,11 @@ import (
 //   - [HostileTamper]: every client gets signed.ErrRoleThreshold for targets
 //     (not a checksum error: the snapshot and timestamp vouch for the
 //     tampered bytes). A tampered delegation alone is skipped by notary's
-//     client with a warning, so its tags are then simply not found.
+//     client with a warning, so its tags are then not found
+//     (client.ErrNoSuchTarget).
+//
+// Notary's client retries once after downloading root again when an update
+// fails; the errors above are those of the retry, what the caller gets.
 type Hostility string
 
 // The hostile modes.
