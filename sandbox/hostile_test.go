@@ -198,6 +198,8 @@ func TestHostileCompromise(t *testing.T) {
 
 	f.assertRestored(t)
 	f.assertGenuine(t, f.warm, "v1", data.CanonicalTargetsRole)
+	_, err = fresh.GetTargetByName("v1")
+	assert.Check(t, errors.As(err, &rotation), "the client that trusted the forged root refuses the genuine one: %#v", err)
 }
 
 func sameKeys(a, b []string) bool {
