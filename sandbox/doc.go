@@ -29,6 +29,38 @@
 // [Sandbox.SetContentTrust] switches content trust off and on; switching it off
 // deletes all trust data, as on ACR.
 //
+// [Sandbox.SetHostile] turns the trust server hostile for one repository or
+// for all, so that tests can prove a client refuses each attack. A hostile
+// mode changes only what GET requests for TUF metadata return (under every
+// name notary's client asks for: <role>.json, <role>.<sha256>.json,
+// <role>.<sha512>.json, <version>.root.json, delegations included);
+// publishes still reach the genuine server, although a notary client reads
+// the trust data before it publishes and so meets the hostile data first.
+// The modes, what each models, and what a notary v0.7.0 client gets (as
+// errors.As must match it, pointer or value):
+//
+//   - [HostileCompromise], a replaced server: a consistent repository under
+//     new keys, every signed tag pointing at another image of the
+//     repository. A client that cached the genuine root:
+//     *trustpinning.ErrRootRotationFail (a pointer); a fresh client pinning
+//     the genuine root certificate: *trustpinning.ErrValidationFail (a
+//     pointer); a fresh client without pins accepts it (trust on first use).
+//   - [HostileRollback], replayed old metadata: the first timestamp the
+//     server made and what it references. A client that saw newer:
+//     signed.ErrLowVersion (a value); a fresh client gets the old data.
+//   - [HostileFreeze], metadata no longer updated: the timestamp of the
+//     moment of activation, re-signed with the server's key and already
+//     expired. signed.ErrExpired{Role: "timestamp"} (a value).
+//   - [HostileExpired], a stale snapshot: re-signed with the server's key,
+//     expired, under a fresh timestamp. signed.ErrExpired{Role: "snapshot"}
+//     (a value).
+//   - [HostileTamper], a server holding only the snapshot and timestamp
+//     keys (as ACR does) redirecting tags: targets changed, their signatures
+//     kept, snapshot and timestamp re-signed to match.
+//     signed.ErrRoleThreshold (a value), not a checksum error; a tampered
+//     delegation alone is skipped by notary, its tags not found
+//     (client.ErrNoSuchTarget, a value).
+//
 // The package is meant for tests and demos (cmd/acrtrust-sandbox); nothing in
 // the plugin imports it.
 package sandbox

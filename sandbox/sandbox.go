@@ -64,6 +64,8 @@ type Sandbox struct {
 	refresh      map[string]string // refresh token -> identity
 	stats        Stats
 
+	hostile hostileState // hostile modes: see hostile.go
+
 	closeOnce sync.Once
 	closeErr  error
 	served    chan struct{}
@@ -210,6 +212,7 @@ func (s *Sandbox) SetContentTrust(enabled bool) {
 	defer s.mu.Unlock()
 	if !enabled {
 		s.notary = newNotaryHandler()
+		s.hostile.forget()
 	}
 	s.trustEnabled = enabled
 }
@@ -352,6 +355,9 @@ func (s *Sandbox) serveTrust(w http.ResponseWriter, r *http.Request) string {
 			st.Publishes++
 		}
 	})
+	if gun != "" && s.serveHostile(w, r, h, gun) {
+		return who
+	}
 	h.ServeHTTP(w, r)
 	return who
 }

@@ -11,6 +11,12 @@
 // --seed REPO:TAG (repeatable) pushes a small random image to the registry at
 // start, unsigned, so that a demo without a docker engine has something to
 // sign remotely (docker acrtrust sign).
+//
+// --hostile MODE[=REPO] (repeatable) turns the trust server hostile for
+// REPO (the path without host, e.g. team/app), or for every repository
+// without =REPO: compromise, rollback, freeze, expired or tamper (see
+// package sandbox, [sandbox.Hostility]), to watch a client refuse each
+// attack. A repository's own mode wins over the one for every repository.
 package main
 
 import (
@@ -22,6 +28,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -38,6 +45,30 @@ type options struct {
 	dockerConfig string
 	verbose      bool
 	seeds        []seed
+	hostile      []hostile
+}
+
+// hostile is a --hostile MODE[=REPO]; repo "" is every repository.
+type hostile struct {
+	mode sandbox.Hostility
+	repo string
+}
+
+func parseHostile(s string) (hostile, error) {
+	mode, repo, hasRepo := strings.Cut(s, "=")
+	h, err := sandbox.ParseHostility(mode)
+	if err != nil {
+		return hostile{}, fmt.Errorf("--hostile %q: %w", s, err)
+	}
+	if hasRepo {
+		if repo == "" {
+			return hostile{}, fmt.Errorf("--hostile %q: want MODE or MODE=REPO, e.g. tamper=demo/hello", s)
+		}
+		if _, err := reference.ParseNormalizedNamed("localhost/" + repo); err != nil {
+			return hostile{}, fmt.Errorf("--hostile %q: %w", s, err)
+		}
+	}
+	return hostile{mode: h, repo: repo}, nil
 }
 
 // seed is a --seed REPO:TAG: an image to push at start.
@@ -55,8 +86,9 @@ func parseSeed(s string) (seed, error) {
 	return seed{repo: repo, tag: tag}, nil
 }
 
-func main() {
-	var opts options
+// newFlagSet returns the command line flags, filling opts, with a usage
+// text that lists the identities and the hostile modes.
+func newFlagSet(opts *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("acrtrust-sandbox", flag.ContinueOnError)
 	fs.StringVar(&opts.addr, "addr", "127.0.0.1:0", "Listen address (loopback only)")
 	fs.BoolVar(&opts.anonymous, "anonymous", false, "Turn off authentication: anyone may read and write everything")
@@ -70,10 +102,59 @@ func main() {
 		}
 		return err
 	})
+	fs.Func("hostile", "Serve hostile trust data: `MODE[=REPO]` for REPO, or for every repository without =REPO (repeatable; a repository's own mode wins; see Hostile modes)", func(s string) error {
+		h, err := parseHostile(s)
+		if err == nil {
+			opts.hostile = append(opts.hostile, h)
+		}
+		return err
+	})
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: acrtrust-sandbox [OPTIONS]\n\nRun an ACR-like registry with content trust on loopback.\n\nOptions:\n")
+		w := fs.Output()
+		fmt.Fprintf(w, "Usage: acrtrust-sandbox [OPTIONS]\n\nRun an ACR-like registry with content trust on loopback.\n\nOptions:\n")
 		fs.PrintDefaults()
+		fmt.Fprintf(w, "\nIdentities (password %s), as ACR's roles:\n", sandbox.Password)
+		writeIdentities(w, "printed at start")
+		fmt.Fprintf(w, "\nHostile modes (--hostile), what a notary client then gets:\n")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, m := range hostileModes {
+			fmt.Fprintf(tw, "  %s\t%s\n", m.mode, m.help)
+		}
+		_ = tw.Flush()
 	}
+	return fs
+}
+
+// hostileModes describes the modes for --help.
+var hostileModes = []struct {
+	mode sandbox.Hostility
+	help string
+}{
+	{sandbox.HostileOff, "genuine trust data (the default)"},
+	{sandbox.HostileCompromise, "a forged repository under new keys, tags pointing at other images: root rotation failure if the root is cached, else accepted (trust on first use)"},
+	{sandbox.HostileRollback, "the first timestamp and what it references: version lower than current, if newer was seen (publish twice first)"},
+	{sandbox.HostileFreeze, "the timestamp of activation, re-signed expired: timestamp expired"},
+	{sandbox.HostileExpired, "the snapshot re-signed expired, under a fresh timestamp: snapshot expired"},
+	{sandbox.HostileTamper, "targets pointing at other images, original signatures kept, snapshot and timestamp re-signed: signature threshold not met"},
+}
+
+// writeIdentities writes the identities and the ACR roles they stand for;
+// identityToken is what to show as the identity token's password.
+func writeIdentities(w io.Writer, identityToken string) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  %s\tAcrPull: pull, read trust data\n", sandbox.UserPull)
+	fmt.Fprintf(tw, "  %s\tAcrPush: push and pull, read trust data\n", sandbox.UserPush)
+	fmt.Fprintf(tw, "  %s\tAcrPush + AcrImageSigner: push, pull and sign\n", sandbox.UserSigner)
+	fmt.Fprintf(tw, "  %s\tadmin account: push and pull, cannot push trust data\n", sandbox.UserAdmin)
+	fmt.Fprintf(tw, "  %s\trepository-scoped token for scoped/*: no access to trust data\n", sandbox.UserScoped)
+	fmt.Fprintf(tw, "  %s\tidentity token (as `az acr login` stores it), signer rights; password: %s\n",
+		sandbox.IdentityTokenUser, identityToken)
+	_ = tw.Flush()
+}
+
+func main() {
+	var opts options
+	fs := newFlagSet(&opts)
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
@@ -112,6 +193,9 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
 
 	seeded, err := pushSeeds(ctx, sb, opts.seeds)
 	if err != nil {
+		return err
+	}
+	if err := applyHostile(sb, opts.hostile); err != nil {
 		return err
 	}
 	printInstructions(stdout, sb, opts, caPath, seeded)
@@ -165,6 +249,30 @@ func pushSeeds(ctx context.Context, sb *sandbox.Sandbox, seeds []seed) ([]string
 	return out, nil
 }
 
+// applyHostile puts the --hostile modes in force: those for every
+// repository first, then those for one repository, so that a repository's
+// own mode wins whatever the order of the flags (SetHostile for every
+// repository replaces the modes of single repositories). Among modes for
+// the same repository, the last one wins.
+func applyHostile(sb *sandbox.Sandbox, modes []hostile) error {
+	ordered := slices.Clone(modes)
+	slices.SortStableFunc(ordered, func(a, b hostile) int {
+		switch {
+		case a.repo == "" && b.repo != "":
+			return -1
+		case a.repo != "" && b.repo == "":
+			return 1
+		}
+		return 0
+	})
+	for _, h := range ordered {
+		if err := sb.SetHostile(h.repo, h.mode); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func printInstructions(w io.Writer, sb *sandbox.Sandbox, opts options, caPath string, seeded []string) {
 	host := sb.Host()
 	fmt.Fprintf(w, "ACRTRUST_SANDBOX_HOST=%s\n", host)
@@ -180,15 +288,14 @@ func printInstructions(w io.Writer, sb *sandbox.Sandbox, opts options, caPath st
 		fmt.Fprintf(w, "\nAuthentication is OFF (--anonymous): anyone may read and write everything.\n")
 	} else {
 		fmt.Fprintf(w, "\nIdentities (password %s):\n", sandbox.Password)
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(tw, "  %s\tAcrPull: pull, read trust data\n", sandbox.UserPull)
-		fmt.Fprintf(tw, "  %s\tAcrPush: push and pull, read trust data\n", sandbox.UserPush)
-		fmt.Fprintf(tw, "  %s\tAcrPush + AcrImageSigner: push, pull and sign\n", sandbox.UserSigner)
-		fmt.Fprintf(tw, "  %s\tadmin account: push and pull, cannot push trust data\n", sandbox.UserAdmin)
-		fmt.Fprintf(tw, "  %s\trepository-scoped token for scoped/*: no access to trust data\n", sandbox.UserScoped)
-		fmt.Fprintf(tw, "  %s\tidentity token (as `az acr login` stores it), signer rights; password: %s\n",
-			sandbox.IdentityTokenUser, sb.IdentityToken())
-		_ = tw.Flush()
+		writeIdentities(w, sb.IdentityToken())
+	}
+	for _, h := range opts.hostile {
+		repo := "every repository"
+		if h.repo != "" {
+			repo = host + "/" + h.repo
+		}
+		fmt.Fprintf(w, "\nWARNING: hostile trust server (--hostile): %s for %s\n", h.mode, repo)
 	}
 	fmt.Fprintf(w, "\nTry it:\n")
 	if opts.dockerConfig != "" {
@@ -197,10 +304,16 @@ func printInstructions(w io.Writer, sb *sandbox.Sandbox, opts options, caPath st
 		fmt.Fprintf(w, "  mkdir -p ~/.docker/tls/%s && cp %s ~/.docker/tls/%s/ca.crt\n", host, caPath, host)
 	}
 	if !opts.anonymous {
-		fmt.Fprintf(w, "  docker login %s -u %s -p %s\n", host, sandbox.UserSigner, sandbox.Password)
+		fmt.Fprintf(w, "  echo %s | docker login %s -u %s --password-stdin\n", sandbox.Password, host, sandbox.UserSigner)
 	}
-	fmt.Fprintf(w, "  export DOCKER_CONTENT_TRUST_SERVER=https://%s\n", host)
-	fmt.Fprintf(w, "  docker tag busybox %s/hello:v1 && docker acrtrust push %s/hello:v1\n", host, host)
+	// The trust server is the registry host, as on ACR: no
+	// DOCKER_CONTENT_TRUST_SERVER needed. Nothing can be pulled here, so
+	// the image is imported from a tarball made on the spot.
+	fmt.Fprintf(w, "  echo hello >hello.txt && tar -cf hello.tar hello.txt && docker import hello.tar %s/hello:v1\n", host)
+	fmt.Fprintf(w, "  docker acrtrust push %s/hello:v1\n", host)
+	if len(seeded) == 0 {
+		fmt.Fprintf(w, "  (no docker engine? restart with --seed hello:v1 and run: docker acrtrust sign %s/hello:v1)\n", host)
+	}
 	if len(seeded) > 0 {
 		fmt.Fprintf(w, "\nSeeded images (unsigned), to sign without a docker engine:\n")
 		for _, s := range seeded {
