@@ -115,6 +115,9 @@ func TestKeyListBackupRestore(t *testing.T) {
 	repoKeys := inspected.adminKeys("Repository")
 	assert.Assert(t, is.Len(repoKeys, 1), "docker trust inspect: %+v", inspected)
 	targetsID := repoKeys[0]
+	rootCerts := inspected.adminKeys("Root")
+	assert.Assert(t, is.Len(rootCerts, 1), "docker trust inspect: %+v", inspected)
+	rootCert := rootCerts[0] // the root certificate's ID, not the key file's
 	var rootID string
 
 	t.Run("key list", func(t *testing.T) {
@@ -122,9 +125,9 @@ func TestKeyListBackupRestore(t *testing.T) {
 		res.Assert(t, icmd.Success)
 		lines := strings.Split(strings.TrimSpace(res.Stdout()), "\n")
 		assert.Assert(t, is.Len(lines, 3), res.Stdout())
-		assert.Check(t, regexp.MustCompile(`^ROLE\s+KEY ID\s+REPOSITORY\s+SIGNS FOR$`).MatchString(lines[0]), lines[0])
-		assert.Check(t, regexp.MustCompile(`^root\s+[0-9a-f]{64}\s+-\s+`+regexp.QuoteMeta(repo)+`$`).MatchString(lines[1]), lines[1])
-		assert.Check(t, regexp.MustCompile(`^targets\s+`+targetsID+`\s+`+regexp.QuoteMeta(repo)+`\s+`+regexp.QuoteMeta(repo)+`$`).MatchString(lines[2]), lines[2])
+		assert.Check(t, regexp.MustCompile(`^ROLE\s+KEY ID\s+REPOSITORY\s+CERT ID\s+SIGNS FOR$`).MatchString(lines[0]), lines[0])
+		assert.Check(t, regexp.MustCompile(`^root\s+[0-9a-f]{64}\s+-\s+`+rootCert+`\s+`+regexp.QuoteMeta(repo)+`$`).MatchString(lines[1]), lines[1])
+		assert.Check(t, regexp.MustCompile(`^targets\s+`+targetsID+`\s+`+regexp.QuoteMeta(repo)+`\s+-\s+`+regexp.QuoteMeta(repo)+`$`).MatchString(lines[2]), lines[2])
 	})
 
 	t.Run("key list --format json", func(t *testing.T) {
@@ -133,11 +136,11 @@ func TestKeyListBackupRestore(t *testing.T) {
 		root, targets := items[0], items[1]
 		assert.Check(t, is.Equal(root.Role, "root"))
 		assert.Check(t, is.Equal(root.Repository, ""))
-		assert.Check(t, is.DeepEqual(root.SignsFor, []keySigning{{Repository: repo, Role: "root"}}))
+		assert.Check(t, is.DeepEqual(root.SignsFor, []keySigning{{Repository: repo, Role: "root", KeyID: rootCert}}), "key list and docker trust inspect disagree on the root key")
 		assert.Check(t, is.Equal(targets.Role, "targets"))
 		assert.Check(t, is.Equal(targets.ID, targetsID), "key list and docker trust inspect disagree on the repository key")
 		assert.Check(t, is.Equal(targets.Repository, repo))
-		assert.Check(t, is.DeepEqual(targets.SignsFor, []keySigning{{Repository: repo, Role: "targets"}}))
+		assert.Check(t, is.DeepEqual(targets.SignsFor, []keySigning{{Repository: repo, Role: "targets", KeyID: targetsID}}))
 		for _, k := range items {
 			assert.Check(t, k.Encrypted, "%s is stored unencrypted", k.ID)
 			assert.Check(t, is.Equal(k.Problem, ""))
@@ -413,7 +416,7 @@ type keyItem struct {
 	Problem                    string
 }
 
-type keySigning struct{ Repository, Role string }
+type keySigning struct{ Repository, Role, KeyID string }
 
 func keyList(t *testing.T, c *client) []keyItem {
 	t.Helper()

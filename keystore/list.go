@@ -40,6 +40,13 @@ type Key struct {
 type Signing struct {
 	Repository string
 	Role       string
+	// KeyID is the ID under which the repository's trust data lists the
+	// key. For a root key it is the ID of the repository's root
+	// certificate (notary lists root keys as X.509 certificates, one per
+	// repository), which is what inspect shows under Root and what trust
+	// pins name; it differs from the key file's ID. For keys listed as
+	// plain public keys it is the key's own ID.
+	KeyID string
 }
 
 // List returns the keys in trustDir's key store (<trustDir>/private,
@@ -163,7 +170,7 @@ func signingRoles(tufDir string) map[string][]Signing {
 					continue
 				}
 				if cid, err := utils.CanonicalKeyID(k); err == nil {
-					out[cid] = append(out[cid], Signing{Repository: gun, Role: role})
+					out[cid] = append(out[cid], Signing{Repository: gun, Role: role, KeyID: id})
 				}
 			}
 		}

@@ -49,6 +49,23 @@ func writeMetadata(t *testing.T, trustDir, gun string, root, targets, signer dat
 	}
 }
 
+// rootCertID is the ID of the root certificate writeMetadata lists for
+// gun: the ID inspect shows under Root.
+func rootCertID(t *testing.T, trustDir, gun string) string {
+	t.Helper()
+	var root struct {
+		Signed struct {
+			Roles map[string]struct {
+				KeyIDs []string `json:"keyids"`
+			} `json:"roles"`
+		} `json:"signed"`
+	}
+	assert.NilError(t, readJSON(filepath.Join(MetadataDir(trustDir), filepath.FromSlash(gun), "metadata", "root.json"), &root))
+	ids := root.Signed.Roles["root"].KeyIDs
+	assert.Assert(t, len(ids) == 1)
+	return ids[0]
+}
+
 func TestList(t *testing.T) {
 	trustDir := filepath.Join(t.TempDir(), "trust")
 	signer := addKey(t, trustDir, "alice", "", fixturePass)
@@ -63,13 +80,23 @@ func TestList(t *testing.T) {
 	keys, err := List(trustDir)
 	assert.NilError(t, err)
 	assert.Equal(t, len(keys), 4)
+	// The root key is listed under each repository's certificate ID, one
+	// certificate per repository, neither of them the key file's ID.
+	appCert, otherCert := rootCertID(t, trustDir, "reg.example/app"), rootCertID(t, trustDir, "reg.example:5000/other")
+	assert.Assert(t, appCert != root.ID() && otherCert != root.ID() && appCert != otherCert)
 	assert.DeepEqual(t, keys[0], Key{
 		ID: root.ID(), Role: "root", File: KeyFile(trustDir, root.ID()), Encrypted: true,
-		SignsFor: []Signing{{Repository: "reg.example/app", Role: "root"}, {Repository: "reg.example:5000/other", Role: "root"}},
+		SignsFor: []Signing{
+			{Repository: "reg.example/app", Role: "root", KeyID: appCert},
+			{Repository: "reg.example:5000/other", Role: "root", KeyID: otherCert},
+		},
 	})
 	assert.DeepEqual(t, keys[1], Key{
 		ID: targets.ID(), Role: "targets", Repository: "reg.example/app", File: KeyFile(trustDir, targets.ID()), Encrypted: true,
-		SignsFor: []Signing{{Repository: "reg.example/app", Role: "targets"}, {Repository: "reg.example:5000/other", Role: "targets"}},
+		SignsFor: []Signing{
+			{Repository: "reg.example/app", Role: "targets", KeyID: targets.ID()},
+			{Repository: "reg.example:5000/other", Role: "targets", KeyID: targets.ID()},
+		},
 	})
 	assert.Equal(t, keys[2].Role, "") // junk sorts after the roles
 	assert.Equal(t, keys[2].ID, "junk")
@@ -77,8 +104,10 @@ func TestList(t *testing.T) {
 	assert.DeepEqual(t, keys[3], Key{
 		ID: signer.ID(), Role: "alice", File: KeyFile(trustDir, signer.ID()), Encrypted: true,
 		SignsFor: []Signing{
-			{Repository: "reg.example/app", Role: "targets/releases"}, {Repository: "reg.example/app", Role: "targets/alice"},
-			{Repository: "reg.example:5000/other", Role: "targets/releases"}, {Repository: "reg.example:5000/other", Role: "targets/alice"},
+			{Repository: "reg.example/app", Role: "targets/releases", KeyID: signer.ID()},
+			{Repository: "reg.example/app", Role: "targets/alice", KeyID: signer.ID()},
+			{Repository: "reg.example:5000/other", Role: "targets/releases", KeyID: signer.ID()},
+			{Repository: "reg.example:5000/other", Role: "targets/alice", KeyID: signer.ID()},
 		},
 		Problem: "readable or writable by others (mode -rw-r--r--)",
 	})

@@ -358,7 +358,7 @@ func (g *diagnosis) checkKeys(k trust.KeyReport) {
 	case len(k.Root.Local) > 0:
 		g.add("root key", checkOK, fmt.Sprintf("root key %s of %s is here (keep a backup offline)", shortKeyID(k.Root.Local[0]), g.w.gun), "")
 	default:
-		g.add("root key", checkOK, fmt.Sprintf("the root key of %s is not here: needed only to rotate keys or change signers", g.w.gun), "")
+		g.add("root key", checkOK, fmt.Sprintf("the root key of %s is not here: needed only to rotate keys and to renew the root metadata before it expires", g.w.gun), "")
 	}
 
 	if !k.HasTrustData {

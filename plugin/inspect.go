@@ -68,13 +68,26 @@ func runInspect(ctx context.Context, d *deps, opts inspectOptions) error {
 	// and the errors of the others follow.
 	var results []inspected
 	var errs []error
+	invalid := 0
 	for _, remote := range opts.remotes {
-		r, err := inspectOne(ctx, d, remote)
+		ref, err := parseInspectArg(remote)
+		if err != nil {
+			invalid++
+			errs = append(errs, err)
+			continue
+		}
+		r, err := readInspect(ctx, d, remote, ref)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		results = append(results, r)
+	}
+	// Docker printed "[]" even when no argument was a valid reference:
+	// a typo then looked like an empty answer to scripts reading stdout.
+	// When nothing could even be asked for, print nothing.
+	if invalid == len(opts.remotes) {
+		return errors.Join(errs...)
 	}
 	var err error
 	if opts.format == "" || isJSONFormat(opts.format) {
@@ -94,13 +107,28 @@ func runInspect(ctx context.Context, d *deps, opts inspectOptions) error {
 
 // inspectOne reads the trust data of one argument of inspect.
 func inspectOne(ctx context.Context, d *deps, remote string) (inspected, error) {
-	ref, err := trust.ParseRef(remote)
+	ref, err := parseInspectArg(remote)
 	if err != nil {
 		return inspected{}, err
 	}
-	if ref.Digest != "" {
-		return inspected{}, trust.ErrDigestReference
+	return readInspect(ctx, d, remote, ref)
+}
+
+// parseInspectArg checks one argument of inspect before anything is asked
+// of a server: it must be a reference, and not a digest reference.
+func parseInspectArg(remote string) (trust.Ref, error) {
+	ref, err := trust.ParseRef(remote)
+	if err != nil {
+		return trust.Ref{}, err
 	}
+	if ref.Digest != "" {
+		return trust.Ref{}, trust.ErrDigestReference
+	}
+	return ref, nil
+}
+
+// readInspect reads the trust data of ref, the argument remote as typed.
+func readInspect(ctx context.Context, d *deps, remote string, ref trust.Ref) (inspected, error) {
 	repo, err := d.openRepo(ctx, ref, false)
 	if err != nil {
 		return inspected{}, fmt.Errorf("error establishing connection to trust repository: %w", err)

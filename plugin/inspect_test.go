@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -179,4 +180,50 @@ func TestInspectPrettySeparatesReferences(t *testing.T) {
 		"Administrative keys for %s\n\n  Repository Key:\ttargetsID\n  Root Key:\trootID\n"
 	want := fmt.Sprintf(one, "signed-repo:green", "signed-repo:green") + "\n\n" + fmt.Sprintf(one, "signed-repo", "signed-repo")
 	assert.Equal(t, cli.outBuf.String(), want)
+}
+
+// TestInspectStdoutOnFailure: a script reading inspect's stdout must not
+// mistake a typo for an empty answer. When no argument is a valid
+// reference nothing is printed; otherwise docker's behaviour holds: the
+// arguments that could be read are printed (an empty array when none
+// could), and the errors follow.
+func TestInspectStdoutOnFailure(t *testing.T) {
+	unreachable := errors.New("connection refused")
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		wantOut string
+		wantErr []string
+	}{
+		{name: "invalid reference", args: []string{"ALPINE"}, wantErr: []string{"parsing reference"}},
+		{name: "digest reference", args: []string{"reg.example/app@sha256:" + strings.Repeat("a", 64)},
+			wantErr: []string{"cannot use a digest reference for IMAGE:TAG"}},
+		{name: "two invalid references", args: []string{"ALPINE", "Bad:Ref:x"},
+			wantErr: []string{"parsing reference"}},
+		{name: "invalid and valid", args: []string{"ALPINE", "signed-repo:green"},
+			wantOut: "[\n    {\n        \"Name\": \"signed-repo:green\",", wantErr: []string{"parsing reference"}},
+		{name: "valid but unreachable", args: []string{"unreachable/app"}, wantOut: "[]\n",
+			wantErr: []string{"error establishing connection to trust repository", "connection refused"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cli := newFakeCLI(t, "")
+			d := newTestDeps(t, cli, nil)
+			d.openRepo = func(_ context.Context, ref trust.Ref, _ bool) (trust.Repository, error) {
+				if strings.HasPrefix(ref.Original, "unreachable") {
+					return nil, unreachable
+				}
+				return noSignersFixture(), nil
+			}
+			err := runCommand(t, d, append([]string{"inspect"}, tc.args...)...)
+			for _, want := range tc.wantErr {
+				assert.Check(t, is.ErrorContains(err, want))
+			}
+			assert.Check(t, is.Equal(exitCode(t, err), 1))
+			if tc.wantOut == "" {
+				assert.Check(t, is.Equal(cli.outBuf.String(), ""))
+			} else {
+				assert.Check(t, strings.HasPrefix(cli.outBuf.String(), tc.wantOut), "stdout: %q", cli.outBuf.String())
+			}
+		})
+	}
 }

@@ -3,7 +3,6 @@ package plugin
 import (
 	"path/filepath"
 
-	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -19,7 +18,7 @@ func newKeyCommand(d *deps) *cobra.Command {
 		Long: `Manage the private keys of Docker content trust, kept where Docker kept them
 ($DOCKER_CONFIG/trust/private) and in the same format, so that keys made by
 docker trust, the notary CLI and this plugin work with all three.`,
-		Args: cli.NoArgs,
+		Args: groupArgs,
 		RunE: command.ShowHelp(d.cli.Err()),
 	}
 	cmd.AddCommand(

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/docker/cli/cli"
@@ -27,9 +28,13 @@ type keyListItem struct {
 	Problem    string
 }
 
+// keyListSigning is one repository role a key signs for. KeyID is the ID
+// the repository's trust data lists the key under: for a root key its
+// certificate's ID, the one inspect shows under Root.
 type keyListSigning struct {
 	Repository string
 	Role       string
+	KeyID      string
 }
 
 func newKeyListCommand(d *deps) *cobra.Command {
@@ -41,8 +46,10 @@ func newKeyListCommand(d *deps) *cobra.Command {
 		Long: `List every key in $DOCKER_CONFIG/trust/private: its ID, its role (root,
 targets, or a signer name), the repository a repository key belongs to, and
 the repositories and roles it signs for as far as this machine's cached trust
-data ($DOCKER_CONFIG/trust/tuf) tells. Key files that are not usable or not
-private to their owner are reported on stderr.`,
+data ($DOCKER_CONFIG/trust/tuf) tells. A root key is listed there under the
+ID of each repository's root certificate, the ID that inspect shows under
+Root: CERT ID shows it. Key files that are not usable or not private to their
+owner are reported on stderr.`,
 		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			d.init()
@@ -73,9 +80,9 @@ func runKeyList(d *deps, opts keyListOptions) error {
 		_, err := fmt.Fprintf(out, "No keys in %s\n", keystore.PrivateDir(d.keyTrustDir()))
 		return err
 	}
-	rows := [][]string{{"ROLE", "KEY ID", "REPOSITORY", "SIGNS FOR"}}
+	rows := [][]string{{"ROLE", "KEY ID", "REPOSITORY", "CERT ID", "SIGNS FOR"}}
 	for _, k := range keys {
-		rows = append(rows, []string{orDash(k.Role), k.ID, orDash(k.Repository), signsFor(k)})
+		rows = append(rows, []string{orDash(k.Role), k.ID, orDash(k.Repository), certIDs(k), signsFor(k)})
 	}
 	if err := writeTable(out, rows); err != nil {
 		return err
@@ -94,6 +101,23 @@ func toKeyListItem(k keystore.Key) keyListItem {
 		j.SignsFor = append(j.SignsFor, keyListSigning(s))
 	}
 	return j
+}
+
+// certIDs lists the IDs under which trust data lists k where they are not
+// k's own ID: the root certificates of a root key (one per repository, in
+// the order signsFor lists the repositories), which is what inspect shows
+// under Root and what trust pins name.
+func certIDs(k keystore.Key) string {
+	var ids []string
+	for _, s := range k.SignsFor {
+		if s.KeyID != "" && s.KeyID != k.ID && !slices.Contains(ids, s.KeyID) {
+			ids = append(ids, s.KeyID)
+		}
+	}
+	if len(ids) == 0 {
+		return "-"
+	}
+	return strings.Join(ids, ", ")
 }
 
 // signsFor lists repositories, with the roles in parentheses where they

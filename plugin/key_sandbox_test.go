@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 	"testing"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -88,12 +89,57 @@ func TestKeyBackupRestoreSignAgain(t *testing.T) {
 	assert.NilError(t, json.Unmarshal(out.outBuf.Bytes(), &items))
 	assert.Assert(t, is.Len(items, 2))
 	gun := host + "/app"
+	rootCerts := roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalRootRole)
+	assert.Assert(t, is.Len(rootCerts, 1))
 	assert.Check(t, is.Equal(items[0].Role, "root"))
-	assert.Check(t, is.DeepEqual(items[0].SignsFor, []keyListSigning{{Repository: gun, Role: "root"}}))
+	assert.Check(t, is.DeepEqual(items[0].SignsFor, []keyListSigning{{Repository: gun, Role: "root", KeyID: rootCerts[0]}}))
 	assert.Check(t, is.Equal(items[1].Role, "targets"))
 	assert.Check(t, is.Equal(items[1].Repository, gun))
-	assert.Check(t, is.DeepEqual(items[1].SignsFor, []keyListSigning{{Repository: gun, Role: "targets"}}))
+	assert.Check(t, is.DeepEqual(items[1].SignsFor, []keyListSigning{{Repository: gun, Role: "targets", KeyID: items[1].ID}}))
 	assert.Check(t, is.DeepEqual(roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole), []string{items[1].ID}))
+}
+
+// TestKeyListMatchesInspect: the root key ID that inspect shows (the ID
+// of the repository's root certificate, what pins name) can be found in
+// key list, in the table and in the JSON, next to the key file's own ID.
+func TestKeyListMatchesInspect(t *testing.T) {
+	sb := startSandbox(t)
+	host := sb.Host()
+	pushRandom(t, sb, "app", "v1")
+	d, cli, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	signWithPush(t, d, host+"/app:v1")
+
+	cli.outBuf.Reset()
+	assert.NilError(t, runCommand(t, d, "inspect", host+"/app"))
+	var inspected []inspectJSON
+	assert.NilError(t, json.Unmarshal(cli.outBuf.Bytes(), &inspected))
+	assert.Assert(t, is.Len(inspected, 1))
+	var rootCert string
+	for _, k := range inspected[0].AdministrativeKeys {
+		if k.Name == "Root" {
+			assert.Assert(t, is.Len(k.Keys, 1))
+			rootCert = k.Keys[0].ID
+		}
+	}
+	assert.Assert(t, rootCert != "", "inspect shows no root key: %s", cli.outBuf.String())
+
+	cli.outBuf.Reset()
+	assert.NilError(t, runCommand(t, d, "key", "list", "--format", "json"))
+	var items []keyListItem
+	assert.NilError(t, json.Unmarshal(cli.outBuf.Bytes(), &items))
+	assert.Assert(t, is.Len(items, 2))
+	root := items[0]
+	assert.Check(t, is.Equal(root.Role, "root"))
+	assert.Check(t, root.ID != rootCert, "the key file's ID is not the certificate's")
+	assert.Check(t, is.DeepEqual(root.SignsFor, []keyListSigning{{Repository: host + "/app", Role: "root", KeyID: rootCert}}))
+
+	cli.outBuf.Reset()
+	assert.NilError(t, runCommand(t, d, "key", "list"))
+	lines := strings.Split(strings.TrimSpace(cli.outBuf.String()), "\n")
+	assert.Assert(t, is.Len(lines, 3), cli.outBuf.String())
+	assert.Check(t, is.Equal(strings.Join(strings.Fields(lines[0]), " "), "ROLE KEY ID REPOSITORY CERT ID SIGNS FOR"))
+	assert.Check(t, is.DeepEqual(strings.Fields(lines[1]), []string{"root", root.ID, "-", rootCert, host + "/app"}))
+	assert.Check(t, is.DeepEqual(strings.Fields(lines[2]), []string{"targets", items[1].ID, host + "/app", "-", host + "/app"}))
 }
 
 func TestKeyRotateTargets(t *testing.T) {

@@ -19,7 +19,7 @@ func newRootCommand(d *deps, version string) *cobra.Command {
 		Long: `Sign images when you push them and pull only signed images, with the trust
 data (Notary v1 / TUF) that Azure Container Registry keeps for each repository.
 Keys and metadata are Docker's own, under $DOCKER_CONFIG/trust.`,
-		Args:          cli.NoArgs,
+		Args:          groupArgs,
 		RunE:          command.ShowHelp(d.cli.Err()),
 		SilenceUsage:  true,
 		SilenceErrors: true,

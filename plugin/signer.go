@@ -1,7 +1,6 @@
 package plugin
 
 import (
-	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 )
@@ -10,7 +9,7 @@ func newSignerCommand(d *deps) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "signer",
 		Short: "Manage entities who can sign Docker images",
-		Args:  cli.NoArgs,
+		Args:  groupArgs,
 		RunE:  command.ShowHelp(d.cli.Err()),
 	}
 	cmd.AddCommand(

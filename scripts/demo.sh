@@ -19,7 +19,13 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 plugin="$root/bin/docker-acrtrust"
 sandbox_bin="$root/bin/acrtrust-sandbox"
 
-say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+# Bold headings only on a terminal, and not when NO_COLOR is set
+# (https://no-color.org): CI logs and `make demo | tee` get plain text.
+bold="" plain=""
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+	bold="$(printf '\033[1m')" plain="$(printf '\033[0m')"
+fi
+say() { printf '\n%s==> %s%s\n' "$bold" "$*" "$plain"; }
 fail() { printf 'demo: %s\n' "$*" >&2; exit 1; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 
