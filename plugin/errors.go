@@ -58,6 +58,10 @@ func (d *deps) remedy(err error) string {
 	if errors.As(err, &noConfirm) {
 		return fmt.Sprintf("Pass %s to go ahead without a prompt.", noConfirm.Flag)
 	}
+	var noRoot *rootKeyMissingError
+	if errors.As(err, &noRoot) {
+		return "Restore the root key from its backup first (`docker acrtrust key restore FILE`), rotate, then take it offline again (see docs/keys.md)."
+	}
 	var pinsFile *trust.PinsFileError
 	if errors.As(err, &pinsFile) {
 		return "Nothing was read or signed with a broken pins file. Fix it (it is notary's trust_pinning JSON, see docs/security.md), " +

@@ -2,13 +2,16 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/docker/cli/cli"
 	"github.com/spf13/cobra"
 	"github.com/theupdateframework/notary/tuf/data"
 
+	"github.com/acrtrust/docker-acrtrust/keystore"
 	"github.com/acrtrust/docker-acrtrust/trust"
 )
 
@@ -80,8 +83,19 @@ func runKeyRotate(ctx context.Context, d *deps, opts keyRotateOptions) error {
 	if err != nil {
 		return fmt.Errorf("error establishing connection to trust repository: %w", err)
 	}
+	kept, err := d.checkRotationKeys(ref, repo, role)
+	if err != nil {
+		return trust.WithOp(trust.OpTrustWrite, ref, err)
+	}
 	res, err := trust.Rotate(ctx, repo, role, trust.RotateOptions{ServerManaged: opts.serverManaged})
 	if err != nil {
+		// notary deletes the old key while staging, before the publish that
+		// failed: put it back, or this machine could no longer sign.
+		if back, rerr := kept.Restore(); rerr != nil {
+			err = errors.Join(err, rerr)
+		} else if len(back) > 0 {
+			_, _ = fmt.Fprintf(d.cli.Err(), "The rotation failed; the old %s key is back in %s.\n", role, keystore.PrivateDir(d.trustDir()))
+		}
 		return trust.WithOp(trust.OpTrustWrite, ref, err)
 	}
 	_, _ = fmt.Fprintf(out, "Successfully rotated %s key for repository %s\n", role, ref.Name.Name())
@@ -99,6 +113,49 @@ func runKeyRotate(ctx context.Context, d *deps, opts keyRotateOptions) error {
 		_, _ = fmt.Fprintln(d.cli.Err(), "The new key exists only on this machine: back it up with `docker acrtrust key backup`.")
 	}
 	return nil
+}
+
+// checkRotationKeys refuses a rotation that cannot be published because the
+// root key that must sign the new root.json is not here, and keeps a copy
+// of the key files that notary removes while it stages the rotation.
+func (d *deps) checkRotationKeys(ref trust.Ref, repo trust.Repository, role data.RoleName) (*keystore.Kept, error) {
+	roles, err := repo.ListRoles() // also brings the cached root up to date
+	if err != nil {
+		return nil, trust.Classify(ref.GUN(), err)
+	}
+	rootIDs, err := trust.RootSigningKeyIDs(d.trustDir(), ref.GUN())
+	if err != nil {
+		return nil, err
+	}
+	held := false
+	for _, id := range rootIDs {
+		if _, err := os.Stat(keystore.KeyFile(d.trustDir(), id)); err == nil {
+			held = true
+		}
+	}
+	if !held {
+		return nil, &rootKeyMissingError{gun: ref.GUN().String(), ids: rootIDs}
+	}
+	var old []string
+	for _, r := range roles {
+		if r.Name == role {
+			old = append(old, r.KeyIDs...)
+		}
+	}
+	if role == data.CanonicalRootRole {
+		old = rootIDs // root.json lists certificates; the files are named after their keys
+	}
+	return keystore.Keep(d.trustDir(), old)
+}
+
+// rootKeyMissingError: a rotation needs the root key, and it is not here.
+type rootKeyMissingError struct {
+	gun string
+	ids []string
+}
+
+func (e *rootKeyMissingError) Error() string {
+	return fmt.Sprintf("rotating a key of %s needs its root key (%s), which is not on this machine; nothing was changed", e.gun, strings.Join(e.ids, ", "))
 }
 
 // repinRotatedRoot makes the pins that named the old root key name the new

@@ -18,6 +18,7 @@ import (
 
 	"github.com/acrtrust/docker-acrtrust/keystore"
 	"github.com/acrtrust/docker-acrtrust/sandbox"
+	"github.com/acrtrust/docker-acrtrust/trust"
 )
 
 // pushRandom pushes a random image for each tag of repo straight to the
@@ -279,4 +280,61 @@ func TestKeyRotateAfterLosingTargetsKey(t *testing.T) {
 		assert.Check(t, is.Equal(got.Digest, pushed[tag].Digest))
 	}
 	assert.Check(t, roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole)[0] != lost)
+}
+
+// TestKeyRotateKeepsTheOldKeyWhenItFails: notary deletes the old targets key
+// while staging a rotation; a rotation that cannot be published must not
+// leave the machine unable to sign.
+func TestKeyRotateKeepsTheOldKeyWhenItFails(t *testing.T) {
+	sb := startSandbox(t)
+	host := sb.Host()
+	pushRandom(t, sb, "app", "v1", "v2", "v3")
+	d, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	signWithPush(t, d, host+"/app:v1")
+	targetsKey := roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole)[0]
+	before := keyIDs(t, d)
+
+	t.Run("without the root key nothing is touched", func(t *testing.T) {
+		rootIDs, err := trust.RootSigningKeyIDs(d.keyTrustDir(), data.GUN(host+"/app"))
+		assert.NilError(t, err)
+		assert.Assert(t, is.Len(rootIDs, 1))
+		rootFile := keystore.KeyFile(d.keyTrustDir(), rootIDs[0])
+		aside := rootFile + ".aside"
+		assert.NilError(t, os.Rename(rootFile, aside))
+		defer func() { assert.NilError(t, os.Rename(aside, rootFile)) }()
+
+		next, _ := sameMachine(t, d)
+		err = runCommand(t, next, "key", "rotate", host+"/app", "targets")
+		assert.ErrorContains(t, err, "rotating a key of "+host+"/app needs its root key ("+rootIDs[0]+"), which is not on this machine; nothing was changed")
+		assert.ErrorContains(t, err, "docker acrtrust key restore FILE")
+		assert.DeepEqual(t, roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole), []string{targetsKey})
+		_, statErr := os.Stat(keystore.KeyFile(d.keyTrustDir(), targetsKey))
+		assert.NilError(t, statErr, "the targets key was removed")
+	})
+
+	t.Run("a failed publish puts the old key back", func(t *testing.T) {
+		next, cli := sameMachine(t, d)
+		next.getenv = func(k string) string {
+			if k == keystore.EnvRootPassphrase {
+				return "not-the-root-passphrase"
+			}
+			return passphraseEnv()[k]
+		}
+		err := runCommand(t, next, "key", "rotate", host+"/app", "targets")
+		assert.Assert(t, err != nil)
+		assert.Check(t, is.Contains(cli.errBuf.String(), "The rotation failed; the old targets key is back in "))
+		_, statErr := os.Stat(keystore.KeyFile(d.keyTrustDir(), targetsKey))
+		assert.NilError(t, statErr, "the targets key is gone")
+		assert.DeepEqual(t, roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole), []string{targetsKey})
+	})
+
+	// The machine still signs with its key.
+	signWithPush(t, d, host+"/app:v2")
+	got, err := independentResolve(t, sb, host+"/app:v2")
+	assert.NilError(t, err)
+	assert.Check(t, got.Role == data.CanonicalTargetsRole)
+	for _, id := range before {
+		_, err := os.Stat(keystore.KeyFile(d.keyTrustDir(), id))
+		assert.Check(t, err == nil, "key %s is gone", id)
+	}
 }

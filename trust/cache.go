@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/theupdateframework/notary/tuf/data"
+	"github.com/theupdateframework/notary/tuf/utils"
 )
 
 // metadataDir is where notary's file-cached repository keeps the verified
@@ -44,6 +45,37 @@ func ParseRoot(b []byte) (RootInfo, error) {
 		return RootInfo{}, errors.New("reading root metadata: no root role")
 	}
 	return RootInfo{KeyIDs: sortedCopy(r.KeyIDs), Version: root.Signed.Version, Expires: root.Signed.Expires}, nil
+}
+
+// RootSigningKeyIDs returns the IDs of the private keys that can sign gun's
+// cached root.json: the canonical IDs of its root certificates' public
+// keys, the names of those keys' files in the key store.
+func RootSigningKeyIDs(trustDir string, gun data.GUN) ([]string, error) {
+	raw, err := CachedRoot(trustDir, gun)
+	if err != nil {
+		return nil, fmt.Errorf("reading the cached root of %q: %w", gun, err)
+	}
+	var s data.Signed
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, fmt.Errorf("reading the cached root of %q: %w", gun, err)
+	}
+	root, err := data.RootFromSigned(&s)
+	if err != nil {
+		return nil, fmt.Errorf("reading the cached root of %q: %w", gun, err)
+	}
+	var ids []string
+	for _, id := range root.Signed.Roles[data.CanonicalRootRole].KeyIDs {
+		pub, ok := root.Signed.Keys[id]
+		if !ok {
+			continue
+		}
+		canonical, err := utils.CanonicalKeyID(pub)
+		if err != nil {
+			continue
+		}
+		ids = append(ids, canonical)
+	}
+	return sortedCopy(ids), nil
 }
 
 // CachedRoot returns the raw root.json that notary verified and cached for
