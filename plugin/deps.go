@@ -151,14 +151,15 @@ func (d *deps) init() {
 				}
 				// Built per call: pin add and key rotate change the pins.
 				opener := trust.Opener{
-					TrustDir:       d.trustDir(),
-					ServerOverride: d.env.server,
-					Network:        d.network,
-					PassRetriever:  retriever,
-					Audit:          d.audit,
-					Pins:           d.pins,
-					RequirePin:     d.requirePin(),
-					Offline:        d.offline(),
+					TrustDir:          d.trustDir(),
+					ServerOverride:    d.env.server,
+					Network:           d.network,
+					PassRetriever:     retriever,
+					PassphraseFailure: lastErr,
+					Audit:             d.audit,
+					Pins:              d.pins,
+					RequirePin:        d.requirePin(),
+					Offline:           d.offline(),
 				}
 				repo, err := opener.Open(ctx, ref, write)
 				if err == nil && opener.Offline {

@@ -177,7 +177,7 @@ func TestPinning(t *testing.T) {
 		pins := writePins(t, map[string][]string{host + "/app": {root}})
 		d, _, eng := sandboxDeps(t, sb, sandbox.UserPull, nil)
 		err := runCommand(t, d, "--pins", pins, "--require-pin", "pull", host+"/other:v1")
-		assert.ErrorContains(t, err, "Error: "+host+"/other is not pinned, and pins are required")
+		assert.ErrorContains(t, err, host+"/other is not pinned, and pins are required")
 		assert.ErrorContains(t, err, "Pins are required (--require-pin)")
 		assert.ErrorContains(t, err, "docker acrtrust pin add "+host+"/other --key-id ROOT_KEY_ID")
 		assert.Check(t, is.Len(eng.pulled, 0))

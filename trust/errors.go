@@ -161,7 +161,7 @@ func Classify(gun data.GUN, err error) error {
 	case errors.As(err, &keyNotFound):
 		return mk(KindKeyNotFound, "Error: signing keys for remote repository %s not found: %v", gun, err)
 	case errors.As(err, &offline):
-		return mk(KindOfflineNoCache, "Error: no trust data for %s is cached on this machine, so it cannot be read offline", gun)
+		return mk(KindOfflineNoCache, "no trust data for %s is cached on this machine, so it cannot be read offline", gun)
 	case errors.As(err, &netErr):
 		if TLSFailure(err) {
 			return mk(KindCertificate, "Error: error contacting notary server: %v", err)

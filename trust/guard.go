@@ -14,6 +14,7 @@ import (
 	"github.com/theupdateframework/notary/storage"
 	"github.com/theupdateframework/notary/trustpinning"
 	"github.com/theupdateframework/notary/tuf/data"
+	"github.com/theupdateframework/notary/tuf/signed"
 )
 
 // guardedRepo is notary's repository with the checks Docker lacked, around
@@ -41,6 +42,9 @@ type guardedRepo struct {
 	probe      *probe // nil when offline
 	pins       Pins
 	requirePin bool
+	// passFailure says why the passphrase retriever gave up, if it did:
+	// notary reports only "maximum number of passphrase attempts exceeded".
+	passFailure func() error
 	ownRoot    bool // Initialize or a root rotation ran here: the cached root is this command's own
 }
 
@@ -100,13 +104,32 @@ func (g *guardedRepo) Initialize(rootKeyIDs []string, serverManagedRoles ...data
 		// The server has no trust data for a repository that is pinned:
 		// a new root would be one the pin does not name.
 		return &Error{Kind: KindPinMismatch, GUN: g.gun, Pin: &pin, Trusted: pin.KeyIDs, Err: ErrPinnedWithoutTrustData,
-			Message: fmt.Sprintf("Error: %s is pinned (%s), but the trust server has no trust data for it; signing would create a new root that the pin does not name", g.gun, pin.Pattern)}
+			Message: fmt.Sprintf("%s is pinned (%s), but the trust server has no trust data for it; signing would create a new root that the pin does not name", g.gun, pin.Pattern)}
 	}
 	if err := g.Repository.Initialize(rootKeyIDs, serverManagedRoles...); err != nil {
 		return g.classify(err)
 	}
 	g.ownRoot = true
 	return nil
+}
+
+// GetCryptoService is notary's, with key creation errors classified like
+// the rest (creating the root key asks for a new passphrase).
+func (g *guardedRepo) GetCryptoService() signed.CryptoService {
+	return guardedCrypto{CryptoService: g.Repository.GetCryptoService(), g: g}
+}
+
+type guardedCrypto struct {
+	signed.CryptoService
+	g *guardedRepo
+}
+
+func (c guardedCrypto) Create(role data.RoleName, gun data.GUN, algorithm string) (data.PublicKey, error) {
+	pub, err := c.CryptoService.Create(role, gun, algorithm)
+	if err != nil {
+		return nil, c.g.classify(fmt.Errorf("creating the %s key: %w", role, err))
+	}
+	return pub, nil
 }
 
 func (g *guardedRepo) Publish() error {
@@ -204,7 +227,7 @@ func (g *guardedRepo) trusted() error {
 }
 
 func (g *guardedRepo) unpinned() *Error {
-	return &Error{Kind: KindUnpinned, GUN: g.gun, Message: fmt.Sprintf("Error: %s is not pinned, and pins are required", g.gun)}
+	return &Error{Kind: KindUnpinned, GUN: g.gun, Message: fmt.Sprintf("%s is not pinned, and pins are required", g.gun)}
 }
 
 func (g *guardedRepo) pinMismatch(pin Pin, presentedRoot []byte, err error) *Error {
@@ -252,6 +275,15 @@ func (g *guardedRepo) classify(err error) error {
 		if g.requirePin {
 			// notary's DisableTOFU (from the pins file) refused first.
 			return g.unpinned()
+		}
+	case KindPassphrase, KindNoSigningKeys:
+		if g.passFailure != nil {
+			if reason := g.passFailure(); reason != nil {
+				// The retriever's reason first: notary's words ("maximum
+				// number of passphrase attempts exceeded") say nothing of it.
+				e.Message = reason.Error()
+				e.Err = errors.Join(reason, e.Err)
+			}
 		}
 	case KindRootRotation:
 		if raw, rerr := CachedRoot(g.trustDir, g.gun); rerr == nil {

@@ -52,6 +52,9 @@ type Opener struct {
 	Network Network
 	// PassRetriever supplies key passphrases. Required for signing.
 	PassRetriever notary.PassRetriever
+	// PassphraseFailure, when non-nil, says why PassRetriever last gave up
+	// (nil if it did not): errors about passphrases lead with it.
+	PassphraseFailure func() error
 	// Pins pin root keys or CAs per repository. The zero value pins
 	// nothing: an unpinned repository is trusted on first use, as Docker
 	// did, unless RequirePin.
@@ -73,7 +76,7 @@ func (o Opener) Open(_ context.Context, ref Ref, write bool) (Repository, error)
 	if o.TrustDir == "" {
 		return nil, fmt.Errorf("opening trust data for %q: no trust directory", ref.GUN())
 	}
-	g := &guardedRepo{gun: ref.GUN(), trustDir: o.TrustDir, pins: o.Pins, requirePin: o.RequirePin || o.Pins.DisableTOFU}
+	g := &guardedRepo{gun: ref.GUN(), trustDir: o.TrustDir, pins: o.Pins, requirePin: o.RequirePin || o.Pins.DisableTOFU, passFailure: o.PassphraseFailure}
 	if o.Offline {
 		if write {
 			return nil, ErrOfflineWrite

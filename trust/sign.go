@@ -192,7 +192,7 @@ func rootKey(repo Repository) (string, error) {
 	}
 	pub, err := cs.Create(data.CanonicalRootRole, "", data.ECDSAKey)
 	if err != nil {
-		return "", fmt.Errorf("creating root key: %w", err)
+		return "", err // says "creating the root key"
 	}
 	return pub.ID(), nil
 }

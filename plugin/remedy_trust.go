@@ -1,0 +1,137 @@
+package plugin
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/acrtrust/docker-acrtrust/keystore"
+	"github.com/acrtrust/docker-acrtrust/trust"
+)
+
+// Remedies for trust data errors by kind, and for the connection to the
+// trust server.
+
+// noTrustDataRemedy explains missing trust data: nothing signed yet, or
+// content trust off for the registry (which, on ACR, deletes all trust data).
+func noTrustDataRemedy(op trust.Op, w where) string {
+	enable := "On ACR, content trust must be enabled for the registry (Premium tier)"
+	if w.acr != "" {
+		enable = fmt.Sprintf("On ACR, check it with `az acr config content-trust show --registry %s` and enable it with "+
+			"`az acr config content-trust update --registry %s --status enabled` (Premium tier)", w.acr, w.acr)
+	}
+	if op == trust.OpTrustWrite {
+		return fmt.Sprintf("The trust server %s serves no trust data for %s, so nothing can be signed there: content trust is off "+
+			"for the registry, or DOCKER_CONTENT_TRUST_SERVER names the wrong server. %s.", w.server, w.gun, enable)
+	}
+	return fmt.Sprintf("%s has no trust data: no tag of it was signed yet, or content trust is off for the registry "+
+		"(turning it off deletes all trust data). %s. Then sign a tag: `docker acrtrust push %s:TAG` or `docker acrtrust sign %s:TAG`.",
+		w.gun, enable, w.repo, w.repo)
+}
+
+func (d *deps) certificateRemedy(host, issuer string) string {
+	if host == "" {
+		return fmt.Sprintf("The server's TLS certificate is not trusted. If a private CA issued it, put that CA's certificate in %s.",
+			filepath.Join(d.configDir, "tls", "<host>", "ca.crt"))
+	}
+	what := "The TLS certificate of " + host + " is not trusted"
+	if issuer != "" {
+		what += fmt.Sprintf(" (issued by %q)", issuer)
+	}
+	return what + fmt.Sprintf(". If a private CA issued it, put that CA's certificate in %s; if a proxy intercepts TLS, "+
+		"add the proxy's CA there or bypass the proxy for %s.", filepath.Join(d.configDir, "tls", host, "ca.crt"), host)
+}
+
+// kindRemedy explains a trust error of kind k.
+func (d *deps) kindRemedy(k trust.Kind, p problem, err error) string {
+	var te *trust.Error
+	if errors.As(err, &te) && (k.Security() || k == trust.KindUnpinned) {
+		return d.securityRemedy(te, p)
+	}
+	switch k {
+	case trust.KindNoTrustData, trust.KindMetaMissing:
+		r := noTrustDataRemedy(p.op, p.where)
+		if te != nil && te.CacheUnused {
+			r = "Nothing was pulled, and the trust data cached on this machine was not used: the server no longer serves trust data for " +
+				p.gun + ", though this machine read some before. " + r
+		}
+		return r
+	case trust.KindNotSigned:
+		return "The tag is not signed, so nothing was pulled. Ask the publisher to sign it " +
+			"(`docker acrtrust push` or `docker acrtrust sign`), or pull with --disable-content-trust to accept an unverified image."
+	case trust.KindPassphrase:
+		if r := d.passphraseRemedy(); r != "" {
+			return r
+		}
+		return "Check the passphrase: " + keystore.EnvRootPassphrase + " is for the root key, " +
+			keystore.EnvRepositoryPassphrase + " for repository and signer keys."
+	case trust.KindNoSigningKeys:
+		if r := d.passphraseRemedy(); r != "" {
+			return r
+		}
+		return d.noSigningKeyRemedy(p.gun)
+	case trust.KindNetwork:
+		r := d.unreachableRemedy(p.host)
+		if errors.As(err, &te) && te.CacheUnused {
+			r = "Nothing was pulled or signed, and the trust data cached on this machine was not used: without the server it cannot be known to be current. " +
+				r + " To use the cache knowingly, add --offline (it refuses a cache whose timestamp has expired)."
+		}
+		return r
+	case trust.KindOfflineNoCache:
+		return "--offline reads only what an earlier online command cached. Run the command once without --offline (and without ACRTRUST_OFFLINE)."
+	case trust.KindCertificate:
+		issuer := ""
+		if cert, ok := trust.UntrustedCertificate(err); ok {
+			issuer = cert.Issuer.CommonName
+		}
+		return d.certificateRemedy(p.server, issuer)
+	case trust.KindKeyNotFound:
+		return fmt.Sprintf("The key needed to sign is not in %s. Restore it from a backup, or ask a repository owner to add you as a signer.", filepath.Join(d.configDir, "trust", "private"))
+	case trust.KindNotTrustServer:
+		return "The server did not answer as a Notary server. Check DOCKER_CONTENT_TRUST_SERVER."
+	}
+	return ""
+}
+
+func (d *deps) noSigningKeyRemedy(gun string) string {
+	return fmt.Sprintf("No key that signs for %s is in %s: the repository key stays on the machine that first signed. "+
+		"Sign there, restore a key backup (`docker acrtrust key restore`), or have a repository owner add your key as a signer "+
+		"(`docker acrtrust signer add`).", gun, filepath.Join(d.configDir, "trust", "private"))
+}
+
+// unreachableRemedy is for a trust server that could not be reached; host
+// is the registry's.
+func (d *deps) unreachableRemedy(host string) string {
+	if d.env.server != "" {
+		return fmt.Sprintf("Check that the trust server %s (from DOCKER_CONTENT_TRUST_SERVER) is reachable, or unset the variable to use https://%s.", d.env.server, host)
+	}
+	return fmt.Sprintf("Check that the trust server https://%s is reachable (set DOCKER_CONTENT_TRUST_SERVER if the trust data is served elsewhere).", host)
+}
+
+// noSignedTagsRemedy is for trust data in which no tag is signed (all revoked).
+func noSignedTagsRemedy(w where) string {
+	return fmt.Sprintf("Trusted pulls of %s fail until a tag is signed: `docker acrtrust sign %s:TAG`.", w.repo, w.repo)
+}
+
+// expiryRemedy is for trust metadata that expired (or soon will).
+func expiryRemedy(w where) string {
+	return fmt.Sprintf("Once targets or signer metadata expires, every trusted pull of %s fails. A publisher with the key must sign again "+
+		"(`docker acrtrust sign %s:TAG`) before then; root metadata is renewed by the holder of the root key.", w.repo, w.repo)
+}
+
+// certificateExpiryRemedy is for a trust server certificate about to expire.
+func certificateExpiryRemedy(host string) string {
+	return fmt.Sprintf("Renew the TLS certificate of %s before it expires: after that no client can reach the trust data.", host)
+}
+
+// passphraseRemedy is the passphrase retriever's own reason for giving up
+// (which variable, which key), if it gave up.
+func (d *deps) passphraseRemedy() string {
+	if d.passErr == nil {
+		return ""
+	}
+	if perr := d.passErr(); perr != nil {
+		return perr.Error() + "."
+	}
+	return ""
+}
