@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/moby/term"
 	"github.com/theupdateframework/notary"
 	"github.com/theupdateframework/notary/passphrase"
 	"github.com/theupdateframework/notary/tuf/data"
@@ -47,7 +48,15 @@ type Prompter struct {
 	In         io.Reader
 	Out        io.Writer
 	IsTerminal bool
+	// Done, when non-nil, returns a channel that closes when the command is
+	// interrupted (Ctrl-C): a prompt waiting then gives up with
+	// ErrPromptInterrupted and puts the terminal back as it found it.
+	Done func() <-chan struct{}
 }
+
+// ErrPromptInterrupted: the command was interrupted while it waited for a
+// passphrase.
+var ErrPromptInterrupted = errors.New("interrupted while waiting for a key passphrase")
 
 // aliasMap names TUF roles the way Docker's prompts did ("Enter passphrase
 // for new repository key with ID ...").
@@ -133,8 +142,10 @@ func RetrieverFrom(s Sources) (retriever notary.PassRetriever, lastErr func() er
 		if prompt == nil {
 			return "", true, record(ErrNoPassphraseSource)
 		}
-		pass, giveup, err := prompt(keyName, alias, createNew, numAttempts)
+		pass, giveup, err := interruptible(p, prompt)(keyName, alias, createNew, numAttempts)
 		switch {
+		case errors.Is(err, ErrPromptInterrupted):
+			record(err)
 		case errors.Is(err, passphrase.ErrTooManyAttempts):
 			record(&WrongPassphraseError{Source: SourceTerminal, Role: alias, KeyID: keyName})
 		case err != nil:
@@ -148,6 +159,43 @@ func RetrieverFrom(s Sources) (retriever notary.PassRetriever, lastErr func() er
 		return last
 	}
 	return retriever, lastErr
+}
+
+// interruptible runs prompt so that p.Done ends the wait: the read that
+// notary's prompt blocks in cannot be cancelled, so it is left behind, and
+// the terminal state it changed (echo off) is restored here.
+func interruptible(p Prompter, prompt notary.PassRetriever) notary.PassRetriever {
+	if p.Done == nil {
+		return prompt
+	}
+	return func(keyName, alias string, createNew bool, numAttempts int) (string, bool, error) {
+		var restore func()
+		if f, ok := p.In.(interface{ FD() uintptr }); ok {
+			if state, err := term.SaveState(f.FD()); err == nil {
+				restore = func() { _ = term.RestoreTerminal(f.FD(), state) }
+			}
+		}
+		type answer struct {
+			pass   string
+			giveup bool
+			err    error
+		}
+		got := make(chan answer, 1)
+		go func() {
+			pass, giveup, err := prompt(keyName, alias, createNew, numAttempts)
+			got <- answer{pass, giveup, err}
+		}()
+		select {
+		case a := <-got:
+			return a.pass, a.giveup, a.err
+		case <-p.Done():
+			if restore != nil {
+				restore()
+			}
+			_, _ = fmt.Fprintln(p.Out)
+			return "", true, ErrPromptInterrupted
+		}
+	}
 }
 
 func envPassphrase(env Env, alias string) string {

@@ -87,6 +87,10 @@ type deps struct {
 	cli    command.Cli
 	getenv func(string) string
 	flags  globalFlags
+	// ctx is the running command's context (it ends on Ctrl-C), and command
+	// its path below the root ("pull", "key rotate"), for explanations.
+	ctx     context.Context
+	command string
 
 	once               sync.Once
 	env                environment
@@ -143,6 +147,7 @@ func (d *deps) init() {
 				In:         d.cli.In(),
 				Out:        d.cli.Out(),
 				IsTerminal: d.cli.In().IsTerminal(),
+				Done:       d.interrupted,
 			})
 			d.passErr = lastErr
 			d.openRepo = func(ctx context.Context, ref trust.Ref, write bool) (trust.Repository, error) {
@@ -175,6 +180,15 @@ func (d *deps) init() {
 			d.engine = dockerEngine{cli: d.cli}
 		}
 	})
+}
+
+// interrupted is the channel that closes when the running command is
+// interrupted; nil (never) outside a command.
+func (d *deps) interrupted() <-chan struct{} {
+	if d.ctx == nil {
+		return nil
+	}
+	return d.ctx.Done()
 }
 
 // credentials reads the login for a registry host from the docker config

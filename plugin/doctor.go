@@ -65,7 +65,6 @@ signing keys, an admin account) are warnings, unless --sign says that
 signing is what this machine is for: then the last three fail.`,
 		Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d.init()
 			opts.image = args[0]
 			return runDoctor(cmd.Context(), d, opts)
 		},

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -15,6 +16,9 @@ import (
 const (
 	exitFailure = 1
 	exitUsage   = 125
+	// exitInterrupted is 128 + SIGINT, as a shell reports a command
+	// stopped by Ctrl-C.
+	exitInterrupted = 130
 )
 
 // flagErrorFunc makes flag errors usage errors (exit 125), as in docker.
@@ -44,7 +48,11 @@ func (d *deps) userError(err error) error {
 	if r := d.remedy(err); r != "" {
 		msg += "\n" + r
 	}
-	return cli.StatusError{Status: msg, StatusCode: exitFailure}
+	code := exitFailure
+	if d.ctx != nil && errors.Is(context.Cause(d.ctx), errInterrupted) {
+		code = exitInterrupted
+	}
+	return cli.StatusError{Status: msg, StatusCode: code}
 }
 
 // remedy says what to do about err, or "" when there is nothing to add.

@@ -33,7 +33,6 @@ pinned repository (see "docker acrtrust pin") both add what it is pinned
 to: a "Pinned" object in the JSON, a "Pinned" line after the tables.`,
 		Args: cli.RequiresMinArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d.init()
 			opts.remotes = args
 			return runInspect(cmd.Context(), d, opts)
 		},

@@ -32,7 +32,6 @@ without --force. With -o - the archive goes to stdout.
 The keys stay encrypted with their passphrases: keep those separately.`,
 		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d.init()
 			return runKeyBackup(d, opts)
 		},
 	}

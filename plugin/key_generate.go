@@ -27,7 +27,6 @@ public key to NAME.pub, for a repository owner to add with
 "docker acrtrust signer add --key NAME.pub NAME REPOSITORY".`,
 		Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d.init()
 			opts.name = args[0]
 			return runKeyGenerate(d, opts)
 		},

@@ -52,7 +52,6 @@ Root: CERT ID shows it. Key files that are not usable or not private to their
 owner are reported on stderr.`,
 		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d.init()
 			return runKeyList(d, opts)
 		},
 	}

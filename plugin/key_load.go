@@ -31,7 +31,6 @@ file must be readable and writable by its owner only.
 The command fails unless the key is in the key store afterwards.`,
 		Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d.init()
 			opts.file = args[0]
 			opts.nameChanged = cmd.Flags().Changed("name")
 			return runKeyLoad(d, opts)

@@ -33,7 +33,6 @@ new one. The DOCKER_CONTENT_TRUST_*_PASSPHRASE variables are not used.
 The key file is replaced atomically and stays 0600.`,
 		Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d.init()
 			opts.keyID = args[0]
 			return runKeyPasswd(d, opts)
 		},

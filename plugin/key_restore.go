@@ -32,7 +32,6 @@ PEM. A key that exists with other content is not replaced without --force.
 Files are written 0600 in 0700 folders.`,
 		Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d.init()
 			opts.file = args[0]
 			return runKeyRestore(d, opts)
 		},

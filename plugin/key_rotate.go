@@ -47,7 +47,6 @@ repository pinned to a CA is refused: the new root certificate would not
 chain to it. See docs/keys.md.`,
 		Args: cli.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d.init()
 			opts.image, opts.role = args[0], args[1]
 			return runKeyRotate(cmd.Context(), d, opts)
 		},

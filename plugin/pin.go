@@ -63,7 +63,6 @@ repository under it must have root certificates issued by a CA in FILE.
 A pin replaces the one NAME had.`,
 		Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d.init()
 			opts.name = args[0]
 			return runPinAdd(cmd.Context(), d, opts)
 		},
@@ -218,7 +217,6 @@ func newPinListCommand(d *deps) *cobra.Command {
 		Short:   "List the pins",
 		Args:    cli.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d.init()
 			return runPinList(d, opts)
 		},
 	}
@@ -269,7 +267,6 @@ func newPinRemoveCommand(d *deps) *cobra.Command {
 		Short:   "Remove the pin of a repository or prefix",
 		Args:    cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d.init()
 			return runPinRemove(d, args[0])
 		},
 	}

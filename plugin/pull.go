@@ -31,7 +31,6 @@ An unsigned tag is an error and nothing is pulled. A digest reference is
 pulled as it is: the engine verifies the content against the digest.`,
 		Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d.init()
 			opts.remote = args[0]
 			return runPull(cmd.Context(), d, opts, d.trusted(cmd, opts.disableContentTrust))
 		},

@@ -32,7 +32,6 @@ If signing fails after the image was pushed, the command fails and says that
 the image is in the registry unsigned.`,
 		Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d.init()
 			opts.remote = args[0]
 			return runPush(cmd.Context(), d, opts, d.trusted(cmd, opts.disableContentTrust))
 		},

@@ -37,7 +37,6 @@ deploy step pins. Nothing is pulled. An argument that cannot be resolved
 prints nothing on stdout and an error on stderr; the exit code is then 1.`,
 		Args: cli.RequiresMinArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d.init()
 			opts.images = args
 			return runResolve(cmd.Context(), d, opts)
 		},

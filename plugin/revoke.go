@@ -28,7 +28,6 @@ Revoking every tag asks for confirmation first, unless -y is given. When
 stdin is not a terminal, -y is required.`,
 		Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d.init()
 			opts.remote = args[0]
 			return runRevoke(cmd.Context(), d, opts)
 		},

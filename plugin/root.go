@@ -1,6 +1,14 @@
 package plugin
 
 import (
+	"context"
+	"errors"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
@@ -47,7 +55,8 @@ Keys and metadata are Docker's own, under $DOCKER_CONFIG/trust.`,
 	return cmd
 }
 
-// explainErrors makes every command's error go through d.userError, the one
+// explainErrors makes every command start the same way (an interruptible
+// context, deps initialised) and its error go through d.userError, the one
 // place that turns trust errors into sentences with a remedy.
 func explainErrors(cmd *cobra.Command, d *deps) {
 	// Wrong arguments are usage errors (exit 125), like unknown flags.
@@ -61,10 +70,49 @@ func explainErrors(cmd *cobra.Command, d *deps) {
 	}
 	if run := cmd.RunE; run != nil {
 		cmd.RunE = func(c *cobra.Command, args []string) error {
+			ctx, stop := interruptible(c.Context())
+			defer stop()
+			c.SetContext(ctx)
+			d.ctx = ctx
+			d.command = strings.TrimPrefix(c.CommandPath(), c.Root().Name()+" ")
+			d.init()
 			return d.userError(run(c, args))
 		}
 	}
 	for _, sub := range cmd.Commands() {
 		explainErrors(sub, d)
+	}
+}
+
+// errInterrupted is the cause of a command's context once Ctrl-C (SIGINT)
+// or SIGTERM arrived.
+var errInterrupted = errors.New("interrupted")
+
+// interruptible returns a context that ends at the first SIGINT or SIGTERM,
+// so that a command can say what it left undone (an image pushed but not
+// signed) instead of dying; a second signal has its default effect.
+func interruptible(parent context.Context) (context.Context, func()) {
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, cancel := context.WithCancelCause(parent)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+			signal.Reset(os.Interrupt, syscall.SIGTERM)
+			cancel(errInterrupted)
+		case <-done:
+		}
+	}()
+	var once sync.Once
+	return ctx, func() {
+		once.Do(func() {
+			signal.Stop(sigs)
+			close(done)
+			cancel(nil)
+		})
 	}
 }

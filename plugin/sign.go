@@ -45,7 +45,6 @@ With --local, each image is pushed from the local engine first and then
 signed, as docker trust sign --local did.`,
 		Args: cli.RequiresMinArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d.init()
 			opts.images = args
 			return runSign(cmd.Context(), d, opts)
 		},

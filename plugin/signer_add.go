@@ -36,7 +36,6 @@ repository without trust data is initialised first (root key reused or
 created, new repository key). Changing delegations needs the repository key.`,
 		Args: cli.RequiresMinArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d.init()
 			opts.signer = args[0]
 			opts.repos = args[1:]
 			return runSignerAdd(cmd.Context(), d, opts)

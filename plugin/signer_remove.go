@@ -32,7 +32,6 @@ again; the command then asks for confirmation, unless -f is given. When
 stdin is not a terminal, -f is required in that case.`,
 		Args: cli.RequiresMinArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d.init()
 			opts.signer = args[0]
 			opts.repos = args[1:]
 			return runSignerRemove(cmd.Context(), d, opts)

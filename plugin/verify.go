@@ -56,7 +56,6 @@ or delegation metadata expires, every trusted pull fails until a publisher
 signs again.`,
 		Args: cli.RequiresMinArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d.init()
 			opts.images = args
 			return runVerify(cmd.Context(), d, opts)
 		},
