@@ -45,7 +45,7 @@ type guardedRepo struct {
 	// passFailure says why the passphrase retriever gave up, if it did:
 	// notary reports only "maximum number of passphrase attempts exceeded".
 	passFailure func() error
-	ownRoot    bool // Initialize or a root rotation ran here: the cached root is this command's own
+	ownRoot     bool // Initialize or a root rotation ran here: the cached root is this command's own
 }
 
 // read runs one notary call that reads trust data.
