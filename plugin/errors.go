@@ -58,6 +58,10 @@ func (d *deps) remedy(err error) string {
 	if errors.As(err, &noConfirm) {
 		return fmt.Sprintf("Pass %s to go ahead without a prompt.", noConfirm.Flag)
 	}
+	var buildBase *buildBaseError
+	if errors.As(err, &buildBase) {
+		return d.buildRemedy(buildBase)
+	}
 	var notInRegistry *notInRegistryError
 	if errors.As(err, &notInRegistry) {
 		return "Push the image first (`docker acrtrust push`, or any client), or use --local to push the local image and sign it."
