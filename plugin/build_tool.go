@@ -110,9 +110,11 @@ func (t dockerBuildTool) run(ctx context.Context, args []string, stdin io.Reader
 	if stdin != nil {
 		cmd.Stdin = stdin
 	}
-	// The variables docker sets for this plugin are not for the child CLI.
+	// The variables docker sets for this plugin are not for the child CLI;
+	// nor is DOCKER_CONTENT_TRUST: this plugin has applied it (a docker CLI
+	// older than v29 would otherwise apply its own, and pull by tag).
 	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "DOCKER_CLI_PLUGIN_") {
+		if strings.HasPrefix(kv, "DOCKER_CLI_PLUGIN_") || strings.HasPrefix(kv, "DOCKER_CONTENT_TRUST=") {
 			continue
 		}
 		cmd.Env = append(cmd.Env, kv)
