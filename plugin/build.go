@@ -90,14 +90,15 @@ unsigned.`,
 var passThroughBuildFlags = []struct {
 	name, short, usage string
 	isBool             bool
+	repeat             bool // may be given more than once
 }{
-	{name: "add-host", usage: `Add a custom host-to-IP mapping ("host:ip")`},
-	{name: "allow", usage: "Allow extra privileged entitlement (buildx)"},
-	{name: "annotation", usage: "Add annotation to the image (buildx)"},
-	{name: "attest", usage: `Attestation parameters (format: "type=sbom,generator=image") (buildx)`},
+	{name: "add-host", usage: `Add a custom host-to-IP mapping ("host:ip")`, repeat: true},
+	{name: "allow", usage: "Allow extra privileged entitlement (buildx)", repeat: true},
+	{name: "annotation", usage: "Add annotation to the image (buildx)", repeat: true},
+	{name: "attest", usage: `Attestation parameters (format: "type=sbom,generator=image") (buildx)`, repeat: true},
 	{name: "builder", usage: "Override the configured builder instance (buildx)"},
-	{name: "cache-from", usage: "External cache sources"},
-	{name: "cache-to", usage: "Cache export destinations (buildx)"},
+	{name: "cache-from", usage: "External cache sources", repeat: true},
+	{name: "cache-to", usage: "Cache export destinations (buildx)", repeat: true},
 	{name: "call", usage: "Set method for evaluating build (buildx)"},
 	{name: "cgroup-parent", usage: `Set the parent cgroup for the "RUN" instructions during build`},
 	{name: "check", usage: "Shorthand for --call=check (buildx)", isBool: true},
@@ -110,34 +111,37 @@ var passThroughBuildFlags = []struct {
 	{name: "force-rm", usage: "Always remove intermediate containers (classic builder)", isBool: true},
 	{name: "iidfile", usage: "Write the image ID to the file"},
 	{name: "isolation", usage: "Container isolation technology (classic builder)"},
-	{name: "label", usage: "Set metadata for an image"},
+	{name: "label", usage: "Set metadata for an image", repeat: true},
 	{name: "load", usage: `Shorthand for "--output=type=docker" (buildx)`, isBool: true},
 	{name: "memory", short: "m", usage: "Memory limit (classic builder)"},
 	{name: "memory-swap", usage: "Swap limit equal to memory plus swap: -1 to enable unlimited swap (classic builder)"},
 	{name: "metadata-file", usage: "Write build result metadata to a file (buildx)"},
 	{name: "network", usage: `Set the networking mode for the "RUN" instructions during build`},
 	{name: "no-cache", usage: "Do not use cache when building the image", isBool: true},
-	{name: "no-cache-filter", usage: "Do not cache specified stages (buildx)"},
-	{name: "output", short: "o", usage: `Output destination (format: "type=local,dest=path") (buildx)`},
+	{name: "no-cache-filter", usage: "Do not cache specified stages (buildx)", repeat: true},
+	{name: "output", short: "o", usage: `Output destination (format: "type=local,dest=path") (buildx)`, repeat: true},
 	{name: "progress", usage: "Set type of progress output (buildx)"},
 	{name: "provenance", usage: `Shorthand for "--attest=type=provenance" (buildx)`},
 	{name: "pull", usage: "Always attempt to pull all referenced images", isBool: true},
-	{name: "rm", usage: "Remove intermediate containers after a successful build (classic builder; default true)", isBool: true},
+	{name: "rm", usage: "Remove intermediate containers after a successful build (classic builder)", isBool: true},
 	{name: "sbom", usage: `Shorthand for "--attest=type=sbom" (buildx)`},
-	{name: "secret", usage: `Secret to expose to the build (format: "id=mysecret[,src=/local/secret]") (buildx)`},
-	{name: "security-opt", usage: "Security options (classic builder)"},
+	{name: "secret", usage: `Secret to expose to the build (format: "id=mysecret[,src=/local/secret]") (buildx)`, repeat: true},
+	{name: "security-opt", usage: "Security options (classic builder)", repeat: true},
 	{name: "shm-size", usage: `Size of "/dev/shm"`},
 	{name: "squash", usage: "Squash newly built layers into a single new layer (classic builder, experimental)", isBool: true},
-	{name: "ssh", usage: `SSH agent socket or keys to expose to the build (format: "default|<id>[=<socket>|<key>[,<key>]]") (buildx)`},
-	{name: "ulimit", usage: "Ulimit options"},
+	{name: "ssh", usage: `SSH agent socket or keys to expose to the build (format: "default|<id>[=<socket>|<key>[,<key>]]") (buildx)`, repeat: true},
+	{name: "ulimit", usage: "Ulimit options", repeat: true},
 }
 
 func addPassThroughBuildFlags(flags *pflag.FlagSet, pass *[]string) {
 	for _, f := range passThroughBuildFlags {
-		v := &passFlag{name: f.name, pass: pass, isBool: f.isBool}
+		v := &passFlag{name: f.name, pass: pass, isBool: f.isBool, repeat: f.repeat}
 		flag := flags.VarPF(v, f.name, f.short, f.usage)
 		if f.isBool {
 			flag.NoOptDefVal = "true"
+		}
+		if f.name == "rm" {
+			flag.DefValue = "true"
 		}
 	}
 }
@@ -147,18 +151,20 @@ type passFlag struct {
 	name   string
 	pass   *[]string
 	isBool bool
-	set    bool
+	repeat bool
 }
 
 func (f *passFlag) String() string { return "" }
 func (f *passFlag) Set(v string) error {
 	*f.pass = append(*f.pass, "--"+f.name+"="+v)
-	f.set = true
 	return nil
 }
 func (f *passFlag) Type() string {
-	if f.isBool {
+	switch {
+	case f.isBool:
 		return "bool"
+	case f.repeat:
+		return "stringArray"
 	}
 	return "string"
 }
