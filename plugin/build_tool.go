@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -123,7 +124,7 @@ func (t dockerBuildTool) run(ctx context.Context, args []string, stdin io.Reader
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
 		// docker build has said why; pass its exit code on.
-		return cli.StatusError{StatusCode: exit.ExitCode()}
+		return cli.StatusError{StatusCode: exit.ExitCode(), Status: fmt.Sprintf("docker build failed (exit status %d)", exit.ExitCode())}
 	}
 	return err
 }
