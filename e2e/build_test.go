@@ -177,3 +177,53 @@ func TestBuildPushSigns(t *testing.T) {
 	}
 	assert.Check(t, is.DeepEqual(got, pushed))
 }
+
+// TestBuildWithBuildx: when the docker CLI has buildx, `docker build` goes
+// to it, with a --build-context per image pinned to the signed digest and
+// the user's Dockerfile. The buildx here is a stand-in plugin that records
+// the arguments docker hands it (no real buildx can run in this engine).
+func TestBuildWithBuildx(t *testing.T) {
+	c := newClient(t).withPassphrases()
+	base := newRepo(t)
+	c.importFile(t, base+":v1", "the signed base\n")
+	push := c.acrtrust(t, "push", base+":v1")
+	push.Assert(t, icmd.Success)
+	signed := pushedDigest(t, push.Stdout(), "v1")
+
+	// The stand-in buildx, in a plugin directory of this client only.
+	pluginDir := t.TempDir()
+	argsFile := filepath.Join(t.TempDir(), "buildx-args")
+	script := "#!/bin/sh\n" +
+		`if [ "$1" = docker-cli-plugin-metadata ]; then echo '{"SchemaVersion":"0.1.0","Vendor":"e2e","Version":"v0.0.1"}'; exit 0; fi` + "\n" +
+		`printf '%s\n' "$@" > "$ACRTRUST_E2E_BUILDX_ARGS"` + "\n"
+	assert.NilError(t, os.WriteFile(filepath.Join(pluginDir, "docker-buildx"), []byte(script), 0o755))
+	cfgPath := filepath.Join(c.config, "config.json")
+	raw, err := os.ReadFile(cfgPath)
+	assert.NilError(t, err)
+	var cfg map[string]any
+	assert.NilError(t, json.Unmarshal(raw, &cfg))
+	cfg["cliPluginsExtraDirs"] = []string{h.pluginDir, pluginDir}
+	raw, err = json.Marshal(cfg)
+	assert.NilError(t, err)
+	assert.NilError(t, os.WriteFile(cfgPath, raw, 0o600))
+	c.env["ACRTRUST_E2E_BUILDX_ARGS"] = argsFile
+
+	dockerfile := "FROM " + base + ":v1\nCOPY hello.txt /hello.txt\n"
+	dir := buildContext(t, dockerfile)
+	app := newRepo(t)
+	res := c.acrtrust(t, "build", "--platform", "linux/amd64,linux/arm64", "-t", app+":v1", dir)
+	res.Assert(t, icmd.Success)
+	assert.Check(t, is.Contains(res.Stderr(), "FROM "+base+":v1 → "+base+"@"+signed+" (signed by targets)\n"))
+
+	recorded, err := os.ReadFile(argsFile)
+	assert.NilError(t, err, "docker did not run buildx")
+	args := strings.Split(strings.TrimSpace(string(recorded)), "\n")
+	assert.Check(t, is.Contains(args, "build"))
+	assert.Check(t, is.Contains(args, "--build-context="+base+":v1=docker-image://"+base+"@"+signed))
+	assert.Check(t, is.Contains(args, "--tag="+app+":v1"))
+	assert.Check(t, is.Contains(args, "--platform=linux/amd64,linux/arm64"))
+	assert.Check(t, is.Equal(args[len(args)-1], dir))
+	for _, a := range args {
+		assert.Check(t, !strings.HasPrefix(a, "--file"), "buildx reads the user's Dockerfile: %s", a)
+	}
+}
