@@ -91,6 +91,7 @@ func TestBuildFromSignedBase(t *testing.T) {
 FROM ${BASE} AS base
 FROM scratch
 COPY --from=base /`+baseFile+` /from-base
+COPY --from=`+base+`:v1 /`+baseFile+` /copied
 COPY hello.txt /hello.txt
 `)
 
@@ -99,7 +100,9 @@ COPY hello.txt /hello.txt
 		res.Assert(t, icmd.Success)
 		assert.Check(t, is.Contains(res.Stderr(), "FROM "+base+":v1 → "+base+"@"+signed+" (signed by targets)\n"))
 		assert.Check(t, is.Contains(res.Stderr(), "WARNING: Dockerfile:2: the registry's tag "+base+":v1 now serves "+movedDigest))
+		assert.Check(t, is.Contains(res.Stderr(), "COPY --from "+base+":v1 → "+base+"@"+signed+" (signed by targets)\n"))
 		assert.Check(t, is.Equal(c.readFile(t, app+":v1", "/from-base"), "the signed base\n"))
+		assert.Check(t, is.Equal(c.readFile(t, app+":v1", "/copied"), "the signed base\n"))
 		assert.Check(t, is.Equal(c.readFile(t, app+":v1", "/hello.txt"), "hello\n"))
 		// The user's Dockerfile is untouched.
 		df, err := os.ReadFile(filepath.Join(dir, "Dockerfile"))
@@ -130,6 +133,7 @@ COPY hello.txt /hello.txt
 		res := c.acrtrust(t, "build", "--disable-content-trust", "-t", app+":plain", dir)
 		res.Assert(t, icmd.Expected{Err: "WARNING: content trust is disabled"})
 		assert.Check(t, is.Equal(c.readFile(t, app+":plain", "/from-base"), "what the tag was moved to\n"))
+		assert.Check(t, is.Equal(c.readFile(t, app+":plain", "/copied"), "what the tag was moved to\n"))
 	})
 }
 
