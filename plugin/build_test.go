@@ -113,10 +113,10 @@ RUN echo build
 FROM build AS test
 COPY --from=` + h + `/tools:v3 /bin/tool /tool
 FROM ` + h + `/other@` + pinnedElsewhere + ` AS other
-FROM scratch AS base
+FROM scratch AS busybox
 COPY --from=build /out /out
-FROM base
-COPY --from=base /out /again
+FROM busybox
+COPY --from=busybox /out /again
 `
 	dir := writeDockerfile(t, dockerfile)
 
@@ -139,8 +139,9 @@ COPY --from=base /out /again
 		assert.Check(t, is.Contains(b.stdin, "COPY --from="+bs.pinned("tools:v3")+" /bin/tool /tool\n"))
 		assert.Check(t, is.Contains(b.stdin, "FROM build AS test\n"), "a stage reference stays")
 		assert.Check(t, is.Contains(b.stdin, "FROM "+h+"/other@"+pinnedElsewhere+" AS other\n"), "a digest stays")
-		assert.Check(t, is.Contains(b.stdin, "FROM scratch AS base\n"))
-		assert.Check(t, is.Contains(b.stdin, "COPY --from=base /out /again\n"), "a stage shadowing an image stays a stage")
+		assert.Check(t, is.Contains(b.stdin, "FROM scratch AS busybox\n"))
+		assert.Check(t, is.Contains(b.stdin, "FROM busybox\n"), "a stage shadowing an image (docker.io/library/busybox) stays a stage")
+		assert.Check(t, is.Contains(b.stdin, "COPY --from=busybox /out /again\n"), "a stage shadowing an image stays a stage")
 		assert.Check(t, is.Equal(strings.Count(b.stdin, "\n"), strings.Count(dockerfile, "\n")))
 
 		// The user's Dockerfile is untouched.
