@@ -447,3 +447,18 @@ func TestBuildxContextsOfTheUser(t *testing.T) {
 	assert.NilError(t, runCommand(t, d, "build", "--build-context", "example.com/base:v1=./base", dir))
 	assert.Check(t, b.hasArg("--build-context=example.com/base:v1=./base"), "%v", b.args)
 }
+
+func TestBuildWithoutContentTrustBuildxPushes(t *testing.T) {
+	cli := newFakeCLI(t, "")
+	d := newTestDeps(t, cli, map[string]string{"DOCKER_CONTENT_TRUST": "0"})
+	eng := &fakeEngine{}
+	d.engine = eng
+	b := &fakeBuilder{builder: buildxBuilder}
+	d.builder = b
+	dir := writeDockerfile(t, "FROM example.com/unsigned:v1\n")
+	assert.NilError(t, runCommand(t, d, "build", "--push", "-t", "example.com/app:v1", "--build-context", "src=./src", dir))
+	assert.Check(t, b.hasArg("--push"), "buildx pushes: %v", b.args)
+	assert.Check(t, b.hasArg("--build-context=src=./src"), "%v", b.args)
+	assert.Check(t, is.Len(eng.pushed, 0), "the engine must not push again")
+	assert.Check(t, is.Contains(cli.errBuf.String(), "example.com/app:v1 was pushed without a signature"))
+}
