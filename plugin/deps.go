@@ -100,6 +100,7 @@ type deps struct {
 	openRepo           trust.RepoFactory
 	registry           registryReader
 	engine             engine
+	builder            buildTool // nil: the docker CLI that runs the plugin (build_tool.go)
 	registryConfigOnce sync.Once
 	registryConfig     *registrytypes.ServiceConfig
 

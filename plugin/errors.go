@@ -57,6 +57,11 @@ func (d *deps) userError(err error) error {
 
 // remedy says what to do about err, or "" when there is nothing to add.
 func (d *deps) remedy(err error) string {
+	// A base image of build: its own advice, which knows the Dockerfile line.
+	var buildBase *buildBaseError
+	if errors.As(err, &buildBase) {
+		return d.buildRemedy(buildBase)
+	}
 	var noConfirm *noConfirmationError
 	if errors.As(err, &noConfirm) {
 		return fmt.Sprintf("Pass %s to go ahead without a prompt.", noConfirm.Flag)

@@ -40,6 +40,7 @@ Keys and metadata are Docker's own, under $DOCKER_CONFIG/trust.`,
 	cmd.AddCommand(
 		newPushCommand(d),
 		newPullCommand(d),
+		newBuildCommand(d),
 		newResolveCommand(d),
 		newVerifyCommand(d),
 		newDoctorCommand(d),

@@ -177,10 +177,21 @@ func roleNames(roles []data.RoleName) string {
 // signLocal pushes the local images of one repository, then signs them
 // with what the registry now serves, as push does.
 func signLocal(ctx context.Context, d *deps, refs []trust.Ref) error {
-	out := d.cli.Out()
+	return pushAndSign(ctx, d, refs, d.cli.Out(), func(ref trust.Ref) {
+		_, _ = fmt.Fprintf(d.cli.Err(), "Signing and pushing trust data for local image %s, may overwrite remote trust data\n", ref.Original)
+	})
+}
+
+// pushAndSign pushes the local images of one repository (announce, when
+// set, is called before each push), then signs them in one publish with
+// what the registry now serves. It fails closed: a push that cannot be
+// signed is an error that says the image is in the registry unsigned.
+func pushAndSign(ctx context.Context, d *deps, refs []trust.Ref, out io.Writer, announce func(trust.Ref)) error {
 	pushed := make([]string, len(refs))
 	for i, ref := range refs {
-		_, _ = fmt.Fprintf(d.cli.Err(), "Signing and pushing trust data for local image %s, may overwrite remote trust data\n", ref.Original)
+		if announce != nil {
+			announce(ref)
+		}
 		dgst, err := d.engine.push(ctx, ref.String(), out)
 		if err != nil {
 			return err
