@@ -64,7 +64,6 @@ If signing fails, the command fails and says the image is in the registry
 unsigned.`,
 		Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d.init()
 			opts.context = args[0]
 			return runBuild(cmd.Context(), d, opts, d.trusted(cmd, opts.disableContentTrust))
 		},
