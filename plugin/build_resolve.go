@@ -188,7 +188,7 @@ func signBuildxPushed(ctx context.Context, d *deps, refs []trust.Ref, out io.Wri
 		err = signTargets(ctx, d, refs[0], targets, out)
 	}
 	if err != nil {
-		return fmt.Errorf("%s was pushed to the registry but is NOT signed: %w", refNames(refs), err)
+		return newPushedUnsigned(refs, err)
 	}
 	return nil
 }
@@ -204,15 +204,4 @@ func pushUnsigned(ctx context.Context, d *deps, refs []trust.Ref, kind builderKi
 		d.warnUnverified(ref.String() + " was pushed without a signature")
 	}
 	return nil
-}
-
-func refNames(refs []trust.Ref) string {
-	s := ""
-	for i, ref := range refs {
-		if i > 0 {
-			s += ", "
-		}
-		s += ref.String()
-	}
-	return s
 }

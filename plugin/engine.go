@@ -36,7 +36,29 @@ func (e dockerEngine) registryAuth(ref string) (string, error) {
 	return command.RetrieveAuthTokenFromImage(e.cli.ConfigFile(), ref)
 }
 
+// fail marks err as the engine's, for explanations.
+func (e dockerEngine) fail(call string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &engineError{call: call, host: e.cli.DockerEndpoint().Host, err: err}
+}
+
 func (e dockerEngine) push(ctx context.Context, ref string, out io.Writer) (string, error) {
+	pushed, err := e.doPush(ctx, ref, out)
+	return pushed, e.fail("push", err)
+}
+
+func (e dockerEngine) pull(ctx context.Context, ref string, platform string, out io.Writer) error {
+	return e.fail("pull", e.doPull(ctx, ref, platform, out))
+}
+
+func (e dockerEngine) tag(ctx context.Context, source, target string) error {
+	_, err := e.cli.Client().ImageTag(ctx, client.ImageTagOptions{Source: source, Target: target})
+	return e.fail("tag", err)
+}
+
+func (e dockerEngine) doPush(ctx context.Context, ref string, out io.Writer) (string, error) {
 	auth, err := e.registryAuth(ref)
 	if err != nil {
 		return "", err
@@ -59,7 +81,7 @@ func (e dockerEngine) push(ctx context.Context, ref string, out io.Writer) (stri
 	return pushed, nil
 }
 
-func (e dockerEngine) pull(ctx context.Context, ref string, platform string, out io.Writer) error {
+func (e dockerEngine) doPull(ctx context.Context, ref string, platform string, out io.Writer) error {
 	auth, err := e.registryAuth(ref)
 	if err != nil {
 		return err
@@ -78,11 +100,6 @@ func (e dockerEngine) pull(ctx context.Context, ref string, platform string, out
 	}
 	defer body.Close()
 	return display(body, out, nil)
-}
-
-func (e dockerEngine) tag(ctx context.Context, source, target string) error {
-	_, err := e.cli.Client().ImageTag(ctx, client.ImageTagOptions{Source: source, Target: target})
-	return err
 }
 
 // display renders an engine JSON message stream as docker push and pull do.

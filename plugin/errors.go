@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 
 	"github.com/docker/cli/cli"
 	"github.com/spf13/cobra"
@@ -78,6 +79,21 @@ func (d *deps) remedy(err error) string {
 	if errors.Is(err, trust.ErrOfflineWrite) {
 		return "Run it without --offline (and without ACRTRUST_OFFLINE)."
 	}
+	var unsigned *pushedUnsignedError
+	if errors.As(err, &unsigned) {
+		r := fmt.Sprintf("Once the cause is fixed, sign what the registry now serves: `docker acrtrust sign %s`.", strings.Join(unsigned.refs, " "))
+		if cause := d.remedy(unsigned.err); cause != "" {
+			r = cause + "\n" + r
+		}
+		return r
+	}
+	if errors.Is(err, trust.ErrNoSignableRoles) {
+		return d.noSignableRolesRemedy(d.problemOf(err).where)
+	}
+	var missing *tagNotFoundError
+	if errors.As(err, &missing) {
+		return fmt.Sprintf("Check the tag: `docker acrtrust verify %s` lists the repository's tags and whether each is signed.", missing.ref.Familiar())
+	}
 	var notInRegistry *notInRegistryError
 	if errors.As(err, &notInRegistry) {
 		return "Push the image first (`docker acrtrust push`, or any client), or use --local to push the local image and sign it."
@@ -92,6 +108,11 @@ func (d *deps) remedy(err error) string {
 // return: refusals by what was attempted, then trust error kinds, then TLS
 // and network failures.
 func (d *deps) explain(err error) string {
+	// The engine first: a docker socket that does not answer is no
+	// registry's fault (the step, not the words, says so).
+	if r := d.engineRemedy(err); r != "" {
+		return r
+	}
 	p := d.problemOf(err)
 	switch {
 	case p.loginRefused:

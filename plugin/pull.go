@@ -113,7 +113,7 @@ func trustedTargets(ctx context.Context, d *deps, ref trust.Ref, all bool) ([]tr
 	}
 	t, err := trust.Resolve(ctx, repo, ref.Tag)
 	if err != nil {
-		return nil, err
+		return nil, d.unsignedOrMissing(ctx, ref, err)
 	}
 	return []trust.Target{t}, nil
 }

@@ -65,7 +65,7 @@ func runPush(ctx context.Context, d *deps, opts pushOptions, trusted bool) error
 	if !trusted {
 		d.warnUnverified(ref.String() + " was pushed without a signature")
 	} else if err := signPushed(ctx, d, ref, pushed, out); err != nil {
-		return fmt.Errorf("%s was pushed to the registry but is NOT signed: %w", ref.String(), err)
+		return newPushedUnsigned([]trust.Ref{ref}, err)
 	}
 	if opts.quiet {
 		_, _ = fmt.Fprintln(d.cli.Out(), ref.String())

@@ -1,9 +1,12 @@
 package plugin
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
+
+	"oras.land/oras-go/v2/errdef"
 
 	"github.com/acrtrust/docker-acrtrust/keystore"
 	"github.com/acrtrust/docker-acrtrust/trust"
@@ -57,8 +60,7 @@ func (d *deps) kindRemedy(k trust.Kind, p problem, err error) string {
 		}
 		return r
 	case trust.KindNotSigned:
-		return "The tag is not signed, so nothing was pulled. Ask the publisher to sign it " +
-			"(`docker acrtrust push` or `docker acrtrust sign`), or pull with --disable-content-trust to accept an unverified image."
+		return d.notSignedRemedy(p.where)
 	case trust.KindPassphrase:
 		if r := d.passphraseRemedy(); r != "" {
 			return r
@@ -134,4 +136,57 @@ func (d *deps) passphraseRemedy() string {
 		return perr.Error() + "."
 	}
 	return ""
+}
+
+// noSignableRolesRemedy is for a repository with signers where none of the
+// local keys is a signer's (trust.ErrNoSignableRoles).
+func (d *deps) noSignableRolesRemedy(w where) string {
+	repo := "REPOSITORY"
+	if w.repo != "" {
+		repo = w.repo
+	}
+	return fmt.Sprintf("%s has signers, so a tag is signed with a signer's key, and no signer's key is in %s. "+
+		"Load yours (`docker acrtrust key load --name NAME KEYFILE`), or have a repository owner add your public key as a signer: "+
+		"`docker acrtrust signer add --key PEM NAME %s`. Once signers exist the repository key alone signs no tags (Docker's rule), "+
+		"so a repository owner who signs adds a signer key of their own too.", repo, filepath.Join(d.trustDir(), "private"), repo)
+}
+
+// notSignedRemedy is for a tag without a signature; what else to do depends
+// on the command: only pull has --disable-content-trust.
+func (d *deps) notSignedRemedy(w where) string {
+	sign := "Ask the publisher to sign it (`docker acrtrust push` or `docker acrtrust sign`)"
+	if w.image != "" {
+		sign = fmt.Sprintf("Ask the publisher to sign it (`docker acrtrust sign %s`)", w.image)
+	}
+	switch d.command {
+	case "pull":
+		return "The tag is not signed, so nothing was pulled. " + sign + ", or pull with --disable-content-trust to accept an unverified image."
+	case "resolve":
+		return "The tag is not signed, so nothing was printed for it: resolve never gives an unverified digest. " + sign + "."
+	}
+	return "The tag is not signed. " + sign + "."
+}
+
+// tagNotFoundError: a tag that is neither signed nor in the registry.
+type tagNotFoundError struct {
+	ref trust.Ref
+	err error // the trust data's "not signed"
+}
+
+func (e *tagNotFoundError) Error() string {
+	return fmt.Sprintf("%s:%s does not exist: the registry has no such tag, and no signature names it", e.ref.Familiar(), e.ref.Tag)
+}
+
+func (e *tagNotFoundError) Unwrap() error { return e.err }
+
+// unsignedOrMissing says "does not exist" rather than "not signed" when the
+// registry answers that it has no such tag (a typo, a deleted tag).
+func (d *deps) unsignedOrMissing(ctx context.Context, ref trust.Ref, err error) error {
+	if trust.KindOf(err) != trust.KindNotSigned || ref.Tag == "" {
+		return err
+	}
+	if _, rerr := d.registry.Resolve(ctx, ref); errors.Is(rerr, errdef.ErrNotFound) {
+		return &tagNotFoundError{ref: ref, err: err}
+	}
+	return err
 }

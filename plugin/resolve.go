@@ -103,7 +103,7 @@ func resolveOne(ctx context.Context, d *deps, repos map[string]trust.Repository,
 	}
 	t, err := trust.Resolve(ctx, repo, ref.Tag)
 	if err != nil {
-		return resolvedImage{}, trust.WithOp(trust.OpTrustRead, ref, err)
+		return resolvedImage{}, trust.WithOp(trust.OpTrustRead, ref, d.unsignedOrMissing(ctx, ref, err))
 	}
 	return resolvedImage{
 		Reference: image,

@@ -204,14 +204,32 @@ func pushAndSign(ctx context.Context, d *deps, refs []trust.Ref, out io.Writer, 
 		err = signTargets(ctx, d, refs[0], targets, out)
 	}
 	if err != nil {
-		names := make([]string, len(refs))
-		for i, ref := range refs {
-			names[i] = ref.String()
-		}
-		return fmt.Errorf("%s was pushed to the registry but is NOT signed: %w", strings.Join(names, ", "), err)
+		return newPushedUnsigned(refs, err)
 	}
 	return nil
 }
+
+// pushedUnsignedError: images were pushed, and signing them then failed.
+// A signed push fails closed (Docker's did not always): it says that the
+// image is in the registry unsigned, and how to sign it once fixed.
+type pushedUnsignedError struct {
+	refs []string
+	err  error
+}
+
+func newPushedUnsigned(refs []trust.Ref, err error) error {
+	names := make([]string, len(refs))
+	for i, ref := range refs {
+		names[i] = ref.String()
+	}
+	return &pushedUnsignedError{refs: names, err: err}
+}
+
+func (e *pushedUnsignedError) Error() string {
+	return fmt.Sprintf("%s was pushed to the registry but is NOT signed: %v", strings.Join(e.refs, ", "), e.err)
+}
+
+func (e *pushedUnsignedError) Unwrap() error { return e.err }
 
 // registryTargets reads the digest and size of each tag from the
 // registry, a few at a time. When pushed[i] is a digest the engine
