@@ -55,8 +55,18 @@ const (
 	KindRollback            // metadata older than what this machine has seen
 	KindChecksum            // metadata does not match the checksum that lists it
 	KindUnpinned            // pins are required and none covers the repository
-	KindOfflineNoCache      // --offline with nothing cached for the repository
+	KindOfflineNoCache      // --offline with nothing cached for the repository; keep last (Kinds)
 )
+
+// Kinds lists every Kind but KindUnknown, for tests and docs that must
+// cover them all.
+func Kinds() []Kind {
+	var out []Kind
+	for k := KindNoTrustData; k <= KindOfflineNoCache; k++ {
+		out = append(out, k)
+	}
+	return out
+}
 
 // Error is a classified trust error. Message keeps Docker's wording where
 // users and scripts rely on it (COMPAT.md); Err is the cause.
