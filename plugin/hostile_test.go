@@ -1,0 +1,141 @@
+package plugin
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/acrtrust/docker-acrtrust/sandbox"
+)
+
+// copyMachine returns a process on a copy of d's machine (config, keys,
+// trust cache): each hostile case starts from the same warm cache.
+func copyMachine(t *testing.T, d *deps, env map[string]string) (*deps, *fakeCLI, *fakeEngine) {
+	t.Helper()
+	dir := t.TempDir()
+	err := filepath.WalkDir(d.configDir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(d.configDir, p)
+		target := filepath.Join(dir, rel)
+		info, err := e.Info()
+		if err != nil {
+			return err
+		}
+		if e.IsDir() {
+			return os.MkdirAll(target, info.Mode().Perm())
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, b, info.Mode().Perm())
+	})
+	assert.NilError(t, err)
+	cli := newFakeCLI(t, "")
+	cli.cfg = d.cli.ConfigFile()
+	next := newTestDeps(t, cli, env)
+	next.configDir = dir
+	eng := &fakeEngine{}
+	next.engine = eng
+	return next, cli, eng
+}
+
+// TestHostileTrustServer turns the sandbox's trust server hostile in each
+// way it can be (sandbox.Hostility) and checks that pull, resolve and
+// verify refuse, pull nothing, and say what happened and what to do.
+func TestHostileTrustServer(t *testing.T) {
+	sb := startSandbox(t)
+	ctx := context.Background()
+	host := sb.Host()
+	signed := map[string]string{}
+	publisher, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	for _, tag := range []string{"v1", "v2"} {
+		desc, err := sb.PushRandomImage(ctx, "app", tag)
+		assert.NilError(t, err)
+		signed[tag] = desc.Digest.String()
+	}
+	_, err := sb.PushRandomImage(ctx, "app", "other")
+	assert.NilError(t, err)
+	// Two publishes: rollback needs history.
+	assert.NilError(t, runCommand(t, publisher, "sign", host+"/app:v1"))
+	assert.NilError(t, runCommand(t, publisher, "sign", host+"/app:v2"))
+	root := rootKeyID(t, sb, "app")
+	warm, _, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+	assert.NilError(t, runCommand(t, warm, "pull", "-a", host+"/app"))
+
+	for _, tc := range []struct {
+		mode    sandbox.Hostility
+		message string // the first line says
+		remedy  string // and what follows
+	}{
+		{sandbox.HostileCompromise, "Warning: potential malicious behavior - trust data mismatch for remote repository " + host + "/app",
+			"a new root for " + host + "/app that the root this machine trusts did not sign (trusted root key " + root},
+		{sandbox.HostileRollback, "Warning: potential malicious behavior - trust data version is lower than expected for remote repository " + host + "/app",
+			"older trust data for " + host + "/app than this machine has already seen: a rollback"},
+		{sandbox.HostileFreeze, "Error: remote repository " + host + "/app out-of-date",
+			"serves timestamp metadata for " + host + "/app that has expired"},
+		{sandbox.HostileExpired, "Error: remote repository " + host + "/app out-of-date",
+			"serves snapshot metadata for " + host + "/app that has expired"},
+		{sandbox.HostileTamper, "Warning: potential malicious behavior - trust data has insufficient signatures for remote repository " + host + "/app",
+			"is not signed by the keys its role requires: it was altered after it was signed"},
+	} {
+		t.Run(tc.mode.String(), func(t *testing.T) {
+			assert.NilError(t, sb.SetHostile("app", tc.mode))
+			defer func() { assert.NilError(t, sb.SetHostile("app", sandbox.HostileOff)) }()
+			for _, args := range [][]string{{"pull", host + "/app:v1"}, {"resolve", host + "/app:v2"}, {"verify", host + "/app"}} {
+				d, cli, eng := copyMachine(t, warm, nil)
+				err := runCommand(t, d, args...)
+				assert.Assert(t, err != nil, "%s accepted a hostile server", args[0])
+				msg := err.Error()
+				if args[0] == "resolve" {
+					msg = cli.errBuf.String()
+				}
+				assert.Check(t, is.Contains(msg, tc.message), args[0])
+				assert.Check(t, is.Contains(msg, tc.remedy), args[0])
+				assert.Check(t, is.Contains(msg, "Nothing was"), args[0])
+				assert.Check(t, !strings.Contains(msg, "TLS certificate"), "a trust failure explained as TLS: %s", msg)
+				assert.Check(t, is.Len(eng.pulled, 0), args[0])
+				assert.Check(t, is.Len(eng.tagged, 0), args[0])
+				assert.Check(t, !strings.Contains(cli.outBuf.String(), "sha256:"), "%s printed a digest: %s", args[0], cli.outBuf.String())
+			}
+		})
+	}
+
+	t.Run("full compromise, fresh clients", func(t *testing.T) {
+		assert.NilError(t, sb.SetHostile("app", sandbox.HostileCompromise))
+		defer func() { assert.NilError(t, sb.SetHostile("app", sandbox.HostileOff)) }()
+
+		// Without a pin a fresh client trusts on first use: the attack
+		// works, which is why pins exist.
+		tofu, _, eng := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		assert.NilError(t, runCommand(t, tofu, "pull", host+"/app:v1"))
+		assert.Check(t, is.Len(eng.pulled, 1))
+		assert.Check(t, eng.pulled[0] != host+"/app@"+signed["v1"], "the compromise served the genuine digest")
+
+		pins := writePins(t, map[string][]string{host + "/app": {root}})
+		pinned, _, eng := sandboxDeps(t, sb, sandbox.UserPull, map[string]string{"ACRTRUST_PINS": pins})
+		err := runCommand(t, pinned, "pull", host+"/app:v1")
+		assert.ErrorContains(t, err, "the root of trust for "+host+"/app does not match its pin")
+		assert.ErrorContains(t, err, "pinned root key IDs ["+root+"]")
+		assert.Check(t, is.Len(eng.pulled, 0))
+
+		required, _, eng := sandboxDeps(t, sb, sandbox.UserPull, map[string]string{"ACRTRUST_REQUIRE_PIN": "1"})
+		err = runCommand(t, required, "pull", host+"/app:v1")
+		assert.ErrorContains(t, err, host+"/app is not pinned, and pins are required")
+		assert.Check(t, is.Len(eng.pulled, 0))
+	})
+
+	t.Run("back to normal", func(t *testing.T) {
+		d, _, eng := copyMachine(t, warm, nil)
+		assert.NilError(t, runCommand(t, d, "pull", host+"/app:v1"))
+		assert.DeepEqual(t, eng.pulled, []string{host + "/app@" + signed["v1"]})
+	})
+}
