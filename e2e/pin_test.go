@@ -12,6 +12,8 @@ import (
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 	"gotest.tools/v3/icmd"
+
+	"github.com/acrtrust/docker-acrtrust/sandbox"
 )
 
 // rootKeyOf is the root key ID that inspect shows for repo.
@@ -81,6 +83,32 @@ func TestPinnedPull(t *testing.T) {
 		assert.Check(t, is.Contains(res.Stderr(), "Warning: potential malicious behavior - the root of trust for "+repo+" does not match its pin"))
 		assert.Check(t, is.Contains(res.Stderr(), "presented root key IDs ["+root+"]"))
 		assert.Check(t, !c.imageExists(t, repo+":v1"))
+	})
+
+	t.Run("a compromised trust server", func(t *testing.T) {
+		pinned := newClient(t)
+		pinned.acrtrust(t, "pin", "add", repo, "--key-id", root).Assert(t, icmd.Success)
+		warm := newClient(t)
+		warm.acrtrust(t, "resolve", repo+":v1").Assert(t, icmd.Success)
+
+		path := strings.TrimPrefix(repo, h.sandbox.Host()+"/")
+		assert.NilError(t, h.sandbox.SetHostile(path, sandbox.HostileCompromise))
+		defer func() { assert.NilError(t, h.sandbox.SetHostile(path, sandbox.HostileOff)) }()
+
+		res := pinned.acrtrust(t, "pull", repo+":v1")
+		assert.Check(t, is.Equal(res.ExitCode, 1))
+		assert.Check(t, is.Contains(res.Stderr(), "the root of trust for "+repo+" does not match its pin"))
+		assert.Check(t, !pinned.imageExists(t, repo+":v1"))
+
+		res = warm.acrtrust(t, "pull", repo+":v1")
+		assert.Check(t, is.Equal(res.ExitCode, 1))
+		assert.Check(t, is.Contains(res.Stderr(), "Warning: potential malicious behavior - trust data mismatch for remote repository "+repo))
+		assert.Check(t, is.Contains(res.Stderr(), "the root this machine trusts did not sign"))
+		assert.Check(t, !warm.imageExists(t, repo+":v1"))
+
+		res = newClient(t).acrtrust(t, "--require-pin", "pull", repo+":v1")
+		assert.Check(t, is.Equal(res.ExitCode, 1))
+		assert.Check(t, is.Contains(res.Stderr(), repo+" is not pinned, and pins are required"))
 	})
 
 	t.Run("fail closed, and --offline", func(t *testing.T) {
