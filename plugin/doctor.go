@@ -322,7 +322,7 @@ func (g *diagnosis) checkTrustData(ctx context.Context, ref trust.Ref, write tru
 		if write.NotServed {
 			msg = fmt.Sprintf("%s has no trust data: content trust is off for the registry", g.w.gun)
 		}
-		g.add("trust data", checkWarn, msg, noTrustDataRemedy(trust.OpTrustRead, g.w))
+		g.add("trust data", checkWarn, msg, noTrustDataFix(g.w))
 		// Keys still matter: the first signing needs a root key, or makes one.
 		if keys, err := trust.LocalKeys(filepath.Join(g.d.configDir, "trust"), ref.GUN()); err == nil {
 			g.checkKeys(keys)
@@ -365,7 +365,10 @@ func (g *diagnosis) checkKeys(k trust.KeyReport) {
 		return
 	}
 	var can []string
-	if len(k.Repository.Local) > 0 {
+	// Docker's rule, which sign follows: once a repository has signers,
+	// tags are signed into their roles only, and the repository key alone
+	// signs none.
+	if len(k.Repository.Local) > 0 && len(k.Delegations) == 0 {
 		can = append(can, fmt.Sprintf("repository key %s (targets)", shortKeyID(k.Repository.Local[0])))
 	}
 	for _, dk := range k.Delegations {
@@ -373,7 +376,15 @@ func (g *diagnosis) checkKeys(k trust.KeyReport) {
 			can = append(can, fmt.Sprintf("signer key %s (%s)", shortKeyID(dk.Local[0]), dk.Role))
 		}
 	}
-	if len(can) == 0 {
+	switch {
+	case len(can) == 0 && len(k.Delegations) > 0:
+		msg := fmt.Sprintf("%s has signers, and no signer's key is here", g.w.gun)
+		if len(k.Repository.Local) > 0 {
+			msg += fmt.Sprintf(" (the repository key %s is, but it signs no tags once signers exist)", shortKeyID(k.Repository.Local[0]))
+		}
+		g.add("signing keys", g.forSigning(), msg, g.d.noSignableRolesRemedy(g.w))
+		return
+	case len(can) == 0:
 		g.add("signing keys", g.forSigning(), fmt.Sprintf("no key here signs for %s", g.w.gun), g.d.noSigningKeyRemedy(g.w.gun))
 		return
 	}

@@ -169,7 +169,8 @@ func (d *deps) presentedRoot(ctx context.Context, ref trust.Ref, yes bool) ([]st
 	}
 	_, _ = fmt.Fprintln(out, "Pinning it trusts what the server presents now: compare these IDs with the publisher's, out of band.")
 	if !yes {
-		ok, err := confirm(ctx, d.cli.In(), out, fmt.Sprintf("Pin %s to these root keys?", ref.GUN()), "-y")
+		ok, err := confirm(ctx, d.cli.In(), out, fmt.Sprintf("Pin %s to these root keys?", ref.GUN()),
+			fmt.Sprintf("pinning %s to the root keys its trust server presents now", ref.GUN()), "-y")
 		if err != nil {
 			return nil, err
 		}

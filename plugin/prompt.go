@@ -14,12 +14,12 @@ import (
 // from a pipe would take whatever happens to be there, or hang a pipeline
 // that left stdin open. Flag is the option that confirms up front.
 type noConfirmationError struct {
-	Question string
-	Flag     string
+	Action string // what needs confirming, as a noun phrase: "deleting all signature data for R"
+	Flag   string
 }
 
 func (e *noConfirmationError) Error() string {
-	return fmt.Sprintf("confirmation needed, but stdin is not a terminal: %s", strings.TrimSuffix(e.Question, "?"))
+	return fmt.Sprintf("not confirmed: %s needs a confirmation, and stdin is not a terminal to ask for one", e.Action)
 }
 
 // cancelledError is returned when the context ends while a prompt waits.
@@ -32,10 +32,11 @@ func (cancelledError) Cancelled()    {}
 // confirm asks question on out, docker's way ("QUESTION [y/N] "), and
 // reports whether the answer read from in is "y" or "yes" (any case).
 // Anything else, an empty line or end of input, is no. When in is not a
-// terminal it asks nothing and returns a *noConfirmationError naming flag.
-func confirm(ctx context.Context, in *streams.In, out io.Writer, question, flag string) (bool, error) {
+// terminal it asks nothing and returns a *noConfirmationError naming the
+// action and flag.
+func confirm(ctx context.Context, in *streams.In, out io.Writer, question, action, flag string) (bool, error) {
 	if !in.IsTerminal() {
-		return false, &noConfirmationError{Question: question, Flag: flag}
+		return false, &noConfirmationError{Action: action, Flag: flag}
 	}
 	_, _ = fmt.Fprintf(out, "%s [y/N] ", question)
 

@@ -18,18 +18,25 @@ import (
 // noTrustDataRemedy explains missing trust data: nothing signed yet, or
 // content trust off for the registry (which, on ACR, deletes all trust data).
 func noTrustDataRemedy(op trust.Op, w where) string {
-	enable := "On ACR, content trust must be enabled for the registry (Premium tier)"
-	if w.acr != "" {
-		enable = fmt.Sprintf("On ACR, check it with `az acr config content-trust show --registry %s` and enable it with "+
-			"`az acr config content-trust update --registry %s --status enabled` (Premium tier)", w.acr, w.acr)
-	}
 	if op == trust.OpTrustWrite {
 		return fmt.Sprintf("The trust server %s serves no trust data for %s, so nothing can be signed there: content trust is off "+
-			"for the registry, or DOCKER_CONTENT_TRUST_SERVER names the wrong server. %s.", w.server, w.gun, enable)
+			"for the registry, or DOCKER_CONTENT_TRUST_SERVER names the wrong server. %s.", w.server, w.gun, enableContentTrust(w))
 	}
 	return fmt.Sprintf("%s has no trust data: no tag of it was signed yet, or content trust is off for the registry "+
-		"(turning it off deletes all trust data). %s. Then sign a tag: `docker acrtrust push %s:TAG` or `docker acrtrust sign %s:TAG`.",
-		w.gun, enable, w.repo, w.repo)
+		"(turning it off deletes all trust data). ", w.gun) + noTrustDataFix(w)
+}
+
+// noTrustDataFix is what to do about a repository without trust data.
+func noTrustDataFix(w where) string {
+	return fmt.Sprintf("%s. Then sign a tag: `docker acrtrust push %s:TAG` or `docker acrtrust sign %s:TAG`.", enableContentTrust(w), w.repo, w.repo)
+}
+
+func enableContentTrust(w where) string {
+	if w.acr != "" {
+		return fmt.Sprintf("On ACR, check it with `az acr config content-trust show --registry %s` and enable it with "+
+			"`az acr config content-trust update --registry %s --status enabled` (Premium tier)", w.acr, w.acr)
+	}
+	return "On ACR, content trust must be enabled for the registry (Premium tier)"
 }
 
 func (d *deps) certificateRemedy(host, issuer string) string {

@@ -46,7 +46,7 @@ func runRevoke(ctx context.Context, d *deps, opts revokeOptions) error {
 	}
 	if ref.Tag == "" && !opts.yes {
 		question := fmt.Sprintf("Confirm you would like to delete all signature data for %s?", opts.remote)
-		ok, err := confirm(ctx, d.cli.In(), d.cli.Out(), question, "-y")
+		ok, err := confirm(ctx, d.cli.In(), d.cli.Out(), question, "deleting all signature data for "+opts.remote, "-y")
 		if err != nil {
 			return err
 		}

@@ -49,7 +49,7 @@ func TestRevokeAll(t *testing.T) {
 		{name: "confirmed", terminal: true, stdin: "y\n", revoked: true},
 		{name: "declined", terminal: true, stdin: "n\n"},
 		{name: "empty answer is no", terminal: true, stdin: "\n"},
-		{name: "stdin not a terminal", stdin: "y\n", wantErr: "confirmation needed, but stdin is not a terminal"},
+		{name: "stdin not a terminal", stdin: "y\n", wantErr: "needs a confirmation, and stdin is not a terminal to ask for one\nPass -y to go ahead without a prompt."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sb := startSandbox(t)

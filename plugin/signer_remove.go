@@ -82,7 +82,8 @@ func removeSignerFromRepo(ctx context.Context, d *deps, signer, repoName string,
 		question := fmt.Sprintf("The signer %q signed the last released version of %s. "+
 			"Removing this signer will make %s unpullable. "+
 			"Are you sure you want to continue?", signer, repoName, repoName)
-		ok, err := confirm(ctx, d.cli.In(), d.cli.Out(), question, "-f")
+		action := fmt.Sprintf("removing %q, the last signer of a released version of %s (it would make %s unpullable),", signer, repoName, repoName)
+		ok, err := confirm(ctx, d.cli.In(), d.cli.Out(), question, action, "-f")
 		if err != nil || !ok {
 			return false, err
 		}

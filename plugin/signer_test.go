@@ -481,3 +481,34 @@ func TestSignWhatIsAlreadySigned(t *testing.T) {
 		assert.Check(t, is.Equal(st.sb.Stats().Publishes, 0))
 	})
 }
+
+// TestDoctorOnARepositoryWithSigners: once a repository has signers, the
+// repository key alone signs no tags; doctor says so instead of "can sign".
+func TestDoctorOnARepositoryWithSigners(t *testing.T) {
+	st := newSignerStack(t)
+	host := st.sb.Host()
+	pushImages(t, st.sb, "app", "v1", "v2")
+	admin, _ := st.machine(t, sandbox.UserSigner, passphraseEnv(), "", false)
+	assert.NilError(t, runCommand(t, admin, "sign", host+"/app:v1"))
+	alice := newDelegateKey(t, "alice")
+	d, _ := sameMachine(t, admin)
+	assert.NilError(t, runCommand(t, d, "signer", "add", "--key", alice.pubPath, "alice", host+"/app"))
+
+	d, cli := sameMachine(t, admin)
+	err := runCommand(t, d, "doctor", "--sign", host+"/app:v1")
+	assert.ErrorContains(t, err, "signing keys")
+	out := cli.outBuf.String()
+	assert.Check(t, is.Contains(out, "FAIL  signing keys   "+host+"/app has signers, and no signer's key is here (the repository key "))
+	assert.Check(t, is.Contains(out, "docker acrtrust signer add --key PEM NAME "+host+"/app"))
+
+	// And sign agrees: the repository key alone signs no tag here.
+	d, _ = sameMachine(t, admin)
+	err = runCommand(t, d, "sign", host+"/app:v2")
+	assert.ErrorContains(t, err, "no valid signing keys for delegation roles")
+	assert.ErrorContains(t, err, host+"/app has signers, so a tag is signed with a signer's key")
+
+	// A signer's machine can.
+	a, acli := st.delegate(t, alice, passphraseEnv(), "", false)
+	assert.NilError(t, runCommand(t, a, "doctor", "--sign", host+"/app:v1"))
+	assert.Check(t, is.Contains(acli.outBuf.String(), "ok    signing keys   can sign with signer key"))
+}
