@@ -23,8 +23,10 @@ type engineCLI struct {
 	host string
 }
 
-func (c engineCLI) Client() client.APIClient         { return c.api }
-func (c engineCLI) DockerEndpoint() docker.Endpoint { return docker.Endpoint{EndpointMeta: docker.EndpointMeta{Host: c.host}} }
+func (c engineCLI) Client() client.APIClient { return c.api }
+func (c engineCLI) DockerEndpoint() docker.Endpoint {
+	return docker.Endpoint{EndpointMeta: docker.EndpointMeta{Host: c.host}}
+}
 
 // TestEveryStepExplained injects a failure at each step a command goes
 // through (engine, registry, trust server, TLS, login, role) and checks the
@@ -78,8 +80,11 @@ func TestEveryStepExplained(t *testing.T) {
 			remedy: "Check that the trust server https://127.0.0.1:1 (from DOCKER_CONTENT_TRUST_SERVER) is reachable",
 		},
 		{
-			name:   "untrusted TLS",
-			setup:  func(t *testing.T, d *deps, fc *fakeCLI) { fc.login(host, sandbox.UserPull, sandbox.Password); d.configDir = t.TempDir() },
+			name: "untrusted TLS",
+			setup: func(t *testing.T, d *deps, fc *fakeCLI) {
+				fc.login(host, sandbox.UserPull, sandbox.Password)
+				d.configDir = t.TempDir()
+			},
 			args:   []string{"resolve", host + "/app:v1"},
 			first:  "x509: certificate signed by unknown authority",
 			remedy: "The TLS certificate of " + host + ` is not trusted (issued by "acrtrust sandbox CA")`,
