@@ -217,3 +217,44 @@ func TestNoTerminalNoPassphraseFailsAtOnce(t *testing.T) {
 	assert.Check(t, is.Contains(string(out), "DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE"))
 	assert.Check(t, is.Contains(string(out), "DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE"))
 }
+
+// TestCtrlCAtAPassphrasePrompt: Ctrl-C while a passphrase is asked ends the
+// command at once with exit 130, says that it was interrupted and nothing
+// was signed, and leaves the terminal echoing again.
+func TestCtrlCAtAPassphrasePrompt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: builds the binary and runs the in-process sandbox")
+	}
+	bin := buildBinary(t)
+	sb, err := sandbox.Start(sandbox.Options{})
+	assert.NilError(t, err)
+	t.Cleanup(func() { _ = sb.Close() })
+	_, err = sb.PushRandomImage(context.Background(), "app", "v1")
+	assert.NilError(t, err)
+	cfg := dockerConfig(t, sb, sandbox.UserSigner)
+
+	s := startOnTerminal(t, bin, baseEnv(cfg), "sign", sb.Host()+"/app:v1")
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(s.output(), "Enter passphrase for new root key with ID") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no prompt; the terminal shows:\n%s", s.output())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	tio, err := unix.IoctlGetTermios(int(s.master.Fd()), unix.TCGETS)
+	assert.NilError(t, err)
+	assert.Assert(t, tio.Lflag&unix.ECHO == 0, "the prompt should have turned echo off")
+
+	_, err = s.master.Write([]byte{0x03}) // Ctrl-C
+	assert.NilError(t, err)
+	err = s.wait()
+	out := s.output()
+	var exit *exec.ExitError
+	assert.Assert(t, errors.As(err, &exit), "want a non-zero exit, got %v\n%s", err, out)
+	assert.Check(t, is.Equal(exit.ExitCode(), 130), out)
+	assert.Check(t, is.Contains(out, "failed to sign "+sb.Host()+"/app:v1"))
+	assert.Check(t, is.Contains(out, "interrupted while waiting for a key passphrase"))
+	tio, err = unix.IoctlGetTermios(int(s.master.Fd()), unix.TCGETS)
+	assert.NilError(t, err)
+	assert.Check(t, tio.Lflag&unix.ECHO != 0, "the terminal was left without echo")
+}
