@@ -3,6 +3,9 @@ package plugin
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -432,4 +435,45 @@ func TestDoctorChecksPins(t *testing.T) {
 			assert.Check(t, is.Equal(got["trust data"].Status, tc.trust), "%+v", got["trust data"])
 		})
 	}
+}
+
+// TestOfflineRefusesAnExpiredCache: --offline uses the cache only while its
+// timestamp is current. The expired timestamp is one the sandbox's real
+// timestamp key signed (its freeze mode), written into the cache as if it
+// had been downloaded long ago.
+func TestOfflineRefusesAnExpiredCache(t *testing.T) {
+	sb, _ := signedSandbox(t)
+	host := sb.Host()
+	d, _, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+	assert.NilError(t, runCommand(t, d, "resolve", host+"/app:v1"))
+
+	assert.NilError(t, sb.SetHostile("app", sandbox.HostileFreeze))
+	gun := host + "/app"
+	client := sb.HTTPClient()
+	req, err := http.NewRequest(http.MethodGet, sb.URL()+"/oauth2/token?service="+url.QueryEscape(host)+"&scope="+url.QueryEscape("repository:"+gun+":pull"), nil)
+	assert.NilError(t, err)
+	req.SetBasicAuth(sandbox.UserPull, sandbox.Password)
+	resp, err := client.Do(req)
+	assert.NilError(t, err)
+	var tok struct{ Token string }
+	assert.NilError(t, json.NewDecoder(resp.Body).Decode(&tok))
+	resp.Body.Close()
+	req, err = http.NewRequest(http.MethodGet, sb.URL()+"/v2/"+gun+"/_trust/tuf/timestamp.json", nil)
+	assert.NilError(t, err)
+	req.Header.Set("Authorization", "Bearer "+tok.Token)
+	resp, err = client.Do(req)
+	assert.NilError(t, err)
+	stale, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.NilError(t, err)
+	assert.Equal(t, resp.StatusCode, http.StatusOK)
+	assert.NilError(t, sb.SetHostile("app", sandbox.HostileOff))
+	cached := filepath.Join(d.configDir, "trust", "tuf", filepath.FromSlash(gun), "metadata", "timestamp.json")
+	assert.NilError(t, os.WriteFile(cached, stale, 0o600))
+
+	d2, cli, eng := otherProcess(t, d, map[string]string{"DOCKER_CONTENT_TRUST_SERVER": "https://127.0.0.1:1"})
+	err = runCommand(t, d2, "--offline", "pull", host+"/app:v1")
+	assert.ErrorContains(t, err, "out-of-date")
+	assert.ErrorContains(t, err, "--offline uses the cache only while its timestamp is current; this one has expired")
+	assert.Check(t, is.Len(eng.pulled, 0), cli.errBuf.String())
 }

@@ -9,6 +9,7 @@ import (
 	"path"
 	"regexp"
 	"sync"
+	"time"
 
 	"github.com/theupdateframework/notary/client"
 	"github.com/theupdateframework/notary/storage"
@@ -267,6 +268,17 @@ func (g *guardedRepo) classify(err error) error {
 		return c
 	}
 	switch e.Kind {
+	case KindOfflineNoCache:
+		// notary says only "offline" when its cache could not be used: say
+		// why, from the cache itself.
+		if age, err := CachedTimestamp(g.trustDir, g.gun); err == nil {
+			if !age.Expires.After(time.Now()) {
+				e.Kind, e.Role = KindExpired, data.CanonicalTimestampRole
+				e.Message = fmt.Sprintf("Error: remote repository %s out-of-date: the cached timestamp expired %s", g.gun, age.Expires.UTC().Format(time.RFC3339))
+			} else {
+				e.Message = fmt.Sprintf("the trust data of %s cached on this machine cannot be verified offline (it is incomplete or no longer valid)", g.gun)
+			}
+		}
 	case KindUntrustedRoot:
 		if pin, ok := g.pins.Lookup(g.gun); ok {
 			// notary validated a first download against the pin.
