@@ -2,15 +2,28 @@ package plugin
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"math/big"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/theupdateframework/notary/client"
+	"github.com/theupdateframework/notary/passphrase"
+	"github.com/theupdateframework/notary/trustpinning"
+	"github.com/theupdateframework/notary/tuf/data"
+	tufutils "github.com/theupdateframework/notary/tuf/utils"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
@@ -476,4 +489,97 @@ func TestOfflineRefusesAnExpiredCache(t *testing.T) {
 	assert.ErrorContains(t, err, "out-of-date")
 	assert.ErrorContains(t, err, "--offline uses the cache only while its timestamp is current; this one has expired")
 	assert.Check(t, is.Len(eng.pulled, 0), cli.errBuf.String())
+}
+
+// TestCAPin: a repository whose root certificate a team CA issued (as
+// `notary init --rootcert` makes it) is accepted under a pin to that CA
+// and refused under a pin to another CA, by notary's own CA check.
+func TestCAPin(t *testing.T) {
+	sb := startSandbox(t)
+	host := sb.Host()
+	ctx := context.Background()
+	desc, err := sb.PushRandomImage(ctx, "team/app", "v1")
+	assert.NilError(t, err)
+	gun := data.GUN(host + "/team/app")
+
+	teamCA, teamKey := newTestCA(t, "team root CA")
+	otherCA, _ := newTestCA(t, "some other CA")
+	dir := t.TempDir()
+	teamFile, otherFile := filepath.Join(dir, "team-ca.pem"), filepath.Join(dir, "other-ca.pem")
+	assert.NilError(t, os.WriteFile(teamFile, tufutils.CertToPEM(teamCA), 0o644))
+	assert.NilError(t, os.WriteFile(otherFile, tufutils.CertToPEM(otherCA), 0o644))
+
+	// The publisher initialises the repository with a root certificate
+	// that the team CA issued for its root key.
+	base := sb.HTTPClient().Transport
+	rt := roundTripper(func(req *http.Request) (*http.Response, error) {
+		req = req.Clone(req.Context())
+		req.SetBasicAuth(sandbox.UserSigner, sandbox.Password)
+		return base.RoundTrip(req)
+	})
+	pub, err := client.NewFileCachedRepository(t.TempDir(), gun, sb.URL(), rt, passphrase.ConstantRetriever("publisher-pass"), trustpinning.TrustPinConfig{})
+	assert.NilError(t, err)
+	rootPub, err := pub.GetCryptoService().Create(data.CanonicalRootRole, "", data.ECDSAKey)
+	assert.NilError(t, err)
+	goPub, err := x509.ParsePKIXPublicKey(rootPub.Public())
+	assert.NilError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: gun.String()},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(5, 0, 0),
+		// No extended key usage: notary's CA check verifies the chain with
+		// Go's defaults, under which code signing alone would not do.
+		KeyUsage: x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, teamCA, goPub, teamKey)
+	assert.NilError(t, err)
+	leaf, err := x509.ParseCertificate(der)
+	assert.NilError(t, err)
+	rootCert := data.NewECDSAx509PublicKey(tufutils.CertToPEM(leaf))
+	assert.NilError(t, pub.InitializeWithCertificate([]string{rootPub.ID()}, []data.PublicKey{rootCert}, data.CanonicalSnapshotRole))
+	h, _ := hex.DecodeString(desc.Digest.Encoded())
+	assert.NilError(t, pub.AddTarget(&client.Target{Name: "v1", Hashes: data.Hashes{"sha256": h}, Length: desc.Size}, data.CanonicalTargetsRole))
+	assert.NilError(t, pub.Publish())
+
+	t.Run("pinned to the team CA", func(t *testing.T) {
+		cli := newFakeCLI(t, "")
+		d := newTestDeps(t, cli, nil)
+		assert.NilError(t, sb.InstallCA(d.configDir))
+		cli.login(host, sandbox.UserPull, sandbox.Password)
+		d.engine = &fakeEngine{}
+		assert.NilError(t, runCommand(t, d, "--pins", filepath.Join(dir, "pins.json"), "pin", "add", host+"/team/", "--ca", teamFile))
+		cli.outBuf.Reset()
+		err := runCommand(t, d, "--pins", filepath.Join(dir, "pins.json"), "--require-pin", "resolve", host+"/team/app:v1")
+		assert.NilError(t, err, cli.errBuf.String())
+		assert.Equal(t, cli.outBuf.String(), host+"/team/app@"+desc.Digest.String()+"\n")
+		// The pins file names the CA relative to itself.
+		b, err := os.ReadFile(filepath.Join(dir, "pins.json"))
+		assert.NilError(t, err)
+		assert.Check(t, is.Contains(string(b), `"`+host+`/team/": "team-ca.pem"`))
+	})
+	t.Run("pinned to another CA", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "pins.json")
+		assert.NilError(t, os.WriteFile(path, []byte(`{"trust_pinning": {"ca": {"`+host+`/team/": "`+otherFile+`"}}}`), 0o644))
+		d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		err := runCommand(t, d, "--pins", path, "resolve", host+"/team/app:v1")
+		assert.ErrorContains(t, err, "1 of 1 references could not be resolved")
+		assert.Check(t, is.Contains(cli.errBuf.String(), "the root of trust for "+host+"/team/app does not match its pin ("+host+"/team/): pinned the CA in "+otherFile))
+		assert.Check(t, is.Equal(cli.outBuf.String(), ""))
+	})
+}
+
+// newTestCA makes a self-signed CA certificate and its key.
+func newTestCA(t *testing.T, name string) (*x509.Certificate, *ecdsa.PrivateKey) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	assert.NilError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(10, 0, 0),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	assert.NilError(t, err)
+	cert, err := x509.ParseCertificate(der)
+	assert.NilError(t, err)
+	return cert, key
 }
