@@ -313,6 +313,10 @@ func (s *Sandbox) serveRegistry(w http.ResponseWriter, r *http.Request) string {
 		return who
 	}
 	s.count(func(st *Stats) { st.RegistryRequests++ })
+	if sc == &catalogScope {
+		s.serveCatalog(w, r) // paginated, as ACR (seed.go)
+		return who
+	}
 	s.registry.ServeHTTP(w, r)
 	return who
 }
