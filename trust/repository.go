@@ -35,6 +35,7 @@ type Repository interface {
 	RotateKey(role data.RoleName, serverManagesKey bool, keyList []string) error
 	GetChangelist() (changelist.Changelist, error)
 	Publish() error
+	Witness(roles ...data.RoleName) ([]data.RoleName, error) // refresh (audit branch): re-sign metadata without changing targets
 }
 
 // RepoFactory opens the trust data of ref's repository, for writing when
