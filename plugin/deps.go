@@ -96,6 +96,7 @@ func (d *deps) init() {
 			Credentials: d.credentials,
 			UserAgent:   "docker-acrtrust",
 			Insecure:    d.insecureRegistry,
+			Pool:        trust.NewPool(), // one handshake and one token per scope for a whole run (audit)
 		}
 		if d.openRepo == nil {
 			retriever, lastErr := keystore.Retriever(d.env.passphrases, keystore.Prompter{

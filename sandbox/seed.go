@@ -282,6 +282,8 @@ func (s *Sandbox) signSeed(r SeedRepo, files data.Files) error {
 		return err
 	}
 	serverKey := func(role data.RoleName) (data.PublicKey, error) {
+		seedServerMu.Lock()
+		defer seedServerMu.Unlock()
 		rec := inProcess(s.notaryHandler(), http.MethodGet, "/v2/"+gun.String()+"/_trust/tuf/"+role.String()+".key", "", nil)
 		if rec.Code != http.StatusOK {
 			return nil, fmt.Errorf("getting the server's %s key: %d %s", role, rec.Code, rec.Body.String())
@@ -362,6 +364,12 @@ func (s *Sandbox) signSeed(r SeedRepo, files data.Files) error {
 	return s.StoreTrustData(gun, updates)
 }
 
+// seedServerMu serialises what seeding asks of the notary server: its
+// memory key store is not safe for concurrent key creation (notary's
+// deployments keep server keys in notary-signer). Making and signing the
+// client's metadata, the costly part, stays parallel.
+var seedServerMu sync.Mutex
+
 // StoreTrustData stores signed metadata for gun as a publish would: it is
 // validated against what is stored (notary's TUF checks), and the server
 // signs a new snapshot and timestamp. Tests use it to publish metadata made
@@ -371,7 +379,10 @@ func (s *Sandbox) StoreTrustData(gun data.GUN, updates []storage.MetaUpdate) err
 	if !ok {
 		return errors.New("sandbox: the trust server cannot take stored metadata")
 	}
-	if err := n.publish(gun, updates); err != nil {
+	seedServerMu.Lock()
+	err := n.publish(gun, updates)
+	seedServerMu.Unlock()
+	if err != nil {
 		return fmt.Errorf("sandbox: storing trust data of %s: %w", gun, err)
 	}
 	return nil
