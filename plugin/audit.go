@@ -480,7 +480,9 @@ func auditOne(ctx context.Context, d *deps, name, trustDir string, now time.Time
 	if err != nil {
 		return fail(err)
 	}
-	repo, err := d.openRepo(ctx, ref, false)
+	// Read-only: the local cache is read (what was verified before), never
+	// written, and no key is opened.
+	repo, err := d.openRepo(trust.ReadOnly(ctx), ref, false)
 	if err != nil {
 		return fail(trust.WithOp(trust.OpTrustRead, ref, fmt.Errorf("error establishing connection to trust repository: %w", err)))
 	}

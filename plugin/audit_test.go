@@ -299,3 +299,58 @@ var errTrustUnreachable = errorString("trust server unreachable")
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
+
+// TestAuditReadsButNeverWritesTheCache: audit leaves the local trust cache
+// as it was, and still holds each repository to the root it saw before.
+func TestAuditReadsButNeverWritesTheCache(t *testing.T) {
+	sb := startSandbox(t)
+	host := sb.Host()
+	ctx := context.Background()
+	assert.NilError(t, sb.Seed(ctx, []sandbox.SeedRepo{
+		{Name: "seen", Signed: []string{"v1"}},
+		{Name: "unseen", Signed: []string{"v1"}},
+	}, 1))
+	d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+	// A trusted read of "seen" caches its root, as a pull would.
+	assert.NilError(t, runCommand(t, d, "resolve", host+"/seen:v1"))
+	tuf := filepath.Join(d.configDir, "trust", "tuf", host)
+	before := cacheFiles(t, tuf)
+	assert.Assert(t, len(before) > 0)
+
+	cli.outBuf.Reset()
+	doc, err := runAuditJSON(t, d, cli, host)
+	assert.NilError(t, err)
+	assert.Check(t, is.Equal(doc.Summary.SignedTags, 2))
+	assert.DeepEqual(t, cacheFiles(t, tuf), before)
+
+	// The registry's trust data is replaced behind our back: a new root.
+	sb.SetContentTrust(false)
+	sb.SetContentTrust(true)
+	assert.NilError(t, sb.Seed(ctx, []sandbox.SeedRepo{
+		{Name: "seen", Signed: []string{"v1"}},
+		{Name: "unseen", Signed: []string{"v1"}},
+	}, 1))
+	cli.outBuf.Reset()
+	doc, err = runAuditJSON(t, d, cli, host)
+	assert.Equal(t, exitCode(t, err), 1)
+	// (How the error is worded is trust/errors.go's business; that it fails is ours.)
+	assert.Check(t, is.Contains(repoByName(t, doc, host+"/seen").Error, "failed to validate data with current trusted certificates"))
+	assert.Check(t, is.Equal(repoByName(t, doc, host+"/unseen").Error, ""))
+	assert.DeepEqual(t, cacheFiles(t, tuf), before)
+}
+
+// cacheFiles lists the files under dir with their contents.
+func cacheFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(path string, e os.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		out[path] = string(b)
+		return err
+	})
+	assert.NilError(t, err)
+	return out
+}

@@ -281,6 +281,8 @@ func (s *Sandbox) route(w http.ResponseWriter, r *http.Request) string {
 		return who
 	case strings.HasPrefix(p, "/v2/"):
 		return s.serveRegistry(w, r)
+	case strings.HasPrefix(p, "/acr/v1/"):
+		return s.serveACRTags(w, r) // ACR's tag listing (acr.go)
 	default:
 		writeError(w, http.StatusNotFound, "NOT_FOUND", "not found", nil)
 		return ""

@@ -47,18 +47,44 @@ func Check(ctx context.Context, repo Repository, reg RegistryReader, ref Ref, tr
 	default:
 		return rc, WithOp(OpTrustRead, ref, err)
 	}
-	tags := []string{ref.Tag}
-	if ref.Tag == "" {
-		if tags, err = reg.Tags(ctx, ref); err != nil {
+	var served map[string]digest.Digest
+	if td, ok := reg.(TagDigester); ok && ref.Tag == "" {
+		if served, err = td.TagDigests(ctx, ref); err != nil {
 			return rc, WithOp(OpRegistryRead, ref, err)
 		}
-	} else {
+	} else if served, err = tagDigests(ctx, reg, ref); err != nil {
+		return rc, WithOp(OpRegistryRead, ref, err)
+	}
+	if ref.Tag != "" {
 		signed = onlyTag(signed, ref.Tag)
+	}
+	rc.Tags = Compare(served, signed)
+	if rc.TrustData {
+		if er, ok := repo.(ExpiryReader); ok {
+			rc.Expiries, err = er.Expiries()
+		} else {
+			rc.Expiries, err = CachedExpiries(trustDir, ref.GUN())
+		}
+		if err != nil {
+			return rc, err
+		}
+	}
+	return rc, nil
+}
+
+// tagDigests lists ref's tags (only ref.Tag when set) and resolves each.
+func tagDigests(ctx context.Context, reg RegistryReader, ref Ref) (map[string]digest.Digest, error) {
+	tags := []string{ref.Tag}
+	if ref.Tag == "" {
+		var err error
+		if tags, err = reg.Tags(ctx, ref); err != nil {
+			return nil, err
+		}
 	}
 	served := make(map[string]digest.Digest, len(tags))
 	for _, tag := range tags {
 		if err := ctx.Err(); err != nil {
-			return rc, err
+			return nil, err
 		}
 		desc, err := reg.Resolve(ctx, ref.WithTag(tag))
 		if err != nil {
@@ -67,17 +93,11 @@ func Check(ctx context.Context, repo Repository, reg RegistryReader, ref Ref, tr
 				// asked for is not in the registry: missing, if signed.
 				continue
 			}
-			return rc, WithOp(OpRegistryRead, ref, err)
+			return nil, err
 		}
 		served[tag] = desc.Digest
 	}
-	rc.Tags = Compare(served, signed)
-	if rc.TrustData {
-		if rc.Expiries, err = CachedExpiries(trustDir, ref.GUN()); err != nil {
-			return rc, err
-		}
-	}
-	return rc, nil
+	return served, nil
 }
 
 // Expiring returns the expiries in exp before now+window.

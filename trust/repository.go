@@ -61,7 +61,7 @@ type Opener struct {
 }
 
 // Open implements RepoFactory.
-func (o Opener) Open(_ context.Context, ref Ref, write bool) (Repository, error) {
+func (o Opener) Open(ctx context.Context, ref Ref, write bool) (Repository, error) {
 	if o.TrustDir == "" {
 		return nil, fmt.Errorf("opening trust data for %q: no trust directory", ref.GUN())
 	}
@@ -84,6 +84,9 @@ func (o Opener) Open(_ context.Context, ref Ref, write bool) (Repository, error)
 	rt := scopedTransport{
 		client: o.Network.authClient(o.Network.httpTransport(tlsCfg), ref.Registry(), o.Audit),
 		scopes: []string{auth.ScopeRepository(ref.GUN().String(), actions...)},
+	}
+	if !write && isReadOnly(ctx) { // audit (readonly.go): reads the cache, writes nothing
+		return openReadOnly(o.TrustDir, ref.GUN(), server, rt, o.TrustPin)
 	}
 	repo, err := client.NewFileCachedRepository(o.TrustDir, ref.GUN(), server, rt, o.PassRetriever, o.TrustPin)
 	if err != nil {

@@ -11,6 +11,10 @@
 // --seed REPO:TAG (repeatable) pushes a small random image to the registry at
 // start, unsigned, so that a demo without a docker engine has something to
 // sign remotely (docker acrtrust sign).
+//
+// --seed-registry REPOSxTAGS seeds REPOS signed repositories seed/r0000,
+// seed/r0001, ... of TAGS signed tags (t00, t01, ...) each, before the first
+// line is printed: a registry to audit.
 package main
 
 import (
@@ -38,6 +42,7 @@ type options struct {
 	dockerConfig string
 	verbose      bool
 	seeds        []seed
+	seedRegistry [2]int // --seed-registry REPOSxTAGS
 }
 
 // seed is a --seed REPO:TAG: an image to push at start.
@@ -69,6 +74,13 @@ func main() {
 			opts.seeds = append(opts.seeds, sd)
 		}
 		return err
+	})
+	fs.Func("seed-registry", "Seed `REPOSxTAGS` signed repositories seed/r0000... with TAGS signed tags each (e.g. 1000x20), for audit", func(s string) error {
+		_, err := fmt.Sscanf(s, "%dx%d", &opts.seedRegistry[0], &opts.seedRegistry[1])
+		if err != nil || opts.seedRegistry[0] < 1 || opts.seedRegistry[1] < 0 {
+			return fmt.Errorf("--seed-registry %q: want REPOSxTAGS, e.g. 1000x20", s)
+		}
+		return nil
 	})
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: acrtrust-sandbox [OPTIONS]\n\nRun an ACR-like registry with content trust on loopback.\n\nOptions:\n")
@@ -113,6 +125,11 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
 	seeded, err := pushSeeds(ctx, sb, opts.seeds)
 	if err != nil {
 		return err
+	}
+	if n := opts.seedRegistry[0]; n > 0 {
+		if _, err := sb.SeedMany(ctx, "seed/r", n, opts.seedRegistry[1]); err != nil {
+			return fmt.Errorf("seeding the registry: %w", err)
+		}
 	}
 	printInstructions(stdout, sb, opts, caPath, seeded)
 	<-ctx.Done()
