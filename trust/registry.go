@@ -25,7 +25,7 @@ type Registry struct {
 
 	mu      sync.Mutex
 	clients map[string]*auth.Client // per registry host and transport kind
-	acrTags map[string]bool          // per host: serves ACR's tag listing (acrtags.go)
+	acrTags map[string]bool         // per host: serves ACR's tag listing (acrtags.go)
 }
 
 // NewRegistry returns a Registry that reaches registries through network
