@@ -98,15 +98,17 @@ and, for each, compare every tag with its trust data: signed, unsigned, drifted
 (the registry serves another digest than the signed one) or missing (signed,
 the image is gone). Report the expiry of root, targets and each delegation.
 
-A PREFIX keeps the repositories at or under that path ("team" matches "team"
-and "team/app"; "team/a" with a trailing "*" matches by plain prefix).
+A PREFIX keeps the repositories at or under that path: "team" matches "team"
+and "team/app", not "teamwork"; "team/app*" matches "team/app" and
+"team/app2".
 
 Output: a summary table, --format json (one document), and --html FILE (one
 self-contained page: a sortable table per repository and an expiry timeline).
 --fail-on makes the exit code 1 when the registry breaks a policy, for
 pipelines. Repositories that cannot be read always make it 1.
 
-audit only reads: it never writes trust data. On ACR, listing the catalog
+audit only reads: it never writes trust data, nor the local trust cache (it
+reads the cache, so a root seen before still guards). On ACR, listing the catalog
 needs the AcrPull role (or "Container Registry Repository Catalog Lister" on
 registries with ABAC repository permissions); repository-scoped tokens cannot
 list it: give the names with --repos instead.`,
