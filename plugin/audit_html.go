@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"fmt"
 	"html/template"
 	"io"
 	"sort"
@@ -50,16 +51,28 @@ func (h *auditHTML) repository(r auditRepo) error {
 	return auditPage.ExecuteTemplate(h.out, "repo", map[string]any{"R": r, "ID": len(h.rows), "Now": h.now, "Window": h.window})
 }
 
-// timelineMonth is one bar of the expiry timeline.
+// timelineMonth is one bar of the expiry timeline: the roles expiring in
+// one month, placed on a time axis.
 type timelineMonth struct {
-	Label    string
-	Count    int
-	Height   int // percent of the tallest bar
-	Soon     bool
-	Expired  bool
-	Entries  []repoExpiry
-	Overflow int
+	Label   string
+	Count   int
+	Soon    bool
+	Expired bool
+	first   time.Time
+	X, Y, H int // position on the chart (SVG user units)
 }
+
+// timelineTick is a year on the time axis.
+type timelineTick struct {
+	X     int
+	Label string
+}
+
+// The expiry chart's geometry, in SVG user units.
+const (
+	chartLeft, chartRight = 40, 980
+	chartBase, chartTop   = 130, 20
+)
 
 func (h *auditHTML) finish(sum auditSummary) error {
 	if err := h.begin(); err != nil {
@@ -74,29 +87,46 @@ func (h *auditHTML) finish(sum auditSummary) error {
 		label := e.Expires.UTC().Format("2006-01")
 		m := byLabel[label]
 		if m == nil {
-			m = &timelineMonth{Label: label}
+			m = &timelineMonth{Label: label, first: e.Expires}
 			byLabel[label] = m
 			months = append(months, m)
 		}
 		m.Count++
-		if e.Expires.Before(limit) {
-			m.Soon = true
-		}
-		if e.Expires.Before(h.now) {
-			m.Expired = true
-		}
-		if len(m.Entries) < 20 {
-			m.Entries = append(m.Entries, e)
-		} else {
-			m.Overflow++
-		}
+		m.Soon = m.Soon || e.Expires.Before(limit)
+		m.Expired = m.Expired || e.Expires.Before(h.now)
 		maxCount = max(maxCount, m.Count)
 	}
+	// A time axis from today (or the first expiry, if earlier) to the last.
+	start, end := h.now, h.now.Add(365*24*time.Hour)
+	if len(h.expiries) > 0 {
+		if first := h.expiries[0].Expires; first.Before(start) {
+			start = first
+		}
+		if last := h.expiries[len(h.expiries)-1].Expires; last.After(end) {
+			end = last
+		}
+	}
+	x := func(t time.Time) int {
+		return chartLeft + int(float64(chartRight-chartLeft)*float64(t.Sub(start))/float64(end.Sub(start)))
+	}
 	for _, m := range months {
-		m.Height = max(2, m.Count*100/max(1, maxCount))
+		m.X = x(m.first)
+		m.H = max(3, m.Count*(chartBase-chartTop)/max(1, maxCount))
+		m.Y = chartBase - m.H
+	}
+	var ticks []timelineTick
+	years := end.Year() - start.Year()
+	step := max(1, (years+11)/12)
+	for y := start.Year() + 1; y <= end.Year(); y += step {
+		ticks = append(ticks, timelineTick{X: x(time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC)), Label: fmt.Sprint(y)})
+	}
+	windowEnd := limit
+	if windowEnd.After(end) {
+		windowEnd = end
 	}
 	return auditPage.ExecuteTemplate(h.out, "tail", map[string]any{
 		"Sum": sum, "Rows": h.rows, "Months": months, "Window": h.opts.expiringWithin,
+		"Ticks": ticks, "NowX": x(h.now), "WindowW": max(2, x(windowEnd)-x(h.now)),
 		"Soonest": firstExpiries(h.expiries, 50), "More": max(0, len(h.expiries)-50), "Now": h.now,
 	})
 }
@@ -121,6 +151,7 @@ var auditPage = template.Must(template.New("audit").Funcs(template.FuncMap{
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Content trust audit{{range .Registries}} {{.}}{{end}}</title>
+<script>window.addEventListener("error", function (e) { document.documentElement.setAttribute("data-script-error", String(e.message)); });</script>
 <style>
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1b1f24;background:#f6f8fa}
 main{display:flex;flex-direction:column;gap:16px;padding:16px 24px;max-width:1200px;margin:auto}
@@ -135,12 +166,10 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 code{font-size:.85em;word-break:break-all}
 .signed{color:#1a7f37}.unsigned{color:#9a6700}.drifted,.missing,.error,.expired{color:#cf222e;font-weight:600}.expiring{color:#bc4c00;font-weight:600}
 .stats{display:flex;flex-wrap:wrap;gap:24px}.stats div{font-size:.9em}.stats b{display:block;font-size:1.6em}
-.bars{display:flex;align-items:flex-end;gap:4px;height:140px;border-bottom:1px solid #8c959f;overflow-x:auto;padding-top:8px}
-.bar{flex:0 0 36px;display:flex;flex-direction:column;justify-content:flex-end;align-items:center;height:100%}
-.bar span{display:block;width:28px;background:#54aeff;border-radius:3px 3px 0 0}
-.bar.soon span{background:#fb8f44}.bar.expired span{background:#cf222e}
-.bar small{font-size:.7em;color:#57606a}
-.labels{display:flex;gap:4px;overflow-x:auto}.labels div{flex:0 0 36px;font-size:.65em;color:#57606a;writing-mode:vertical-rl;transform:rotate(180deg);height:52px}
+svg.timeline{width:100%;height:auto;font-size:11px}
+svg.timeline .axis,svg.timeline .tick{stroke:#8c959f}svg.timeline text{fill:#57606a}
+svg.timeline .window{fill:#fff1e5}svg.timeline .now{stroke:#1b1f24;stroke-dasharray:3 3}
+svg.timeline .bar{fill:#54aeff}svg.timeline .bar.soon{fill:#fb8f44}svg.timeline .bar.expired{fill:#cf222e}
 </style>
 </head>
 <body>
@@ -153,7 +182,7 @@ code{font-size:.85em;word-break:break-all}
 {{define "repo"}}<section class="repo card" id="repo-{{.ID}}" data-repository="{{.R.Name}}">
 <h3>{{.R.Name}}</h3>
 {{if .R.Error}}<p class="error">{{.R.Error}}</p>{{else}}
-<p>{{if not .R.TrustData}}No trust data. {{end}}<span class="signed">{{.R.Signed}} signed</span>, <span class="unsigned">{{.R.Unsigned}} unsigned</span>, <span class="drifted">{{.R.Drifted}} drifted</span>, <span class="missing">{{.R.Missing}} missing</span>.
+<p>{{if not .R.TrustData}}No trust data. {{end}}<span class="signed">{{.R.Signed}} signed</span>, <span class="{{if .R.Unsigned}}unsigned{{end}}">{{.R.Unsigned}} unsigned</span>, <span class="{{if .R.Drifted}}drifted{{end}}">{{.R.Drifted}} drifted</span>, <span class="{{if .R.Missing}}missing{{end}}">{{.R.Missing}} missing</span>.
 {{with .R.EarliestExpiry}}Earliest expiry: {{.Role}} on {{date .Expires}}.{{end}}</p>
 {{if .R.Expiries}}<table class="sortable expiries"><thead><tr><th>Role</th><th>Expires</th><th>Days left</th></tr></thead><tbody>
 {{range .R.Expiries}}<tr class="{{if before .Expires $.Now}}expired{{else if before .Expires (add $.Now $.Window)}}expiring{{end}}"><td>{{.Role}}</td><td data-sort="{{iso .Expires}}"><time datetime="{{iso .Expires}}">{{date .Expires}}</time></td><td class="num">{{days .Expires $.Now}}</td></tr>
@@ -183,8 +212,13 @@ code{font-size:.85em;word-break:break-all}
 </section>
 <section id="timeline" class="card"><h2>Expiry timeline</h2>
 {{if .Months}}<p>Trust metadata (root, targets and delegations) expiring per month; orange: within {{.Window}}, red: expired.</p>
-<div class="bars">{{range .Months}}<div class="bar{{if .Expired}} expired{{else if .Soon}} soon{{end}}" title="{{.Label}}: {{.Count}}" data-month="{{.Label}}" data-count="{{.Count}}"><small>{{.Count}}</small><span style="height:{{.Height}}%"></span></div>{{end}}</div>
-<div class="labels">{{range .Months}}<div>{{.Label}}</div>{{end}}</div>
+<svg class="timeline" viewBox="0 0 1000 170" role="img" aria-label="Trust metadata expiring per month, on a time axis">
+<rect class="window" x="{{.NowX}}" y="10" width="{{.WindowW}}" height="120"><title>within {{.Window}}</title></rect>
+<line class="axis" x1="40" y1="130" x2="980" y2="130"/>
+{{range .Ticks}}<line class="tick" x1="{{.X}}" y1="130" x2="{{.X}}" y2="136"/><text x="{{.X}}" y="150" text-anchor="middle">{{.Label}}</text>
+{{end}}<line class="now" x1="{{.NowX}}" y1="10" x2="{{.NowX}}" y2="130"/><text x="{{.NowX}}" y="166" text-anchor="middle">today</text>
+{{range .Months}}<rect class="bar{{if .Expired}} expired{{else if .Soon}} soon{{end}}" data-month="{{.Label}}" data-count="{{.Count}}" x="{{.X}}" y="{{.Y}}" width="8" height="{{.H}}"><title>{{.Label}}: {{.Count}} expiring</title></rect><text x="{{.X}}" y="{{.Y}}" dy="-3">{{.Count}}</text>
+{{end}}</svg>
 <h3>What expires first</h3>
 <table class="sortable" id="soonest"><thead><tr><th>Expires</th><th>Days left</th><th>Repository</th><th>Role</th></tr></thead><tbody>
 {{range .Soonest}}<tr class="{{if before .Expires $.Now}}expired{{end}}"><td data-sort="{{iso .Expires}}"><time datetime="{{iso .Expires}}">{{date .Expires}}</time></td><td class="num">{{days .Expires $.Now}}</td><td>{{.Repository}}</td><td>{{.Role}}</td></tr>

@@ -18,7 +18,6 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/theupdateframework/notary"
 	"github.com/theupdateframework/notary/cryptoservice"
-	"github.com/theupdateframework/notary/passphrase"
 	"github.com/theupdateframework/notary/server/storage"
 	"github.com/theupdateframework/notary/trustmanager"
 	"github.com/theupdateframework/notary/tuf"
@@ -59,6 +58,8 @@ type SeedRepo struct {
 	// signed. Empty keeps the keys in memory only (nobody can sign again).
 	KeyDir     string
 	Passphrase string
+	// RootPassphrase encrypts the root key; empty means Passphrase.
+	RootPassphrase string
 }
 
 // Seed pushes and signs each repository of repos, parallel at most
@@ -252,7 +253,12 @@ func (s *Sandbox) putSeedImage(repo, tag, salt string) (ocispec.Descriptor, erro
 // targets/releases), and stores it as a publish would be stored.
 func (s *Sandbox) signSeed(r SeedRepo, files data.Files) error {
 	gun := data.GUN(s.host + "/" + r.Name)
-	retriever := passphrase.ConstantRetriever(r.Passphrase)
+	retriever := func(_, alias string, _ bool, _ int) (string, bool, error) {
+		if alias == data.CanonicalRootRole.String() && r.RootPassphrase != "" {
+			return r.RootPassphrase, false, nil
+		}
+		return r.Passphrase, false, nil
+	}
 	var ks trustmanager.KeyStore = trustmanager.NewKeyMemoryStore(retriever)
 	if r.KeyDir != "" {
 		fks, err := trustmanager.NewKeyFileStore(r.KeyDir, retriever)
