@@ -36,9 +36,9 @@ type auditReport struct {
 	}
 	Summary struct {
 		Repositories, SignedTags, UnsignedTags, DriftedTags, MissingTags, Expiring int
-		Refresh                                                                   string
-		Violations                                                                []string
-		Complete                                                                  bool
+		Refresh                                                                    string
+		Violations                                                                 []string
+		Complete                                                                   bool
 	}
 }
 
