@@ -557,14 +557,17 @@ fi # sections 1 to 3
 # rss_timed FILE CMD...: like timed, and sets rss_mib to the peak resident
 # memory of CMD (GNU time's %M, in KiB).
 rss_mib=""
+# Requests are counted in the audit sandbox's log ($alog), as timed does.
 rss_timed() {
-	local file="$1" start end rc=0
+	local file="$1" start end from rc=0
 	shift
+	from="$(wc -l <"$alog")"
 	start="$(date +%s%N)"
 	/usr/bin/time -f '%M' -o "$file.rss" "$@" >"$file" 2>"$file.err" </dev/null || rc=$?
 	end="$(date +%s%N)"
 	elapsed_ms=$(((end - start) / 1000000))
 	rss_mib="$(awk '/^[0-9]+$/ { printf "%.0f", $1 / 1024 }' "$file.rss")"
+	counts="$(log="$alog" window "$from")"
 	return "$rc"
 }
 
@@ -576,7 +579,7 @@ elif [ ! -x /usr/bin/time ]; then
 else
 	note "audit: starting a second sandbox seeded with ${audit_repos}x$audit_tags"
 	alog="$work/audit-sandbox.log"
-	"$sandbox_bin" --ca-out "$work/audit-ca.crt" --seed-registry "${audit_repos}x$audit_tags" >"$work/audit-sandbox.out" 2>"$alog" </dev/null &
+	"$sandbox_bin" --verbose --ca-out "$work/audit-ca.crt" --seed-registry "${audit_repos}x$audit_tags" >"$work/audit-sandbox.out" 2>"$alog" </dev/null &
 	audit_sandbox_pid=$!
 	for _ in $(seq 1 1200); do
 		grep -q '^Press Ctrl-C' "$work/audit-sandbox.out" 2>/dev/null && break
@@ -608,11 +611,16 @@ else
 	cfg="$(audit_config audit-catalog)"
 	a_ms=()
 	a_rss=()
+	a_total=()
+	a_split=()
 	for run in 1 2 3; do
 		note "audit: docker-acrtrust audit of the whole registry, run $run of 3"
 		if rss_timed "$work/audit-$run.json" env DOCKER_CONFIG="$cfg" "$plugin" audit --format json "$ahost" && check_audit "$work/audit-$run.json" "$audit_repos"; then
 			a_ms+=("$elapsed_ms")
 			a_rss+=("$rss_mib")
+			read -r t1 t2 t3 t4 _ <<<"$counts"
+			a_total+=("$t1")
+			a_split+=("$t2 / $t3 / $t4")
 		else
 			fail_row "$bench_audit" "\`docker-acrtrust audit\` (run $run)" "exit status or report wrong"
 			fail_detail "$work/audit-$run.json.err"
@@ -621,7 +629,7 @@ else
 	done
 	if [ "${#a_ms[@]}" -eq 3 ]; then
 		audit_ms="$(median "${a_ms[@]}")"
-		row "$bench_audit" "\`docker-acrtrust audit REGISTRY\` (catalog, --parallel 8)" "$(fmt_ms "$audit_ms") (median of 3; $(spread "${a_ms[@]}") ms)" "" "" "0" "peak memory $(spread "${a_rss[@]}") MiB"
+		row "$bench_audit" "\`docker-acrtrust audit REGISTRY\` (catalog, --parallel 8)" "$(fmt_ms "$audit_ms") (median of 3; $(spread "${a_ms[@]}") ms)" "$(spread "${a_total[@]}")" "${a_split[0]}" "0" "peak memory $(spread "${a_rss[@]}") MiB"
 	fi
 	for n in 250 500 1000; do
 		[ "$n" -le "$audit_repos" ] || continue
@@ -629,7 +637,7 @@ else
 		cfg="$(audit_config "audit-$n")"
 		note "audit: --repos with $n repositories"
 		if rss_timed "$work/audit-$n.json" env DOCKER_CONFIG="$cfg" "$plugin" audit --format json --repos "$work/repos-$n.txt" "$ahost" && check_audit "$work/audit-$n.json" "$n"; then
-			row "audit scaling" "\`docker-acrtrust audit --repos\` $n repositories" "$(fmt_ms "$elapsed_ms") (1 run)" "" "" "0" "peak memory ${rss_mib} MiB"
+			row "audit scaling" "\`docker-acrtrust audit --repos\` $n repositories" "$(fmt_ms "$elapsed_ms") (1 run)" "$(cells_total "$counts")" "$(cells_split "$counts")" "$(cells_pub "$counts")" "peak memory ${rss_mib} MiB"
 		else
 			fail_row "audit scaling" "\`docker-acrtrust audit --repos\` $n" "exit status or report wrong"
 			fail_detail "$work/audit-$n.json.err"
@@ -646,14 +654,16 @@ else
 			done
 		}
 		note "audit: a shell loop of notary list over $audit_repos repositories"
+		from="$(wc -l <"$alog")"
 		start="$(date +%s%N)"
 		if NOTARY_AUTH="$aauth" notary_loop >"$work/notary-loop.out" 2>&1 </dev/null; then
 			end="$(date +%s%N)"
 			loop_ms=$(((end - start) / 1000000))
+			counts="$(log="$alog" window "$from")"
 			lines="$(grep -cE '[0-9a-f]{64}' "$work/notary-loop.out" || true)"
 			ratio=""
 			[ -n "$audit_ms" ] && [ "$audit_ms" -gt 0 ] && ratio="$(awk -v a="$loop_ms" -v b="$audit_ms" 'BEGIN { printf "docker-acrtrust audit is %.1f× faster; notary list reads trust data only, audit also compares every tag with the registry", a / b }')"
-			row "$bench_audit" "shell loop: \`notary list\` per repository ($audit_repos processes)" "$(fmt_ms "$loop_ms") (1 run)" "" "" "0" "$lines signed tags listed; $ratio"
+			row "$bench_audit" "shell loop: \`notary list\` per repository ($audit_repos processes)" "$(fmt_ms "$loop_ms") (1 run)" "$(cells_total "$counts")" "$(cells_split "$counts")" "$(cells_pub "$counts")" "$lines signed tags listed; $ratio"
 		else
 			fail_row "$bench_audit" "shell loop of \`notary list\`" "a run failed"
 			fail_detail "$work/notary-loop.out"
