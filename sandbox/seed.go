@@ -25,9 +25,9 @@ import (
 	"github.com/theupdateframework/notary/tuf/utils"
 )
 
-// catalogPageSize is how many repositories one /v2/_catalog page lists
-// when the client does not say (n=): ACR pages its catalog too, so clients
-// must follow the Link header.
+// catalogPageSize is the most repositories one /v2/_catalog page lists,
+// whatever n= the client asks for: the distribution spec lets a registry
+// return fewer than asked, and clients must follow the Link header.
 const catalogPageSize = 100
 
 // SeedRepo describes one repository for [Sandbox.Seed]: images pushed in
@@ -400,7 +400,7 @@ func (s *Sandbox) notaryHandler() http.Handler {
 	return s.notary
 }
 
-// serveCatalog answers GET /v2/_catalog in pages of n (default 100) after
+// serveCatalog answers GET /v2/_catalog in pages of n (at most 100) after
 // last, sorted, with a Link header to the next page, as the distribution
 // spec and ACR do (go-containerregistry's registry does not paginate).
 func (s *Sandbox) serveCatalog(w http.ResponseWriter, r *http.Request) {
@@ -418,7 +418,7 @@ func (s *Sandbox) serveCatalog(w http.ResponseWriter, r *http.Request) {
 	n := catalogPageSize
 	if v := q.Get("n"); v != "" {
 		if i, err := strconv.Atoi(v); err == nil && i > 0 {
-			n = i
+			n = min(i, catalogPageSize)
 		}
 	}
 	if last := q.Get("last"); last != "" {
