@@ -355,10 +355,10 @@ func runAudit(ctx context.Context, d *deps, opts auditOptions) error {
 	err = listErr
 	listMu.Unlock()
 	interrupted := ctx.Err() != nil
-	if err != nil && !interrupted {
-		return err
-	}
-	sum.Complete = !interrupted
+	// A listing that failed part way still gets a well-formed report of
+	// what was audited, marked incomplete, then its error.
+	listFailed := err != nil && !interrupted
+	sum.Complete = !interrupted && !listFailed
 	if len(expiringNames) > 0 {
 		sort.Strings(expiringNames)
 		sum.Refresh = "docker acrtrust refresh --expiring-within " + opts.expiringWithin + " " + strings.Join(expiringNames, " ")
@@ -379,10 +379,13 @@ func runAudit(ctx context.Context, d *deps, opts auditOptions) error {
 			return fmt.Errorf("writing the HTML report: %w", err)
 		}
 	}
-	if jsonSink == nil {
+	if jsonSink == nil && (sum.Repositories > 0 || !listFailed) {
 		if err := table.write(d.cli.Out(), sum, window, opts.expiringWithin); err != nil {
 			return err
 		}
+	}
+	if listFailed {
+		return err
 	}
 	if interrupted {
 		return cli.StatusError{StatusCode: 130, Status: fmt.Sprintf("interrupted: audited %d of %d repositories listed so far; the report above covers those", sum.Repositories, sum.Listed)}

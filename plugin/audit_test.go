@@ -220,12 +220,20 @@ func TestAudit(t *testing.T) {
 	})
 
 	t.Run("a login without the catalog permission", func(t *testing.T) {
-		d, _, _ := sandboxDeps(t, sb, sandbox.UserScoped, nil)
+		d, cli, _ := sandboxDeps(t, sb, sandbox.UserScoped, nil)
 		err := runCommand(t, d, "audit", host)
 		assert.Equal(t, exitCode(t, err), 1)
 		assert.ErrorContains(t, err, "listing the registry's repositories was refused")
 		assert.ErrorContains(t, err, "AcrPull")
 		assert.ErrorContains(t, err, "--repos")
+		assert.Check(t, is.Equal(cli.outBuf.String(), ""), "no empty table")
+
+		// With --format json the document stays well-formed, marked incomplete.
+		d, cli, _ = sandboxDeps(t, sb, sandbox.UserScoped, nil)
+		doc, err := runAuditJSON(t, d, cli, host)
+		assert.Equal(t, exitCode(t, err), 1)
+		assert.Check(t, !doc.Summary.Complete)
+		assert.Check(t, is.Len(doc.Repositories, 0))
 	})
 
 	t.Run("repos file", func(t *testing.T) {
