@@ -486,12 +486,14 @@ func auditOne(ctx context.Context, d *deps, name, trustDir string, now time.Time
 		return fail(err)
 	}
 	// Read-only: the local cache is read (what was verified before), never
-	// written, and no key is opened.
-	repo, err := d.openRepo(trust.ReadOnly(ctx), ref, false)
+	// written, and no key is opened. Check gets the same context, for the
+	// expiries of what was read.
+	roCtx := trust.ReadOnly(ctx)
+	repo, err := d.openRepo(roCtx, ref, false)
 	if err != nil {
 		return fail(trust.WithOp(trust.OpTrustRead, ref, fmt.Errorf("error establishing connection to trust repository: %w", err)))
 	}
-	rc, err := trust.Check(ctx, repo, d.registry, ref, trustDir)
+	rc, err := trust.Check(roCtx, repo, d.registry, ref, trustDir)
 	if err != nil {
 		return fail(err)
 	}

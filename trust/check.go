@@ -33,8 +33,12 @@ type RepoCheck struct {
 // expiry of its metadata from the cache under trustDir. It only reads.
 // verify and audit both stand on it. Errors are marked with the operation
 // that failed (WithOp).
+//
+// When repo was opened with a ReadOnly context, pass that context: the
+// expiries come from what the repository read, in memory.
 func Check(ctx context.Context, repo Repository, reg RegistryReader, ref Ref, trustDir string) (RepoCheck, error) {
 	var rc RepoCheck
+	defer forgetReadOnly(ctx, ref.GUN())
 	signed, err := ResolveAll(ctx, repo)
 	switch KindOf(err) {
 	case KindUnknown:
@@ -60,14 +64,14 @@ func Check(ctx context.Context, repo Repository, reg RegistryReader, ref Ref, tr
 	}
 	rc.Tags = Compare(served, signed)
 	if rc.TrustData {
-		if er, ok := repo.(ExpiryReader); ok {
-			rc.Expiries, err = er.Expiries()
-		} else {
-			rc.Expiries, err = CachedExpiries(trustDir, ref.GUN())
+		exp, inMemory, err := readOnlyExpiries(ctx, ref.GUN())
+		if !inMemory {
+			exp, err = CachedExpiries(trustDir, ref.GUN())
 		}
 		if err != nil {
 			return rc, err
 		}
+		rc.Expiries = exp
 	}
 	return rc, nil
 }

@@ -27,31 +27,52 @@ import (
 
 type readOnlyKey struct{}
 
+// readOnlySession holds the in-memory caches of the repositories opened
+// with one ReadOnly context, by GUN, until Check has read their expiries.
+type readOnlySession struct {
+	mu     sync.Mutex
+	caches map[data.GUN]*readOnlyCache
+}
+
 // ReadOnly marks ctx so that Opener.Open, for reading, uses the local
 // metadata cache as what was verified before (a root seen earlier still
 // guards against a swapped one) but writes nothing under TrustDir, and
 // opens no key: what audit does across a whole registry. The metadata read
-// is kept in memory while the repository is in use; ExpiryReader gives its
-// expiries.
+// is kept in memory; give Check the same context, and it reads the expiries
+// from there (and then lets the metadata go), however the repository was
+// wrapped on the way.
 func ReadOnly(ctx context.Context) context.Context {
-	return context.WithValue(ctx, readOnlyKey{}, true)
+	if readOnlyFrom(ctx) != nil {
+		return ctx
+	}
+	return context.WithValue(ctx, readOnlyKey{}, &readOnlySession{caches: map[data.GUN]*readOnlyCache{}})
 }
 
-func isReadOnly(ctx context.Context) bool {
-	v, _ := ctx.Value(readOnlyKey{}).(bool)
-	return v
+func readOnlyFrom(ctx context.Context) *readOnlySession {
+	s, _ := ctx.Value(readOnlyKey{}).(*readOnlySession)
+	return s
 }
 
-// ExpiryReader is a Repository that knows the expiry of the metadata it
-// read (root, targets and delegations, earliest first). Repositories opened
-// with ReadOnly are ExpiryReaders; for the others, use CachedExpiries.
-type ExpiryReader interface {
-	Expiries() ([]RoleExpiry, error)
+func isReadOnly(ctx context.Context) bool { return readOnlyFrom(ctx) != nil }
+
+func (s *readOnlySession) register(gun data.GUN, c *readOnlyCache) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.caches[gun] = c
+}
+
+// take returns the cache of gun, if one was opened, and forgets it.
+func (s *readOnlySession) take(gun data.GUN) (*readOnlyCache, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.caches[gun]
+	delete(s.caches, gun)
+	return c, ok
 }
 
 // openReadOnly is notary's NewFileCachedRepository with a cache that never
 // writes, an empty in-memory key store and an in-memory changelist.
-func openReadOnly(trustDir string, gun data.GUN, server string, rt http.RoundTripper, pins trustpinning.TrustPinConfig) (Repository, error) {
+func openReadOnly(ctx context.Context, trustDir string, gun data.GUN, server string, rt http.RoundTripper, pins trustpinning.TrustPinConfig) (Repository, error) {
 	remote, err := store.NewNotaryServerStore(server, gun, rt)
 	if err != nil {
 		return nil, fmt.Errorf("opening trust data for %q: %w", gun, err)
@@ -65,17 +86,33 @@ func openReadOnly(trustDir string, gun data.GUN, server string, rt http.RoundTri
 	if err != nil {
 		return nil, fmt.Errorf("opening trust data for %q: %w", gun, err)
 	}
-	return readOnlyRepo{Repository: repo, cache: cache}, nil
+	readOnlyFrom(ctx).register(gun, cache)
+	return repo, nil
 }
 
-// readOnlyRepo is a notary repository over a readOnlyCache.
-type readOnlyRepo struct {
-	client.Repository
-	cache *readOnlyCache
+// readOnlyExpiries returns the expiries of what the repository of gun,
+// opened with ctx, has read, and lets its metadata go; ok is false when
+// ctx is not ReadOnly or no such repository was opened with it.
+func readOnlyExpiries(ctx context.Context, gun data.GUN) (exp []RoleExpiry, ok bool, err error) {
+	s := readOnlyFrom(ctx)
+	if s == nil {
+		return nil, false, nil
+	}
+	c, ok := s.take(gun)
+	if !ok {
+		return nil, false, nil
+	}
+	exp, err = c.expiries()
+	return exp, true, err
 }
 
-// Expiries implements ExpiryReader.
-func (r readOnlyRepo) Expiries() ([]RoleExpiry, error) { return r.cache.expiries() }
+// forgetReadOnly lets the metadata of gun go, when Check did not get as far
+// as its expiries.
+func forgetReadOnly(ctx context.Context, gun data.GUN) {
+	if s := readOnlyFrom(ctx); s != nil {
+		s.take(gun)
+	}
+}
 
 // readOnlyCache is a store.MetadataStore that reads <dir>/<role>.json as
 // notary's file cache does, and keeps whatever notary stores in memory.

@@ -86,7 +86,7 @@ func (o Opener) Open(ctx context.Context, ref Ref, write bool) (Repository, erro
 		scopes: []string{auth.ScopeRepository(ref.GUN().String(), actions...)},
 	}
 	if !write && isReadOnly(ctx) { // audit (readonly.go): reads the cache, writes nothing
-		return openReadOnly(o.TrustDir, ref.GUN(), server, rt, o.TrustPin)
+		return openReadOnly(ctx, o.TrustDir, ref.GUN(), server, rt, o.TrustPin)
 	}
 	repo, err := client.NewFileCachedRepository(o.TrustDir, ref.GUN(), server, rt, o.PassRetriever, o.TrustPin)
 	if err != nil {
