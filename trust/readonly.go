@@ -71,11 +71,13 @@ func (s *readOnlySession) take(gun data.GUN) (*readOnlyCache, bool) {
 }
 
 // openReadOnly is notary's NewFileCachedRepository with a cache that never
-// writes, an empty in-memory key store and an in-memory changelist.
-func openReadOnly(ctx context.Context, trustDir string, gun data.GUN, server string, rt http.RoundTripper, pins trustpinning.TrustPinConfig) (Repository, error) {
+// writes, an empty in-memory key store and an in-memory changelist. It
+// returns the cache too: the root notary trusts is there (readOnlyCache.root),
+// not necessarily on disk.
+func openReadOnly(ctx context.Context, trustDir string, gun data.GUN, server string, rt http.RoundTripper, pins trustpinning.TrustPinConfig) (Repository, *readOnlyCache, error) {
 	remote, err := store.NewNotaryServerStore(server, gun, rt)
 	if err != nil {
-		return nil, fmt.Errorf("opening trust data for %q: %w", gun, err)
+		return nil, nil, fmt.Errorf("opening trust data for %q: %w", gun, err)
 	}
 	cache := &readOnlyCache{
 		dir: filepath.Join(trustDir, "tuf", filepath.FromSlash(gun.String()), "metadata"),
@@ -84,10 +86,10 @@ func openReadOnly(ctx context.Context, trustDir string, gun data.GUN, server str
 	cs := cryptoservice.NewCryptoService(trustmanager.NewKeyMemoryStore(passphrase.ConstantRetriever("")))
 	repo, err := client.NewRepository(gun, server, remote, cache, pins, cs, changelist.NewMemChangelist())
 	if err != nil {
-		return nil, fmt.Errorf("opening trust data for %q: %w", gun, err)
+		return nil, nil, fmt.Errorf("opening trust data for %q: %w", gun, err)
 	}
 	readOnlyFrom(ctx).register(gun, cache)
-	return repo, nil
+	return repo, cache, nil
 }
 
 // readOnlyExpiries returns the expiries of what the repository of gun,
@@ -181,6 +183,12 @@ func (c *readOnlyCache) RemoveAll() error {
 }
 
 func (c *readOnlyCache) Location() string { return c.dir + " (read only)" }
+
+// root is the root.json notary now trusts: downloaded in this run, else
+// the one on disk (what CachedRoot reads for a file-cached repository).
+func (c *readOnlyCache) root() ([]byte, error) {
+	return c.GetSized(data.CanonicalRootRole.String(), store.NoSizeLimit)
+}
 
 // expiries reads the expiry of every role in the cache, what this run
 // stored over what was on disk; snapshot and timestamp are left out, as in

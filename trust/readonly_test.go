@@ -2,6 +2,7 @@ package trust
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -45,6 +46,8 @@ func TestReadOnlyCheck(t *testing.T) {
 	repo, err := o.Open(ctx, ref, false)
 	assert.NilError(t, err)
 	wrapped := struct{ Repository }{repo}
+	cache := readOnlyFrom(ctx).caches[ref.GUN()]
+	assert.Assert(t, cache != nil)
 	rc, err := Check(ctx, wrapped, NewRegistry(network, nil), ref, trustDir)
 	assert.NilError(t, err)
 	assert.Check(t, rc.TrustData)
@@ -52,6 +55,17 @@ func TestReadOnlyCheck(t *testing.T) {
 	assert.Assert(t, len(rc.Expiries) == 2, "%v", rc.Expiries)
 	assert.Check(t, is.Equal(rc.Expiries[0].Role.String(), "targets"))
 	assert.Check(t, rc.Expiries[0].Expires.Equal(expires), "%s", rc.Expiries[0].Expires)
+
+	// The root notary trusted is in memory, for checks against pins.
+	root, err := cache.root()
+	assert.NilError(t, err)
+	var meta struct {
+		Signed struct {
+			Type string `json:"_type"`
+		} `json:"signed"`
+	}
+	assert.NilError(t, json.Unmarshal(root, &meta))
+	assert.Check(t, is.Equal(meta.Signed.Type, "Root"))
 
 	_, err = os.Stat(filepath.Join(trustDir, "tuf"))
 	assert.Check(t, os.IsNotExist(err), "nothing written under the trust directory: %v", err)

@@ -86,7 +86,8 @@ func (o Opener) Open(ctx context.Context, ref Ref, write bool) (Repository, erro
 		scopes: []string{auth.ScopeRepository(ref.GUN().String(), actions...)},
 	}
 	if !write && isReadOnly(ctx) { // audit (readonly.go): reads the cache, writes nothing
-		return openReadOnly(ctx, o.TrustDir, ref.GUN(), server, rt, o.TrustPin)
+		repo, _, err := openReadOnly(ctx, o.TrustDir, ref.GUN(), server, rt, o.TrustPin)
+		return repo, err
 	}
 	repo, err := client.NewFileCachedRepository(o.TrustDir, ref.GUN(), server, rt, o.PassRetriever, o.TrustPin)
 	if err != nil {
