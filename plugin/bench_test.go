@@ -69,3 +69,32 @@ func BenchmarkResolveWarm(b *testing.B) {
 	b.ReportMetric(float64(st.TrustRequests)/float64(b.N), "trust-requests/op")
 	b.ReportMetric(float64(st.TokenRequests)/float64(b.N), "token-requests/op")
 }
+
+// BenchmarkAudit audits 100 repositories of 20 signed tags each, through
+// the catalog, against the in-process sandbox with token auth: what `make
+// bench` can afford on every run (scripts/bench-peers.sh measures 250, 500
+// and 1,000 repositories with the built binary). Reported: ns/op for the
+// whole run and the requests per repository.
+func BenchmarkAudit(b *testing.B) {
+	sb := startSandbox(b)
+	const repos, tags = 100, 20
+	_, err := sb.SeedMany(context.Background(), "bench/r", repos, tags)
+	assert.NilError(b, err)
+	reader, _, _ := sandboxDeps(b, sb, sandbox.UserPull, nil)
+	sb.ResetStats()
+	b.ResetTimer()
+	for range b.N {
+		// A fresh process each time over the same DOCKER_CONFIG (the
+		// first run fills the trust cache, as a weekly job's would be).
+		d := newTestDeps(b, newFakeCLI(b, ""), nil)
+		d.cli.(*fakeCLI).cfg = reader.cli.ConfigFile()
+		d.configDir = reader.configDir
+		assert.NilError(b, runCommand(b, d, "audit", "--format", "json", sb.Host()))
+	}
+	b.StopTimer()
+	st := sb.Stats()
+	per := float64(b.N * repos)
+	b.ReportMetric(float64(st.TrustRequests)/per, "trust-requests/repo")
+	b.ReportMetric(float64(st.TokenRequests)/per, "token-requests/repo")
+	b.ReportMetric(float64(st.RegistryRequests)/per, "registry-requests/repo")
+}

@@ -141,6 +141,7 @@ func (d *deps) init() {
 			Credentials: d.credentials,
 			UserAgent:   "docker-acrtrust",
 			Insecure:    d.insecureRegistry,
+			Pool:        trust.NewPool(), // one handshake and one token per scope for a whole run (audit)
 		}
 		d.loadPins()
 		if d.openRepo == nil {

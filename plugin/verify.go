@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/docker/cli/cli"
-	"github.com/opencontainers/go-digest"
 	"github.com/spf13/cobra"
 
 	"github.com/acrtrust/docker-acrtrust/trust"
@@ -133,48 +132,16 @@ func verifyOne(ctx context.Context, d *deps, image string, window time.Duration,
 	if err != nil {
 		return rep, trust.WithOp(trust.OpTrustRead, ref, fmt.Errorf("error establishing connection to trust repository: %w", err))
 	}
-	signed, err := trust.ResolveAll(ctx, repo)
-	switch trust.KindOf(err) {
-	case trust.KindUnknown:
-		if err != nil {
-			return rep, trust.WithOp(trust.OpTrustRead, ref, err)
-		}
-	case trust.KindNoTrustData, trust.KindNotSigned:
-		signed = nil // every registry tag is unsigned
-	default:
-		return rep, trust.WithOp(trust.OpTrustRead, ref, err)
+	rc, err := trust.Check(ctx, repo, d.registry, ref, filepath.Join(d.configDir, "trust"))
+	if err != nil {
+		return rep, err
 	}
-	tags := []string{ref.Tag}
-	if ref.Tag == "" {
-		if tags, err = d.registry.Tags(ctx, ref); err != nil {
-			return rep, trust.WithOp(trust.OpRegistryRead, ref, err)
-		}
-	} else {
-		signed = onlyTag(signed, ref.Tag)
+	rep.Tags = rc.Tags
+	if rep.Tags == nil {
+		rep.Tags = []trust.TagReport{}
 	}
-	served := map[string]digest.Digest{}
-	for _, tag := range tags {
-		desc, err := d.registry.Resolve(ctx, ref.WithTag(tag))
-		if err != nil {
-			if ref.Tag != "" && trust.IsNotFound(err) {
-				break // the one tag asked for is not in the registry: missing, if signed
-			}
-			return rep, trust.WithOp(trust.OpRegistryRead, ref, err)
-		}
-		served[tag] = desc.Digest
-	}
-	rep.Tags = trust.Compare(served, signed)
-	if signed != nil {
-		exp, err := trust.CachedExpiries(filepath.Join(d.configDir, "trust"), ref.GUN())
-		if err != nil {
-			return rep, err
-		}
-		limit := time.Now().Add(window)
-		for _, e := range exp {
-			if e.Expires.Before(limit) {
-				rep.Expiring = append(rep.Expiring, expiringRole{Role: e.Role.String(), Expires: e.Expires})
-			}
-		}
+	for _, e := range trust.Expiring(rc.Expiries, time.Now(), window) {
+		rep.Expiring = append(rep.Expiring, expiringRole{Role: e.Role.String(), Expires: e.Expires})
 	}
 	rep.OK = true
 	for _, t := range rep.Tags {
@@ -183,15 +150,6 @@ func verifyOne(ctx context.Context, d *deps, image string, window time.Duration,
 		}
 	}
 	return rep, nil
-}
-
-func onlyTag(ts []trust.Target, tag string) []trust.Target {
-	for _, t := range ts {
-		if t.Name == tag {
-			return []trust.Target{t}
-		}
-	}
-	return nil
 }
 
 // failureSummary names the tags that fail, so that a CI log says which.

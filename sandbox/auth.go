@@ -134,7 +134,7 @@ func (s *Sandbox) allowedActions(identity string, sc scope) []string {
 			}
 		} else if r.repoPrefix == "" || strings.HasPrefix(repo, r.repoPrefix) {
 			if r.pull {
-				allowed = append(allowed, "pull")
+				allowed = append(allowed, "pull", "metadata_read") // ACR: AcrPull reads tag metadata
 			}
 			if r.push {
 				allowed = append(allowed, "push", "delete")

@@ -284,6 +284,8 @@ func (s *Sandbox) route(w http.ResponseWriter, r *http.Request) string {
 		return who
 	case strings.HasPrefix(p, "/v2/"):
 		return s.serveRegistry(w, r)
+	case strings.HasPrefix(p, "/acr/v1/"):
+		return s.serveACRTags(w, r) // ACR's tag listing (acr.go)
 	default:
 		writeError(w, http.StatusNotFound, "NOT_FOUND", "not found", nil)
 		return ""
@@ -316,6 +318,10 @@ func (s *Sandbox) serveRegistry(w http.ResponseWriter, r *http.Request) string {
 		return who
 	}
 	s.count(func(st *Stats) { st.RegistryRequests++ })
+	if sc == &catalogScope {
+		s.serveCatalog(w, r) // paginated, as ACR (seed.go)
+		return who
+	}
 	s.registry.ServeHTTP(w, r)
 	return who
 }

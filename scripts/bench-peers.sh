@@ -17,6 +17,13 @@
 #      host, counted from the sandbox's request log between runs.
 #   3. With an engine: docker pull NAME@DIGEST vs docker acrtrust pull NAME:TAG
 #      of the same small image, removed before every run (median of N).
+#   4. Auditing a registry: a second sandbox seeded with --seed-registry
+#      (1,000 signed repositories of 20 tags), then
+#        docker-acrtrust audit of the whole registry (catalog), median of 3
+#        runs, wall time and peak memory (max RSS, /usr/bin/time)
+#        a shell loop of `notary list` per repository (what people scripted)
+#        docker-acrtrust audit --repos of the first 250, 500 and 1,000
+#        repositories: how time and memory scale
 #
 # Prints a markdown table and writes it to bin/bench-peers.md. Everything runs
 # on 127.0.0.1 in a throw-away directory (DOCKER_CONFIG, notary trust dir);
@@ -31,6 +38,10 @@
 #   BENCH_PEERS_RUNS       runs of each warm resolution (default 9, at most 50)
 #   BENCH_PEERS_PULL_RUNS  runs of each pull (default 5, at most 20)
 #   BENCH_PEERS_OUT        where to write the table (default bin/bench-peers.md)
+#   BENCH_PEERS_AUDIT_REPOS repositories seeded for the audit (default 1000, at most 5000;
+#                          0 skips the audit benchmark)
+#   BENCH_PEERS_AUDIT_TAGS signed tags per repository (default 20, at most 100)
+#   BENCH_PEERS_ONLY       "audit" runs only the audit benchmark (4)
 #   DOCKER_HOST            the engine to use; without it, the current docker
 #                          context's, else the default socket
 set -euo pipefail
@@ -52,6 +63,10 @@ bounded() {
 ntags="$(bounded BENCH_PEERS_TAGS "${BENCH_PEERS_TAGS:-100}" 1 500)"
 runs="$(bounded BENCH_PEERS_RUNS "${BENCH_PEERS_RUNS:-9}" 1 50)"
 pull_runs="$(bounded BENCH_PEERS_PULL_RUNS "${BENCH_PEERS_PULL_RUNS:-5}" 1 20)"
+audit_repos="$(bounded BENCH_PEERS_AUDIT_REPOS "${BENCH_PEERS_AUDIT_REPOS:-1000}" 0 5000)"
+audit_tags="$(bounded BENCH_PEERS_AUDIT_TAGS "${BENCH_PEERS_AUDIT_TAGS:-20}" 1 100)"
+only="${BENCH_PEERS_ONLY:-all}"
+case "$only" in all | audit) ;; *) fail "BENCH_PEERS_ONLY=$only: want all or audit" ;; esac
 
 [ -x "$plugin" ] && [ -x "$sandbox_bin" ] || fail "build first: make build sandbox (or run make bench-peers)"
 command -v curl >/dev/null 2>&1 || fail "curl is needed (apt-get install curl)"
@@ -98,16 +113,18 @@ fi
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/acrtrust-bench-peers.XXXXXX")"
 sandbox_pid=""
+audit_sandbox_pid=""
 pulled=() # images this script put into the engine, removed on exit
 cleanup() {
 	status=$?
 	if [ -n "$engine" ] && [ "${#pulled[@]}" -gt 0 ]; then
 		DOCKER_CONFIG="$work/docker" "$docker_bin" rmi -f "${pulled[@]}" >/dev/null 2>&1 </dev/null || true
 	fi
-	if [ -n "$sandbox_pid" ]; then
-		kill "$sandbox_pid" 2>/dev/null || true
-		wait "$sandbox_pid" 2>/dev/null || true
-	fi
+	for pid in "$sandbox_pid" "$audit_sandbox_pid"; do
+		[ -n "$pid" ] || continue
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
 	rm -rf "$work"
 	exit "$status"
 }
@@ -309,6 +326,8 @@ check_signed() {
 tag_list() { for ((i = 0; i < ntags; i++)); do printf '%s/bench/%s:%s\n' "$host" "$1" "$(tagname "$i")"; done; }
 
 # ------------------------------------------------- 1. signing N tags
+
+if [ "$only" = all ]; then # sections 1 to 3
 
 bench_sign="sign $ntags tags"
 
@@ -529,6 +548,127 @@ else
 	fi
 	before_each=""
 	remove_image
+fi
+
+fi # sections 1 to 3
+
+# ------------------------------------------------ 4. auditing a registry
+
+# rss_timed FILE CMD...: like timed, and sets rss_mib to the peak resident
+# memory of CMD (GNU time's %M, in KiB).
+rss_mib=""
+# Requests are counted in the audit sandbox's log ($alog), as timed does.
+rss_timed() {
+	local file="$1" start end from rc=0
+	shift
+	from="$(wc -l <"$alog")"
+	start="$(date +%s%N)"
+	/usr/bin/time -f '%M' -o "$file.rss" "$@" >"$file" 2>"$file.err" </dev/null || rc=$?
+	end="$(date +%s%N)"
+	elapsed_ms=$(((end - start) / 1000000))
+	rss_mib="$(awk '/^[0-9]+$/ { printf "%.0f", $1 / 1024 }' "$file.rss")"
+	counts="$(log="$alog" window "$from")"
+	return "$rc"
+}
+
+bench_audit="audit $audit_repos repositories × $audit_tags signed tags"
+if [ "$audit_repos" -eq 0 ]; then
+	note "audit: skipped (BENCH_PEERS_AUDIT_REPOS=0)"
+elif [ ! -x /usr/bin/time ]; then
+	skip_row "$bench_audit" "\`docker-acrtrust audit\`" "no /usr/bin/time (apt-get install time)"
+else
+	note "audit: starting a second sandbox seeded with ${audit_repos}x$audit_tags"
+	alog="$work/audit-sandbox.log"
+	"$sandbox_bin" --verbose --ca-out "$work/audit-ca.crt" --seed-registry "${audit_repos}x$audit_tags" >"$work/audit-sandbox.out" 2>"$alog" </dev/null &
+	audit_sandbox_pid=$!
+	for _ in $(seq 1 1200); do
+		grep -q '^Press Ctrl-C' "$work/audit-sandbox.out" 2>/dev/null && break
+		kill -0 "$audit_sandbox_pid" 2>/dev/null || fail "the audit sandbox exited: $(tail -n 5 "$alog")"
+		sleep 0.1
+	done
+	ahost="$(sed -n 's/^ACRTRUST_SANDBOX_HOST=//p' "$work/audit-sandbox.out")"
+	[ -n "$ahost" ] || fail "the audit sandbox did not start within 120 seconds"
+	aauth="$(printf '%s:%s' puller "$password" | base64 | tr -d '\n')"
+	# audit_config NAME: a DOCKER_CONFIG logged in as the puller (AcrPull), empty trust cache.
+	audit_config() {
+		local dir="$work/$1"
+		rm -rf "$dir"
+		mkdir -p "$dir/tls/$ahost"
+		chmod 0700 "$dir"
+		cp "$work/audit-ca.crt" "$dir/tls/$ahost/ca.crt"
+		printf '{"auths": {"%s": {"auth": "%s"}}}\n' "$ahost" "$aauth" >"$dir/config.json"
+		printf '%s' "$dir"
+	}
+	# check_audit FILE N: the JSON report lists N repositories, all signed.
+	check_audit() {
+		local s
+		s="$(tr -d ' \n' <"$1" | grep -o '"Summary":{"Repositories":[0-9]*,"Listed":[0-9]*,"WithTrustData":[0-9]*,"SignedTags":[0-9]*,"UnsignedTags":0,"DriftedTags":0,"MissingTags":0,"Errors":0' || true)"
+		[[ "$s" == *"\"Repositories\":$2,"*"\"SignedTags\":$(($2 * audit_tags)),"* ]]
+	}
+	# audit never writes the trust cache, so every run reads the trust data
+	# afresh: three runs, the median and the spread.
+	audit_ms=""
+	cfg="$(audit_config audit-catalog)"
+	a_ms=()
+	a_rss=()
+	a_total=()
+	a_split=()
+	for run in 1 2 3; do
+		note "audit: docker-acrtrust audit of the whole registry, run $run of 3"
+		if rss_timed "$work/audit-$run.json" env DOCKER_CONFIG="$cfg" "$plugin" audit --format json "$ahost" && check_audit "$work/audit-$run.json" "$audit_repos"; then
+			a_ms+=("$elapsed_ms")
+			a_rss+=("$rss_mib")
+			read -r t1 t2 t3 t4 _ <<<"$counts"
+			a_total+=("$t1")
+			a_split+=("$t2 / $t3 / $t4")
+		else
+			fail_row "$bench_audit" "\`docker-acrtrust audit\` (run $run)" "exit status or report wrong"
+			fail_detail "$work/audit-$run.json.err"
+			break
+		fi
+	done
+	if [ "${#a_ms[@]}" -eq 3 ]; then
+		audit_ms="$(median "${a_ms[@]}")"
+		row "$bench_audit" "\`docker-acrtrust audit REGISTRY\` (catalog, --parallel 8)" "$(fmt_ms "$audit_ms") (median of 3; $(spread "${a_ms[@]}") ms)" "$(spread "${a_total[@]}")" "${a_split[0]}" "0" "peak memory $(spread "${a_rss[@]}") MiB"
+	fi
+	for n in 250 500 1000; do
+		[ "$n" -le "$audit_repos" ] || continue
+		for ((i = 0; i < n; i++)); do printf 'seed/r%04d\n' "$i"; done >"$work/repos-$n.txt"
+		cfg="$(audit_config "audit-$n")"
+		note "audit: --repos with $n repositories"
+		if rss_timed "$work/audit-$n.json" env DOCKER_CONFIG="$cfg" "$plugin" audit --format json --repos "$work/repos-$n.txt" "$ahost" && check_audit "$work/audit-$n.json" "$n"; then
+			row "audit scaling" "\`docker-acrtrust audit --repos\` $n repositories" "$(fmt_ms "$elapsed_ms") (1 run)" "$(cells_total "$counts")" "$(cells_split "$counts")" "$(cells_pub "$counts")" "peak memory ${rss_mib} MiB"
+		else
+			fail_row "audit scaling" "\`docker-acrtrust audit --repos\` $n" "exit status or report wrong"
+			fail_detail "$work/audit-$n.json.err"
+		fi
+	done
+	if [ -z "$notary_bin" ]; then
+		skip_row "$bench_audit" "shell loop of \`notary list\`" "no notary CLI (apt-get install notary)"
+	else
+		notary_loop() {
+			local i
+			for ((i = 0; i < audit_repos; i++)); do
+				"$notary_bin" -s "https://$ahost" -d "$work/notary-audit" --tlscacert "$work/audit-ca.crt" \
+					list "$ahost/$(printf 'seed/r%04d' "$i")" || return
+			done
+		}
+		note "audit: a shell loop of notary list over $audit_repos repositories"
+		from="$(wc -l <"$alog")"
+		start="$(date +%s%N)"
+		if NOTARY_AUTH="$aauth" notary_loop >"$work/notary-loop.out" 2>&1 </dev/null; then
+			end="$(date +%s%N)"
+			loop_ms=$(((end - start) / 1000000))
+			counts="$(log="$alog" window "$from")"
+			lines="$(grep -cE '[0-9a-f]{64}' "$work/notary-loop.out" || true)"
+			ratio=""
+			[ -n "$audit_ms" ] && [ "$audit_ms" -gt 0 ] && ratio="$(awk -v a="$loop_ms" -v b="$audit_ms" 'BEGIN { printf "docker-acrtrust audit is %.1f× faster; notary list reads trust data only, audit also compares every tag with the registry", a / b }')"
+			row "$bench_audit" "shell loop: \`notary list\` per repository ($audit_repos processes)" "$(fmt_ms "$loop_ms") (1 run)" "$(cells_total "$counts")" "$(cells_split "$counts")" "$(cells_pub "$counts")" "$lines signed tags listed; $ratio"
+		else
+			fail_row "$bench_audit" "shell loop of \`notary list\`" "a run failed"
+			fail_detail "$work/notary-loop.out"
+		fi
+	fi
 fi
 
 # ---------------------------------------------------------------- report

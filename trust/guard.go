@@ -47,6 +47,16 @@ type guardedRepo struct {
 	// notary reports only "maximum number of passphrase attempts exceeded".
 	passFailure func() error
 	ownRoot     bool // Initialize or a root rotation ran here: the cached root is this command's own
+	// cachedRoot returns the root notary trusts now; nil means the file
+	// cache's (CachedRoot). A read-only repository (audit) keeps it in memory.
+	cachedRoot func() ([]byte, error)
+}
+
+func (g *guardedRepo) trustedRoot() ([]byte, error) {
+	if g.cachedRoot != nil {
+		return g.cachedRoot()
+	}
+	return CachedRoot(g.trustDir, g.gun)
 }
 
 // read runs one notary call that reads trust data.
@@ -213,7 +223,7 @@ func (g *guardedRepo) trusted() error {
 		}
 		return nil
 	}
-	raw, err := CachedRoot(g.trustDir, g.gun)
+	raw, err := g.trustedRoot()
 	if err != nil {
 		return fmt.Errorf("reading the cached root of %q: %w", g.gun, err)
 	}
@@ -298,7 +308,7 @@ func (g *guardedRepo) classify(err error) error {
 			}
 		}
 	case KindRootRotation:
-		if raw, rerr := CachedRoot(g.trustDir, g.gun); rerr == nil {
+		if raw, rerr := g.trustedRoot(); rerr == nil {
 			if info, perr := ParseRoot(raw); perr == nil {
 				e.Trusted = info.KeyIDs
 			}

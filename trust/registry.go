@@ -25,6 +25,7 @@ type Registry struct {
 
 	mu      sync.Mutex
 	clients map[string]*auth.Client // per registry host and transport kind
+	acrTags map[string]bool         // per host: serves ACR's tag listing (acrtags.go)
 }
 
 // NewRegistry returns a Registry that reaches registries through network
@@ -94,18 +95,10 @@ func (r *Registry) Tags(ctx context.Context, ref Ref) ([]string, error) {
 // docker daemon does: TLS without verification, then plain HTTP when the
 // server speaks HTTP.
 func (r *Registry) with(ref Ref, fn func(*remote.Repository) error) error {
-	host := ref.Registry()
-	if host == "docker.io" {
-		host = "registry-1.docker.io"
-	}
-	tlsCfg, err := r.network.TLSConfig(host)
+	host := registryHost(ref.Registry())
+	tlsCfg, insecure, err := r.tlsFor(host)
 	if err != nil {
 		return err
-	}
-	insecure := r.network.insecure(host)
-	if insecure {
-		tlsCfg = tlsCfg.Clone()
-		tlsCfg.InsecureSkipVerify = true //nolint:gosec // docker's rule for insecure registries
 	}
 	open := func(plain bool, cfg *tls.Config) (*remote.Repository, error) {
 		repo, err := remote.NewRepository(host + "/" + ref.Path())
@@ -128,6 +121,22 @@ func (r *Registry) with(ref Ref, fn func(*remote.Repository) error) error {
 		err = fn(repo)
 	}
 	return err
+}
+
+// tlsFor returns the TLS configuration for a registry host and whether it
+// is insecure (loopback, or the daemon's insecure list): then TLS is not
+// verified, as the docker daemon does, and plain HTTP may follow.
+func (r *Registry) tlsFor(host string) (*tls.Config, bool, error) {
+	tlsCfg, err := r.network.TLSConfig(host)
+	if err != nil {
+		return nil, false, err
+	}
+	insecure := r.network.insecure(host)
+	if insecure {
+		tlsCfg = tlsCfg.Clone()
+		tlsCfg.InsecureSkipVerify = true //nolint:gosec // docker's rule for insecure registries
+	}
+	return tlsCfg, insecure, nil
 }
 
 // IsNotFound reports whether err says the registry has no such tag or

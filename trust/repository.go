@@ -34,6 +34,7 @@ type Repository interface {
 	RotateKey(role data.RoleName, serverManagesKey bool, keyList []string) error
 	GetChangelist() (changelist.Changelist, error)
 	Publish() error
+	Witness(roles ...data.RoleName) ([]data.RoleName, error) // refresh (audit branch): re-sign metadata without changing targets
 }
 
 // RepoFactory opens the trust data of ref's repository, for writing when
@@ -72,7 +73,7 @@ type Opener struct {
 }
 
 // Open implements RepoFactory.
-func (o Opener) Open(_ context.Context, ref Ref, write bool) (Repository, error) {
+func (o Opener) Open(ctx context.Context, ref Ref, write bool) (Repository, error) {
 	if o.TrustDir == "" {
 		return nil, fmt.Errorf("opening trust data for %q: no trust directory", ref.GUN())
 	}
@@ -115,7 +116,14 @@ func (o Opener) Open(_ context.Context, ref Ref, write bool) (Repository, error)
 		scopes: []string{auth.ScopeRepository(ref.GUN().String(), actions...)},
 	}
 	g.probe = &probe{next: rt}
-	repo, err := client.NewFileCachedRepository(o.TrustDir, ref.GUN(), server, g.probe, o.PassRetriever, o.Pins.Config())
+	var repo Repository
+	if !write && isReadOnly(ctx) { // audit (readonly.go): reads the cache, writes nothing
+		var cache *readOnlyCache
+		repo, cache, err = openReadOnly(ctx, o.TrustDir, ref.GUN(), server, g.probe, o.Pins.Config())
+		g.cachedRoot = func() ([]byte, error) { return cache.root() }
+	} else {
+		repo, err = client.NewFileCachedRepository(o.TrustDir, ref.GUN(), server, g.probe, o.PassRetriever, o.Pins.Config())
+	}
 	if err != nil {
 		return nil, fmt.Errorf("opening trust data for %q: %w", ref.GUN(), err)
 	}

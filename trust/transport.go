@@ -53,6 +53,10 @@ type Network struct {
 	// 127.0.0.0/8, as docker push allows). Nil means loopback only. It
 	// never applies to the trust server, which must be verified.
 	Insecure func(host string) bool
+	// Pool, when not nil, shares connections and token caches between
+	// the clients made from this Network (see Pool). Nil means every
+	// repository opened gets its own.
+	Pool *Pool
 }
 
 // TLSConfig returns the client TLS configuration for host: system roots
@@ -121,6 +125,13 @@ func IsLoopback(host string) bool {
 }
 
 func (n Network) httpTransport(tlsCfg *tls.Config) *http.Transport {
+	if n.Pool != nil {
+		return n.Pool.transport(tlsCfg, n.newTransport)
+	}
+	return n.newTransport(tlsCfg)
+}
+
+func (n Network) newTransport(tlsCfg *tls.Config) *http.Transport {
 	var base *http.Transport
 	if n.Base != nil {
 		base = n.Base.Clone()
@@ -142,6 +153,15 @@ func (n Network) httpTransport(tlsCfg *tls.Config) *http.Transport {
 // included) that presents registryHost's login to whichever host asks.
 // Docker likewise used the registry's login for its trust server.
 func (n Network) authClient(base http.RoundTripper, registryHost string, audit *Audit) *auth.Client {
+	if n.Pool != nil {
+		return n.Pool.client(poolKey{host: registryHost, base: base, audit: audit}, func() *auth.Client {
+			return n.newAuthClient(base, registryHost, audit)
+		})
+	}
+	return n.newAuthClient(base, registryHost, audit)
+}
+
+func (n Network) newAuthClient(base http.RoundTripper, registryHost string, audit *Audit) *auth.Client {
 	c := &auth.Client{
 		Client:   &http.Client{Transport: audit.wrap(base), Timeout: 2 * time.Minute},
 		Cache:    auth.NewCache(),

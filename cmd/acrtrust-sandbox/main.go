@@ -17,6 +17,10 @@
 // without =REPO: compromise, rollback, freeze, expired or tamper (see
 // package sandbox, [sandbox.Hostility]), to watch a client refuse each
 // attack. A repository's own mode wins over the one for every repository.
+//
+// --seed-registry REPOSxTAGS seeds REPOS signed repositories seed/r0000,
+// seed/r0001, ... of TAGS signed tags (t00, t01, ...) each, before the first
+// line is printed: a registry to audit.
 package main
 
 import (
@@ -46,6 +50,7 @@ type options struct {
 	verbose      bool
 	seeds        []seed
 	hostile      []hostile
+	seedRegistry [2]int // --seed-registry REPOSxTAGS
 }
 
 // hostile is a --hostile MODE[=REPO]; repo "" is every repository.
@@ -108,6 +113,13 @@ func newFlagSet(opts *options) *flag.FlagSet {
 			opts.hostile = append(opts.hostile, h)
 		}
 		return err
+	})
+	fs.Func("seed-registry", "Seed `REPOSxTAGS` signed repositories seed/r0000... with TAGS signed tags each (e.g. 1000x20), for audit", func(s string) error {
+		_, err := fmt.Sscanf(s, "%dx%d", &opts.seedRegistry[0], &opts.seedRegistry[1])
+		if err != nil || opts.seedRegistry[0] < 1 || opts.seedRegistry[1] < 0 {
+			return fmt.Errorf("--seed-registry %q: want REPOSxTAGS, e.g. 1000x20", s)
+		}
+		return nil
 	})
 	fs.Usage = func() {
 		w := fs.Output()
@@ -197,6 +209,11 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
 	}
 	if err := applyHostile(sb, opts.hostile); err != nil {
 		return err
+	}
+	if n := opts.seedRegistry[0]; n > 0 {
+		if _, err := sb.SeedMany(ctx, "seed/r", n, opts.seedRegistry[1]); err != nil {
+			return fmt.Errorf("seeding the registry: %w", err)
+		}
 	}
 	printInstructions(stdout, sb, opts, caPath, seeded)
 	<-ctx.Done()

@@ -1,0 +1,142 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/docker/cli/cli"
+	"github.com/spf13/cobra"
+
+	"github.com/acrtrust/docker-acrtrust/trust"
+)
+
+type refreshOptions struct {
+	names          []string
+	expiringWithin string
+	dryRun         bool
+}
+
+func newRefreshCommand(d *deps) *cobra.Command {
+	var opts refreshOptions
+	cmd := &cobra.Command{
+		Use:   "refresh [OPTIONS] NAME [NAME...]",
+		Short: "Re-sign trust metadata that expires soon, without changing any signed tag",
+		Long: `Re-sign the targets and delegation metadata of each repository that expires
+within --expiring-within, without adding, changing or removing any signed tag
+(notary's "witness"), in one publish per repository. Once targets or
+delegation metadata expires, every trusted pull of the repository fails.
+
+The keys of the roles to re-sign must be here (the repository key for
+targets, the signer's key for a delegation); refresh refuses, naming the
+role and its key IDs, when they are not. When root expires within six months
+notary re-signs it in the same publish, which needs the root key too.
+
+"docker acrtrust audit" prints the refresh command for what it finds expiring.`,
+		Args: cli.RequiresMinArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.names = args
+			return runRefresh(cmd.Context(), d, opts)
+		},
+	}
+	flags := cmd.Flags()
+	flags.StringVar(&opts.expiringWithin, "expiring-within", "30d", `Re-sign metadata expiring within this duration ("720h", "30d")`)
+	flags.BoolVar(&opts.dryRun, "dry-run", false, "Only show what would be re-signed")
+	return cmd
+}
+
+func runRefresh(ctx context.Context, d *deps, opts refreshOptions) error {
+	window, err := parseDuration("--expiring-within", opts.expiringWithin)
+	if err != nil {
+		return err
+	}
+	var failed []string
+	for _, name := range opts.names {
+		if err := refreshOne(ctx, d, name, window, opts); err != nil {
+			msg := d.userError(err).Error()
+			_, _ = fmt.Fprintf(d.cli.Err(), "%s: %s\n", name, msg)
+			failed = append(failed, name)
+		}
+	}
+	if len(failed) > 0 {
+		return cli.StatusError{StatusCode: exitFailure, Status: fmt.Sprintf("%d of %d repositories could not be refreshed: %s", len(failed), len(opts.names), strings.Join(failed, ", "))}
+	}
+	return nil
+}
+
+func refreshOne(ctx context.Context, d *deps, name string, window time.Duration, opts refreshOptions) error {
+	out := d.cli.Out()
+	ref, err := trust.ParseRef(name)
+	if err != nil {
+		return err
+	}
+	if ref.Digest != "" {
+		return trust.ErrDigestReference
+	}
+	gun := ref.GUN().String()
+	repo, err := d.openRepo(ctx, ref, !opts.dryRun)
+	if err != nil {
+		return trust.WithOp(trust.OpTrustRead, ref, fmt.Errorf("error establishing connection to trust repository: %w", err))
+	}
+	trustDir := filepath.Join(d.configDir, "trust")
+	plan, err := trust.PlanRefresh(ctx, repo, trustDir, time.Now(), window)
+	var missing *trust.MissingKeysError
+	if errors.As(err, &missing) {
+		return fmt.Errorf("%w\n%s", err, missingKeysRemedy(missing))
+	}
+	if err != nil {
+		return trust.WithOp(trust.OpTrustRead, ref, err)
+	}
+	if len(plan.Roles) == 0 {
+		_, _ = fmt.Fprintf(out, "%s: nothing expires within %s\n", gun, opts.expiringWithin)
+		return nil
+	}
+	verb := "Re-signing"
+	if opts.dryRun {
+		verb = "Would re-sign"
+	}
+	for _, e := range plan.Roles {
+		_, _ = fmt.Fprintf(out, "%s: %s the %s metadata (expires %s)\n", gun, verb, e.Role, e.Expires.UTC().Format(time.DateOnly))
+	}
+	if plan.Root != nil {
+		_, _ = fmt.Fprintf(out, "%s: %s root too (expires %s)\n", gun, verb, plan.Root.Expires.UTC().Format(time.DateOnly))
+	}
+	if opts.dryRun {
+		return nil
+	}
+	if _, err := trust.Refresh(ctx, repo, plan); err != nil {
+		return trust.WithOp(trust.OpTrustWrite, ref, err)
+	}
+	// Read back what the server now serves.
+	if _, err := repo.ListTargets(); err != nil {
+		return trust.WithOp(trust.OpTrustRead, ref, trust.Classify(ref.GUN(), err))
+	}
+	exp, err := trust.CachedExpiries(trustDir, ref.GUN())
+	if err != nil {
+		return err
+	}
+	after := map[string]time.Time{}
+	for _, e := range exp {
+		after[e.Role.String()] = e.Expires
+	}
+	parts := make([]string, 0, len(plan.Roles))
+	for _, e := range plan.Roles {
+		parts = append(parts, fmt.Sprintf("%s until %s", e.Role, after[e.Role.String()].UTC().Format(time.DateOnly)))
+	}
+	_, _ = fmt.Fprintf(out, "Successfully refreshed %s: %s\n", gun, strings.Join(parts, ", "))
+	return nil
+}
+
+// missingKeysRemedy says where the keys to re-sign a role can come from.
+func missingKeysRemedy(e *trust.MissingKeysError) string {
+	switch {
+	case e.Role.String() == "root":
+		return "Run refresh where the root key is, or restore it first (docker acrtrust key restore BACKUP)."
+	case e.Role.String() == "targets":
+		return "Run refresh where the repository key is, or restore it first (docker acrtrust key restore BACKUP, or key load)."
+	}
+	return "Run refresh where a key of that signer is (docker acrtrust key load KEY on this machine), or ask its holder to."
+}
