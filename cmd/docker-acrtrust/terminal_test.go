@@ -108,6 +108,19 @@ func (s *session) answer(text string, n int, answer string) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	// The prompt is printed just before echo is turned off: type only once
+	// it is, as a person would, or the terminal itself echoes what is typed.
+	for {
+		tio, err := unix.IoctlGetTermios(int(s.master.Fd()), unix.TCGETS)
+		assert.NilError(s.t, err)
+		if tio.Lflag&unix.ECHO == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("echo was never turned off for %q; the terminal shows:\n%s", text, s.output())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	_, err := io.WriteString(s.master, answer+"\r")
 	assert.NilError(s.t, err)
 }
