@@ -17,6 +17,11 @@
 #      host, counted from the sandbox's request log between runs.
 #   3. With an engine: docker pull NAME@DIGEST vs docker acrtrust pull NAME:TAG
 #      of the same small image, removed before every run (median of N).
+#   3b. With an engine: the same for a realistic image (64 MiB in 4 layers,
+#      built here from random data and pushed signed), and where the fixed
+#      cost of a trusted pull goes: the docker CLI's plugin dispatch
+#      (`docker acrtrust version`), the TUF round trips (a warm resolve) and
+#      the tagging (`docker tag`).
 #   4. Auditing a registry: a second sandbox seeded with --seed-registry
 #      (1,000 signed repositories of 20 tags), then
 #        docker-acrtrust audit of the whole registry (catalog), median of 3
@@ -41,7 +46,8 @@
 #   BENCH_PEERS_AUDIT_REPOS repositories seeded for the audit (default 1000, at most 5000;
 #                          0 skips the audit benchmark)
 #   BENCH_PEERS_AUDIT_TAGS signed tags per repository (default 20, at most 100)
-#   BENCH_PEERS_ONLY       "audit" runs only the audit benchmark (4)
+#   BENCH_PEERS_ONLY       "audit" runs only the audit benchmark (4), "pull"
+#                          only the realistic pull and its fixed cost (3b)
 #   DOCKER_HOST            the engine to use; without it, the current docker
 #                          context's, else the default socket
 set -euo pipefail
@@ -66,7 +72,7 @@ pull_runs="$(bounded BENCH_PEERS_PULL_RUNS "${BENCH_PEERS_PULL_RUNS:-5}" 1 20)"
 audit_repos="$(bounded BENCH_PEERS_AUDIT_REPOS "${BENCH_PEERS_AUDIT_REPOS:-1000}" 0 5000)"
 audit_tags="$(bounded BENCH_PEERS_AUDIT_TAGS "${BENCH_PEERS_AUDIT_TAGS:-20}" 1 100)"
 only="${BENCH_PEERS_ONLY:-all}"
-case "$only" in all | audit) ;; *) fail "BENCH_PEERS_ONLY=$only: want all or audit" ;; esac
+case "$only" in all | audit | pull) ;; *) fail "BENCH_PEERS_ONLY=$only: want all, audit or pull" ;; esac
 
 [ -x "$plugin" ] && [ -x "$sandbox_bin" ] || fail "build first: make build sandbox (or run make bench-peers)"
 command -v curl >/dev/null 2>&1 || fail "curl is needed (apt-get install curl)"
@@ -327,6 +333,31 @@ tag_list() { for ((i = 0; i < ntags; i++)); do printf '%s/bench/%s:%s\n' "$host"
 
 # ------------------------------------------------- 1. signing N tags
 
+# repeat LABEL RUNS CMD...: one untimed warm-up run, then RUNS timed runs;
+# sets rep_ms (the median), rep_total and rep_split (the requests per run,
+# as table cells; "3–4" when the runs differed).
+repeat() {
+	local label="$1" n="$2" i t1 t2 t3 t4 ms=() totals=() trusts=() tokens=() others=()
+	shift 2
+	if ! "$@" >"$work/$label-warm.out" 2>&1 </dev/null; then
+		fail_detail "$work/$label-warm.out"
+		return 1
+	fi
+	for ((i = 0; i < n; i++)); do
+		[ -n "${before_each:-}" ] && $before_each
+		timed "$work/$label-$i.out" "$@" || { fail_detail "$work/$label-$i.out"; return 1; }
+		ms+=("$elapsed_ms")
+		read -r t1 t2 t3 t4 _ <<<"$counts"
+		totals+=("$t1")
+		trusts+=("$t2")
+		tokens+=("$t3")
+		others+=("$t4")
+	done
+	rep_ms="$(median "${ms[@]}")"
+	rep_total="$(spread "${totals[@]}")"
+	rep_split="$(spread "${trusts[@]}") / $(spread "${tokens[@]}") / $(spread "${others[@]}")"
+}
+
 if [ "$only" = all ]; then # sections 1 to 3
 
 bench_sign="sign $ntags tags"
@@ -449,30 +480,6 @@ fi
 
 bench_resolve="warm resolution of a signed tag"
 
-# repeat LABEL RUNS CMD...: one untimed warm-up run, then RUNS timed runs;
-# sets rep_ms (the median), rep_total and rep_split (the requests per run,
-# as table cells; "3–4" when the runs differed).
-repeat() {
-	local label="$1" n="$2" i t1 t2 t3 t4 ms=() totals=() trusts=() tokens=() others=()
-	shift 2
-	if ! "$@" >"$work/$label-warm.out" 2>&1 </dev/null; then
-		fail_detail "$work/$label-warm.out"
-		return 1
-	fi
-	for ((i = 0; i < n; i++)); do
-		[ -n "${before_each:-}" ] && $before_each
-		timed "$work/$label-$i.out" "$@" || { fail_detail "$work/$label-$i.out"; return 1; }
-		ms+=("$elapsed_ms")
-		read -r t1 t2 t3 t4 _ <<<"$counts"
-		totals+=("$t1")
-		trusts+=("$t2")
-		tokens+=("$t3")
-		others+=("$t4")
-	done
-	rep_ms="$(median "${ms[@]}")"
-	rep_total="$(spread "${totals[@]}")"
-	rep_split="$(spread "${trusts[@]}") / $(spread "${tokens[@]}") / $(spread "${others[@]}")"
-}
 
 note "resolve: docker-acrtrust resolve, $runs runs"
 before_each=""
@@ -551,6 +558,69 @@ else
 fi
 
 fi # sections 1 to 3
+
+# ------------------------------ 3b. pull a realistic image, and the fixed cost
+
+bench_big="pull a 64 MiB image in 4 layers"
+bench_fixed="fixed cost of a trusted pull"
+if [ "$only" = all ] || [ "$only" = pull ]; then
+if [ -z "$engine" ]; then
+	skip_row "$bench_big" "\`docker pull NAME@DIGEST\`" "no engine"
+	skip_row "$bench_big" "\`docker acrtrust pull NAME:TAG\`" "no engine"
+else
+	docker_cfg() { DOCKER_CONFIG="$work/acrtrust" "$docker_bin" "$@"; }
+	big="$host/bench/big"
+	mkdir -p "$work/big"
+	for i in 1 2 3 4; do head -c 16M /dev/urandom >"$work/big/layer$i"; done
+	printf 'FROM scratch\nCOPY layer1 /l1\nCOPY layer2 /l2\nCOPY layer3 /l3\nCOPY layer4 /l4\n' >"$work/big/Dockerfile"
+	note "big pull: building and pushing a 64 MiB image in 4 layers (signed)"
+	pulled+=("$big:v1")
+	if ! DOCKER_BUILDKIT=0 docker_cfg build -q -t "$big:v1" "$work/big" >"$work/big-build.out" 2>&1 </dev/null ||
+		! docker_cfg acrtrust push "$big:v1" >"$work/big-push.out" 2>&1 </dev/null; then
+		fail_row "$bench_big" "\`docker acrtrust push\`" "building or pushing the image failed"
+		fail_detail "$work/big-push.out"
+	else
+		bigdigest="$(acrtrust resolve "$big:v1" </dev/null)"
+		bigdigest="${bigdigest##*@}"
+		pulled+=("$big@$bigdigest")
+		remove_big() { docker_cfg rmi -f "$big:v1" "$big@$bigdigest" >/dev/null 2>&1 </dev/null || true; }
+		before_each=remove_big
+		big_plain_ms=""
+		remove_big
+		note "big pull: docker pull NAME@DIGEST, $pull_runs runs"
+		if repeat big-plain "$pull_runs" docker_cfg pull "$big@$bigdigest"; then
+			big_plain_ms="$rep_ms"
+			row "$bench_big" "\`docker pull NAME@DIGEST\`" "$(fmt_ms "$rep_ms") (median of $pull_runs)" "$rep_total" "$rep_split" "" ""
+		else
+			fail_row "$bench_big" "\`docker pull NAME@DIGEST\`" "a run failed"
+		fi
+		note "big pull: docker acrtrust pull NAME:TAG, $pull_runs runs"
+		if repeat big-trusted "$pull_runs" docker_cfg acrtrust pull "$big:v1"; then
+			big_note=""
+			if [ -n "$big_plain_ms" ] && [ "$big_plain_ms" -gt 0 ]; then
+				big_note="$(awk -v a="$rep_ms" -v b="$big_plain_ms" 'BEGIN { printf "%+d ms, %+.1f%% vs the plain pull (target: at most +3%%)", a - b, (a / b - 1) * 100 }')"
+			fi
+			row "$bench_big" "\`docker acrtrust pull NAME:TAG\`" "$(fmt_ms "$rep_ms") (median of $pull_runs)" "$rep_total" "$rep_split" "" "$big_note"
+		else
+			fail_row "$bench_big" "\`docker acrtrust pull NAME:TAG\`" "a run failed"
+		fi
+		before_each=""
+		# Where the fixed cost goes, each part on its own.
+		note "fixed cost: plugin dispatch, warm resolution, tagging ($pull_runs runs each)"
+		docker_cfg pull -q "$big@$bigdigest" >/dev/null 2>&1 </dev/null || true
+		if repeat fixed-dispatch "$pull_runs" docker_cfg acrtrust version; then
+			row "$bench_fixed" "\`docker acrtrust version\` (the docker CLI runs the plugin)" "$(fmt_ms "$rep_ms") (median of $pull_runs)" "$rep_total" "$rep_split" "" ""
+		fi
+		if repeat fixed-resolve "$pull_runs" acrtrust resolve "$big:v1"; then
+			row "$bench_fixed" "\`docker-acrtrust resolve\` (TUF round trips, warm)" "$(fmt_ms "$rep_ms") (median of $pull_runs)" "$rep_total" "$rep_split" "" ""
+		fi
+		if repeat fixed-tag "$pull_runs" docker_cfg tag "$big@$bigdigest" "$big:v1"; then
+			row "$bench_fixed" "\`docker tag\` (tagging by the engine)" "$(fmt_ms "$rep_ms") (median of $pull_runs)" "$rep_total" "$rep_split" "" ""
+		fi
+		remove_big
+	fi
+fi
+fi
 
 # ------------------------------------------------ 4. auditing a registry
 
