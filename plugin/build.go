@@ -186,6 +186,9 @@ func runBuild(ctx context.Context, d *deps, opts buildOptions, trusted bool) err
 	if !trusted {
 		return runPlainBuild(ctx, d, opts, tool, tags)
 	}
+	if opts.push && d.offline() {
+		return trust.ErrOfflineWrite // before anything is built or pushed
+	}
 	kind := tool.kind()
 	if kind == classicBuilder && len(opts.buildContexts) > 0 {
 		return usageError{errors.New("--build-context needs buildx; the docker CLI here builds with the classic builder. Install buildx, or build without --build-context")}

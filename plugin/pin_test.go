@@ -583,3 +583,23 @@ func newTestCA(t *testing.T, name string) (*x509.Certificate, *ecdsa.PrivateKey)
 	assert.NilError(t, err)
 	return cert, key
 }
+
+// TestOfflineWritesPushNothing: --offline cannot sign, so a signed push, a
+// sign --local and a build --push are refused before anything is pushed.
+func TestOfflineWritesPushNothing(t *testing.T) {
+	for _, args := range [][]string{
+		{"--offline", "push", "reg.example/app:v1"},
+		{"--offline", "sign", "--local", "reg.example/app:v1"},
+	} {
+		t.Run(args[1], func(t *testing.T) {
+			cli := newFakeCLI(t, "")
+			d := newTestDeps(t, cli, nil)
+			eng := &fakeEngine{}
+			d.engine = eng
+			err := runCommand(t, d, args...)
+			assert.ErrorContains(t, err, "cannot publish trust data offline")
+			assert.ErrorContains(t, err, "Run it without --offline")
+			assert.Check(t, is.Len(eng.pushed, 0))
+		})
+	}
+}

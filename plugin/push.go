@@ -50,6 +50,10 @@ func runPush(ctx context.Context, d *deps, opts pushOptions, trusted bool) error
 	if ref.Digest != "" {
 		return errors.New("cannot push a digest reference")
 	}
+	if trusted && d.offline() {
+		// Refused before the image is pushed, not after.
+		return trust.ErrOfflineWrite
+	}
 	out := io.Writer(d.cli.Out())
 	if opts.quiet {
 		out = io.Discard

@@ -58,6 +58,9 @@ func runSign(ctx context.Context, d *deps, opts signOptions) error {
 	if err != nil {
 		return err
 	}
+	if d.offline() {
+		return trust.ErrOfflineWrite // before --local pushes anything
+	}
 	var errs []error
 	for _, g := range groups {
 		if opts.local {
