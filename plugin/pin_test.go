@@ -603,3 +603,35 @@ func TestOfflineWritesPushNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestWritesHonourPins: a machine whose pin names another root publishes
+// nothing: sign, revoke, signer add, key rotate and a signed push all stop
+// at the pin, after the publisher's trust data was read.
+func TestWritesHonourPins(t *testing.T) {
+	sb, _ := signedSandbox(t)
+	host := sb.Host()
+	publisher, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	assert.NilError(t, runCommand(t, publisher, "sign", host+"/app:v1")) // its keys and cache are on this machine
+	pins := writePins(t, map[string][]string{host + "/app": {bogusKeyID}})
+	signer := newDelegateKey(t, "bob")
+	for _, args := range [][]string{
+		{"sign", host + "/app:dev"},
+		{"push", host + "/app:dev"},
+		{"revoke", host + "/app:v1"},
+		{"signer", "add", "--key", signer.pubPath, "bob", host + "/app"},
+		{"key", "rotate", host + "/app", "targets"},
+	} {
+		t.Run(strings.Join(args[:2], " "), func(t *testing.T) {
+			d, cli := sameMachine(t, publisher)
+			sb.ResetStats()
+			err := runCommand(t, d, append([]string{"--pins", pins}, args...)...)
+			msg := ""
+			if err != nil {
+				msg = err.Error()
+			}
+			msg += cli.errBuf.String()
+			assert.Check(t, is.Contains(msg, "does not match its pin"))
+			assert.Check(t, is.Equal(sb.Stats().Publishes, 0), "published despite the pin")
+		})
+	}
+}
