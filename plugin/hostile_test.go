@@ -75,23 +75,31 @@ func TestHostileTrustServer(t *testing.T) {
 		mode    sandbox.Hostility
 		message string // the first line says
 		remedy  string // and what follows
+		// fresh: a client without a cache (a warm one keeps its verified
+		// copy of what the snapshot lists unchanged, and needs no download)
+		fresh bool
 	}{
 		{sandbox.HostileCompromise, "Warning: potential malicious behavior - trust data mismatch for remote repository " + host + "/app",
-			"a new root for " + host + "/app that the root this machine trusts did not sign (trusted root key " + root},
+			"a new root for " + host + "/app that the root this machine trusts did not sign (trusted root key " + root, false},
 		{sandbox.HostileRollback, "Warning: potential malicious behavior - trust data version is lower than expected for remote repository " + host + "/app",
-			"older trust data for " + host + "/app than this machine has already seen: a rollback"},
+			"older trust data for " + host + "/app than this machine has already seen: a rollback", false},
 		{sandbox.HostileFreeze, "Error: remote repository " + host + "/app out-of-date",
-			"serves timestamp metadata for " + host + "/app that has expired"},
+			"serves timestamp metadata for " + host + "/app that has expired", false},
 		{sandbox.HostileExpired, "Error: remote repository " + host + "/app out-of-date",
-			"serves snapshot metadata for " + host + "/app that has expired"},
+			"serves snapshot metadata for " + host + "/app that has expired", false},
 		{sandbox.HostileTamper, "Warning: potential malicious behavior - trust data has insufficient signatures for remote repository " + host + "/app",
-			"is not signed by the keys its role requires: it was altered after it was signed"},
+			"is not signed by the keys its role requires: it was altered after it was signed", false},
+		{sandbox.HostileCorrupt, "Warning: potential malicious behavior - trust data does not match its checksum for remote repository " + host + "/app",
+			"does not match the checksum that the snapshot lists for it", true},
 	} {
 		t.Run(tc.mode.String(), func(t *testing.T) {
 			assert.NilError(t, sb.SetHostile("app", tc.mode))
 			defer func() { assert.NilError(t, sb.SetHostile("app", sandbox.HostileOff)) }()
 			for _, args := range [][]string{{"pull", host + "/app:v1"}, {"resolve", host + "/app:v2"}, {"verify", host + "/app"}} {
 				d, cli, eng := copyMachine(t, warm, nil)
+				if tc.fresh {
+					d, cli, eng = sandboxDeps(t, sb, sandbox.UserPull, nil)
+				}
 				err := runCommand(t, d, args...)
 				assert.Assert(t, err != nil, "%s accepted a hostile server", args[0])
 				msg := err.Error()

@@ -60,6 +60,11 @@
 //     signed.ErrRoleThreshold (a value), not a checksum error; a tampered
 //     delegation alone is skipped by notary, its tags not found
 //     (client.ErrNoSuchTarget, a value).
+//   - [HostileCorrupt], targets changed after the snapshot listed them (on
+//     the server's disk or in transit), genuine snapshot and timestamp: a
+//     client that downloads targets gets data.ErrMismatchedChecksum (or
+//     storage.ErrMaliciousServer when the file grew); a warm client keeps
+//     its verified copy, which the snapshot still lists.
 //
 // The package is meant for tests and demos (cmd/acrtrust-sandbox); nothing in
 // the plugin imports it.

@@ -63,6 +63,9 @@ import (
 //     tampered bytes). A tampered delegation alone is skipped by notary's
 //     client with a warning, so its tags are then not found
 //     (client.ErrNoSuchTarget).
+//   - [HostileCorrupt]: every client gets data.ErrMismatchedChecksum (or
+//     storage.ErrMaliciousServer when the changed file is longer than the
+//     snapshot says) for targets.
 //
 // Notary's client retries once after downloading root again when an update
 // fails; the errors above are those of the retry, what the caller gets.
@@ -102,10 +105,15 @@ const (
 	// verify), and the snapshot and timestamp are re-signed with the server's
 	// real keys (same versions) so that every checksum matches.
 	HostileTamper Hostility = "tamper"
+	// HostileCorrupt models targets metadata changed after the snapshot
+	// listed it (on the server's disk or in transit): the genuine snapshot
+	// and timestamp, and under the names they give the targets file, a
+	// targets file whose targets point at other images.
+	HostileCorrupt Hostility = "corrupt"
 )
 
 // hostilities lists the valid modes in the order help texts show them.
-var hostilities = []Hostility{HostileOff, HostileCompromise, HostileRollback, HostileFreeze, HostileExpired, HostileTamper}
+var hostilities = []Hostility{HostileOff, HostileCompromise, HostileRollback, HostileFreeze, HostileExpired, HostileTamper, HostileCorrupt}
 
 // Hostilities returns the names of the valid modes.
 func Hostilities() []string {
@@ -328,6 +336,9 @@ type metaFile struct {
 	role    data.RoleName
 	content []byte
 	current bool // served as <role>.json too
+	// as, when set, is the content whose names this file is served under
+	// instead of its own (a file swapped for another after it was listed).
+	as []byte
 }
 
 // buildHostile builds the metadata mode serves for gun and indexes it by
@@ -349,6 +360,8 @@ func (s *Sandbox) buildHostile(ctx context.Context, n *notaryServer, gun data.GU
 		files, err = expire(g, time.Now())
 	case HostileTamper:
 		files, err = tamper(g, &imposters{s: s, ctx: ctx, repo: repo})
+	case HostileCorrupt:
+		files, err = corrupt(g, &imposters{s: s, ctx: ctx, repo: repo})
 	default:
 		return nil, fmt.Errorf("building hostile mode %q: unknown mode", mode)
 	}
@@ -376,8 +389,12 @@ func indexMeta(files []metaFile) (map[string][]byte, error) {
 		if f.current {
 			add(f.role.String()+".json", f.content)
 		}
-		s256 := sha256.Sum256(f.content)
-		s512 := sha512.Sum512(f.content)
+		named := f.content
+		if f.as != nil {
+			named = f.as
+		}
+		s256 := sha256.Sum256(named)
+		s512 := sha512.Sum512(named)
 		add(utils.ConsistentName(f.role.String(), s256[:])+".json", f.content)
 		add(utils.ConsistentName(f.role.String(), s512[:])+".json", f.content)
 		add(fmt.Sprintf("%d.%s.json", meta.Signed.Version, f.role), f.content)
@@ -558,6 +575,55 @@ func tamper(g *genuineRepo, im *imposters) ([]metaFile, error) {
 		return nil, fmt.Errorf("signing the timestamp: %w", err)
 	}
 	return append(files,
+		metaFile{role: data.CanonicalSnapshotRole, content: snapshot, current: true},
+		metaFile{role: data.CanonicalTimestampRole, content: timestamp, current: true}), nil
+}
+
+// corrupt serves, under the names the genuine snapshot gives targets.json,
+// a targets.json whose targets point at other images, with the genuine
+// snapshot and timestamp: the checksums no longer match.
+func corrupt(g *genuineRepo, im *imposters) ([]metaFile, error) {
+	t, ok := g.repo.Targets[data.CanonicalTargetsRole]
+	if !ok {
+		return nil, errors.New("no targets metadata")
+	}
+	genuine, err := marshal(t.ToSigned())
+	if err != nil {
+		return nil, fmt.Errorf("serialising targets: %w", err)
+	}
+	for _, target := range sortedTargets(t.Signed.Targets) {
+		meta := t.Signed.Targets[target]
+		other, err := im.other(meta)
+		if err != nil {
+			return nil, err
+		}
+		t.Signed.Targets[target] = fileMetaOf(other, meta.Custom)
+	}
+	changed, err := marshal(t.ToSigned())
+	if err != nil {
+		return nil, fmt.Errorf("serialising targets: %w", err)
+	}
+	files := append([]metaFile(nil), g.roots...)
+	for role, d := range g.repo.Targets {
+		if role == data.CanonicalTargetsRole {
+			continue
+		}
+		b, err := marshal(d.ToSigned())
+		if err != nil {
+			return nil, fmt.Errorf("serialising %s: %w", role, err)
+		}
+		files = append(files, metaFile{role: role, content: b, current: true})
+	}
+	snapshot, err := marshal(g.repo.Snapshot.ToSigned())
+	if err != nil {
+		return nil, fmt.Errorf("serialising the snapshot: %w", err)
+	}
+	timestamp, err := marshal(g.repo.Timestamp.ToSigned())
+	if err != nil {
+		return nil, fmt.Errorf("serialising the timestamp: %w", err)
+	}
+	return append(files,
+		metaFile{role: data.CanonicalTargetsRole, content: changed, current: true, as: genuine},
 		metaFile{role: data.CanonicalSnapshotRole, content: snapshot, current: true},
 		metaFile{role: data.CanonicalTimestampRole, content: timestamp, current: true}), nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/theupdateframework/notary/client"
+	store "github.com/theupdateframework/notary/storage"
 	"github.com/theupdateframework/notary/trustpinning"
 	"github.com/theupdateframework/notary/tuf/data"
 	"github.com/theupdateframework/notary/tuf/signed"
@@ -34,7 +35,8 @@ func TestParseHostility(t *testing.T) {
 		{in: "freeze", want: HostileFreeze},
 		{in: "expired", want: HostileExpired},
 		{in: "tamper", want: HostileTamper},
-		{in: "Tamper", wantErr: `parsing hostile mode "Tamper": want one of off, compromise, rollback, freeze, expired, tamper`},
+		{in: "corrupt", want: HostileCorrupt},
+		{in: "Tamper", wantErr: `parsing hostile mode "Tamper": want one of off, compromise, rollback, freeze, expired, tamper, corrupt`},
 		{in: "", wantErr: `parsing hostile mode ""`},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
@@ -503,4 +505,24 @@ func mustTag(t *testing.T, sb *Sandbox, repo, tag string) name.Tag {
 	ref, err := sb.tag(repo, tag)
 	assert.NilError(t, err)
 	return ref
+}
+
+func TestHostileCorrupt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: needs the in-process sandbox")
+	}
+	sb := start(t, Options{})
+	f := newHostileFixture(t, sb, "app")
+	assert.NilError(t, sb.SetHostile("app", HostileCorrupt))
+
+	// A fresh client downloads targets.json by the checksum the genuine
+	// snapshot gives, and gets other bytes.
+	_, err := f.fresh(t).GetTargetByName("v1")
+	var checksum data.ErrMismatchedChecksum
+	var tooLong store.ErrMaliciousServer
+	assert.Check(t, errors.As(err, &checksum) || errors.As(err, &tooLong), "%#v", err)
+	// A warm client keeps its verified copy: the snapshot still lists it.
+	f.assertGenuine(t, f.warm, "v1", data.CanonicalTargetsRole)
+
+	f.assertRestored(t)
 }

@@ -148,6 +148,7 @@ var hostileModes = []struct {
 	{sandbox.HostileFreeze, "the timestamp of activation, re-signed expired: timestamp expired"},
 	{sandbox.HostileExpired, "the snapshot re-signed expired, under a fresh timestamp: snapshot expired"},
 	{sandbox.HostileTamper, "targets pointing at other images, original signatures kept, snapshot and timestamp re-signed: signature threshold not met"},
+	{sandbox.HostileCorrupt, "targets changed after the snapshot listed it, genuine snapshot and timestamp: checksum mismatch"},
 }
 
 // writeIdentities writes the identities and the ACR roles they stand for;
