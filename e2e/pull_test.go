@@ -81,6 +81,9 @@ func TestPullTrusted(t *testing.T) {
 	t.Run("an unsigned tag pulls nothing", func(t *testing.T) {
 		res := c.acrtrust(t, "pull", repo+":unsigned")
 		res.Assert(t, icmd.Expected{ExitCode: 1, Err: "No valid trust data for unsigned"})
+		// Under docker the command is still known as pull: its own remedy.
+		assert.Check(t, is.Contains(res.Stderr(), "The tag is not signed, so nothing was pulled."))
+		assert.Check(t, is.Contains(res.Stderr(), "or pull with --disable-content-trust"))
 		assert.Check(t, !strings.Contains(res.Combined(), "Pulling from"), "the engine was asked to pull")
 		assert.Check(t, !c.imageExists(t, repo+":unsigned"))
 		assert.Check(t, !c.imageExists(t, repo+"@"+unsignedDigest))

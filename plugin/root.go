@@ -61,7 +61,11 @@ Keys and metadata are Docker's own, under $DOCKER_CONFIG/trust.`,
 // explainErrors makes every command start the same way (an interruptible
 // context, deps initialised) and its error go through d.userError, the one
 // place that turns trust errors into sentences with a remedy.
-func explainErrors(cmd *cobra.Command, d *deps) {
+func explainErrors(root *cobra.Command, d *deps) {
+	explainErrorsBelow(root, root, d)
+}
+
+func explainErrorsBelow(cmd, root *cobra.Command, d *deps) {
 	// Wrong arguments are usage errors (exit 125), like unknown flags.
 	if check := cmd.Args; check != nil {
 		cmd.Args = func(c *cobra.Command, args []string) error {
@@ -77,13 +81,14 @@ func explainErrors(cmd *cobra.Command, d *deps) {
 			defer stop()
 			c.SetContext(ctx)
 			d.ctx = ctx
-			d.command = strings.TrimPrefix(c.CommandPath(), c.Root().Name()+" ")
+			// Relative to acrtrust itself: under docker it sits below "docker".
+			d.command = strings.TrimPrefix(c.CommandPath(), root.CommandPath()+" ")
 			d.init()
 			return d.userError(run(c, args))
 		}
 	}
 	for _, sub := range cmd.Commands() {
-		explainErrors(sub, d)
+		explainErrorsBelow(sub, root, d)
 	}
 }
 

@@ -119,6 +119,10 @@ if [ -z "$engine" ]; then
 	say "Resolve the signed tag to the digest a deploy pins"
 	acrtrust resolve "$repo:v1"
 
+	say "Pin the repository's root key, so a fresh machine never trusts on first use"
+	acrtrust --pins "$work/pins.json" pin add -y "$repo"
+	acrtrust --pins "$work/pins.json" --require-pin resolve "$repo:v1"
+
 	say "Verify every tag in the registry against the trust data (dev is unsigned, so it fails)"
 	if acrtrust verify "$repo"; then
 		fail "verify passed with an unsigned tag: that is a bug"
@@ -149,9 +153,12 @@ echo
 echo "keys in \$DOCKER_CONFIG/trust/private:"
 ls -l "$DOCKER_CONFIG/trust/private"
 
-say "Trusted pull: resolve v1 from verified trust data, pull by digest, tag"
+say "Pin the repository's root key, so a fresh machine never trusts on first use"
+acrtrust --pins "$work/pins.json" pin add -y "$repo"
+
+say "Trusted pull with pins required: resolve v1 from verified trust data, pull by digest, tag"
 run docker rmi "$repo:v1"
-acrtrust pull "$repo:v1"
+acrtrust --pins "$work/pins.json" --require-pin pull "$repo:v1"
 
 say "An unsigned tag is refused, and nothing is pulled"
 run docker tag "$repo:v1" "$repo:unsigned"
