@@ -98,7 +98,7 @@ func (d *deps) remedy(err error) string {
 	if errors.As(err, &notInRegistry) {
 		return "Push the image first (`docker acrtrust push`, or any client), or use --local to push the local image and sign it."
 	}
-	if r := keyRemedy(err); r != "" {
+	if r := d.keyRemedy(err); r != "" {
 		return r
 	}
 	return d.explain(err)

@@ -142,6 +142,16 @@ func TestEveryStepExplained(t *testing.T) {
 			remedy: "`docker acrtrust verify " + host + "/app` lists the repository's tags",
 		},
 		{
+			name: "no passphrases in a pipeline, first push of a repository", user: sandbox.UserSigner,
+			setup: func(t *testing.T, d *deps, fc *fakeCLI) {
+				_, err := sb.PushRandomImage(ctx, "fresh", "v1")
+				assert.NilError(t, err)
+			},
+			args:   []string{"push", host + "/fresh:v1"},
+			first:  "failed to sign " + host + "/fresh:v1: a key passphrase is needed but stdin is not a terminal: set DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE",
+			remedy: "In a pipeline, set them from the pipeline's secrets (docs/ci.md)",
+		},
+		{
 			name: "no signing keys at all, first push", user: sandbox.UserSigner,
 			args:   []string{"push", host + "/app:v2"},
 			first:  host + "/app:v2 was pushed to the registry but is NOT signed: failed to sign " + host + "/app:v2: ",
