@@ -1,11 +1,9 @@
 package trust
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -78,7 +76,7 @@ type RoleExpiry struct {
 // server manages and renews them. Call it after the repository was read, so
 // the cache is current.
 func CachedExpiries(trustDir string, gun data.GUN) ([]RoleExpiry, error) {
-	dir := filepath.Join(trustDir, "tuf", filepath.FromSlash(gun.String()), "metadata")
+	dir := metadataDir(trustDir, gun)
 	var out []RoleExpiry
 	err := filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
 		if err != nil {
@@ -95,17 +93,13 @@ func CachedExpiries(trustDir string, gun data.GUN) ([]RoleExpiry, error) {
 		if role == data.CanonicalSnapshotRole || role == data.CanonicalTimestampRole {
 			return nil
 		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
 		var meta struct {
 			Signed struct {
 				Expires time.Time `json:"expires"`
 			} `json:"signed"`
 		}
-		if err := json.Unmarshal(b, &meta); err != nil {
-			return fmt.Errorf("reading cached metadata %q: %w", path, err)
+		if err := readCachedJSON(path, &meta); err != nil {
+			return err
 		}
 		out = append(out, RoleExpiry{Role: role, Expires: meta.Signed.Expires})
 		return nil
