@@ -9,6 +9,8 @@ import (
 	"github.com/theupdateframework/notary"
 	"github.com/theupdateframework/notary/tuf/data"
 	"github.com/theupdateframework/notary/tuf/utils"
+
+	"github.com/acrtrust/docker-acrtrust/internal/capped"
 )
 
 // KeyNotFoundError: no key in the store has the ID (or ID prefix).
@@ -67,7 +69,7 @@ func ChangePassphrase(trustDir, id string, current, next notary.PassRetriever) (
 	if !fi.Mode().IsRegular() {
 		return k, fmt.Errorf("changing the passphrase of key %s: %s is not a regular file", k.ID, k.File)
 	}
-	b, err := readCapped(k.File, maxKeyFileSize)
+	b, err := capped.ReadFile(k.File, maxKeyFileSize)
 	if err != nil {
 		return k, fmt.Errorf("reading key %s: %w", k.ID, err)
 	}

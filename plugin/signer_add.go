@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
 	"github.com/docker/cli/cli"
 	"github.com/spf13/cobra"
 	"github.com/theupdateframework/notary/tuf/data"
 
+	"github.com/acrtrust/docker-acrtrust/internal/capped"
 	"github.com/acrtrust/docker-acrtrust/trust"
 )
 
@@ -100,7 +99,7 @@ func addSignerToRepo(ctx context.Context, d *deps, signer, repoName string, keys
 func readPublicKeys(paths []string) ([]data.PublicKey, error) {
 	keys := make([]data.PublicKey, 0, len(paths))
 	for _, p := range paths {
-		b, err := readLimited(p, maxPublicKeyFile)
+		b, err := capped.ReadFile(p, maxPublicKeyFile)
 		if err != nil {
 			return nil, fmt.Errorf("unable to read public key from file: %w", err)
 		}
@@ -111,13 +110,4 @@ func readPublicKeys(paths []string) ([]data.PublicKey, error) {
 		keys = append(keys, k)
 	}
 	return keys, nil
-}
-
-func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, limit))
 }

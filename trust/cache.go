@@ -11,6 +11,8 @@ import (
 
 	"github.com/theupdateframework/notary/tuf/data"
 	"github.com/theupdateframework/notary/tuf/utils"
+
+	"github.com/acrtrust/docker-acrtrust/internal/capped"
 )
 
 // metadataDir is where notary's file-cached repository keeps the verified
@@ -258,14 +260,10 @@ const maxMetadataRead = 32 << 20
 // readCachedJSON decodes the cached metadata file at path into v. An error
 // satisfying errors.Is(err, fs.ErrNotExist) means it is not cached.
 func readCachedJSON(path string, v any) error {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return err
+	b, err := capped.ReadFile(path, maxMetadataRead)
+	if capped.IsTooLarge(err) {
+		return fmt.Errorf("reading cached metadata %q: %w", path, err)
 	}
-	if fi.Size() > maxMetadataRead {
-		return fmt.Errorf("reading cached metadata %q: too large", path)
-	}
-	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
