@@ -379,13 +379,6 @@ func (g *diagnosis) checkExpiry(trustDir string, ref trust.Ref) {
 	}
 }
 
-func shortKeyID(id string) string {
-	if len(id) > 7 {
-		return id[:7]
-	}
-	return id
-}
-
 // printDoctorReport prints one line per check, with the remedy of each
 // check that is not ok below it (once, when several checks share it).
 func printDoctorReport(d *deps, rep doctorReport) error {

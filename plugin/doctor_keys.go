@@ -7,6 +7,7 @@ import (
 
 	"github.com/theupdateframework/notary/tuf/data"
 
+	"github.com/acrtrust/docker-acrtrust/internal/keyid"
 	"github.com/acrtrust/docker-acrtrust/keystore"
 	"github.com/acrtrust/docker-acrtrust/trust"
 )
@@ -110,11 +111,11 @@ func toRoleKeys(r trust.CachedRole, local map[string]bool) roleKeys {
 func (g *diagnosis) checkKeys(k keyReport) {
 	switch {
 	case !k.HasTrustData && len(k.LocalRootKeys) > 0:
-		g.add("root key", checkOK, fmt.Sprintf("root key %s is here; the first signing of %s reuses it", shortKeyID(k.LocalRootKeys[0]), g.w.gun), "")
+		g.add("root key", checkOK, fmt.Sprintf("root key %s is here; the first signing of %s reuses it", keyid.Short(k.LocalRootKeys[0]), g.w.gun), "")
 	case !k.HasTrustData:
 		g.add("root key", checkOK, fmt.Sprintf("no root key here; the first signing of %s creates one", g.w.gun), "")
 	case len(k.Root.Local) > 0:
-		g.add("root key", checkOK, fmt.Sprintf("root key %s of %s is here (keep a backup offline)", shortKeyID(k.Root.Local[0]), g.w.gun), "")
+		g.add("root key", checkOK, fmt.Sprintf("root key %s of %s is here (keep a backup offline)", keyid.Short(k.Root.Local[0]), g.w.gun), "")
 	default:
 		g.add("root key", checkOK, fmt.Sprintf("the root key of %s is not here: needed only to rotate keys and to renew the root metadata before it expires", g.w.gun), "")
 	}
@@ -128,18 +129,18 @@ func (g *diagnosis) checkKeys(k keyReport) {
 	// tags are signed into their roles only, and the repository key alone
 	// signs none.
 	if len(k.Repository.Local) > 0 && len(k.Delegations) == 0 {
-		can = append(can, fmt.Sprintf("repository key %s (targets)", shortKeyID(k.Repository.Local[0])))
+		can = append(can, fmt.Sprintf("repository key %s (targets)", keyid.Short(k.Repository.Local[0])))
 	}
 	for _, dk := range k.Delegations {
 		if len(dk.Local) > 0 {
-			can = append(can, fmt.Sprintf("signer key %s (%s)", shortKeyID(dk.Local[0]), dk.Role))
+			can = append(can, fmt.Sprintf("signer key %s (%s)", keyid.Short(dk.Local[0]), dk.Role))
 		}
 	}
 	switch {
 	case len(can) == 0 && len(k.Delegations) > 0:
 		msg := fmt.Sprintf("%s has signers, and no signer's key is here", g.w.gun)
 		if len(k.Repository.Local) > 0 {
-			msg += fmt.Sprintf(" (the repository key %s is, but it signs no tags once signers exist)", shortKeyID(k.Repository.Local[0]))
+			msg += fmt.Sprintf(" (the repository key %s is, but it signs no tags once signers exist)", keyid.Short(k.Repository.Local[0]))
 		}
 		g.add("signing keys", g.forSigning(), msg, g.d.noSignableRolesRemedy(g.w))
 		return
