@@ -157,20 +157,11 @@ func stageTargets(repo Repository, targets []Target, nts []*client.Target, same 
 	return staged, nil
 }
 
-// SignableRoles returns the roles that the local keys can sign target into
+// roleChooser decides which roles the local keys can sign a target into
 // (Docker's GetSignableRoles): targets when the repository has no
 // delegations, else every direct targets/<name> delegation that holds a local
-// key and whose paths cover the target.
-func SignableRoles(repo Repository, target string) ([]data.RoleName, error) {
-	c, err := newRoleChooser(repo)
-	if err != nil {
-		return nil, err
-	}
-	return c.roles(target)
-}
-
-// roleChooser holds what SignableRoles decides from: the repository's
-// delegations and the IDs of the local keys.
+// key and whose paths cover the target. It holds what it decides from: the
+// repository's delegations and the IDs of the local keys.
 type roleChooser struct {
 	delegations []data.Role
 	local       map[string]bool
