@@ -9,14 +9,15 @@ import (
 // TestImportDirection keeps the layering of DESIGN.md: cmd -> plugin ->
 // {trust, keystore}. The library packages never reach cobra, the docker CLI
 // command packages or the plugin, and nothing but tests and its own command
-// reaches the sandbox (ggcr cmd/crane/depcheck_test.go does the same).
+// reaches the sandbox, and trust/trusttest is for _test.go files only (ggcr
+// cmd/crane/depcheck_test.go does the same).
 func TestImportDirection(t *testing.T) {
 	const mod = "github.com/acrtrust/docker-acrtrust/"
 	forbidden := map[string][]string{
-		mod + "trust":               {"github.com/spf13/cobra", "github.com/docker/cli/cli/command", mod + "plugin", mod + "keystore", mod + "sandbox"},
+		mod + "trust":               {"github.com/spf13/cobra", "github.com/docker/cli/cli/command", mod + "plugin", mod + "keystore", mod + "sandbox", mod + "trust/trusttest"},
 		mod + "keystore":            {"github.com/spf13/cobra", "github.com/docker/cli/cli/command", mod + "plugin", mod + "trust", mod + "sandbox"},
-		mod + "plugin":              {mod + "sandbox", "github.com/theupdateframework/notary/server"},
-		mod + "cmd/docker-acrtrust": {mod + "sandbox", "github.com/theupdateframework/notary/server", "github.com/google/go-containerregistry/pkg/registry"},
+		mod + "plugin":              {mod + "sandbox", "github.com/theupdateframework/notary/server", mod + "trust/trusttest"},
+		mod + "cmd/docker-acrtrust": {mod + "sandbox", "github.com/theupdateframework/notary/server", "github.com/google/go-containerregistry/pkg/registry", mod + "trust/trusttest"},
 	}
 	for pkg, bad := range forbidden {
 		t.Run(strings.TrimPrefix(pkg, mod), func(t *testing.T) {
