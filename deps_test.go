@@ -6,11 +6,11 @@ import (
 	"testing"
 )
 
-// TestImportDirection keeps the layering of DESIGN.md: cmd -> plugin ->
-// {trust, keystore}. The library packages never reach cobra, the docker CLI
-// command packages or the plugin, and nothing but tests and its own command
-// reaches the sandbox, and trust/trusttest is for _test.go files only (ggcr
-// cmd/crane/depcheck_test.go does the same).
+// TestImportDirection keeps the layering of docs/architecture.md: cmd ->
+// plugin -> {trust, keystore}. The library packages never reach cobra, the
+// docker CLI command packages or the plugin; nothing but tests and its own
+// command reaches the sandbox; trust/trusttest is for _test.go files only
+// (ggcr cmd/crane/depcheck_test.go does the same).
 func TestImportDirection(t *testing.T) {
 	const mod = "github.com/acrtrust/docker-acrtrust/"
 	forbidden := map[string][]string{
