@@ -77,9 +77,9 @@ func addSignerToRepo(ctx context.Context, d *deps, signer, repoName string, keys
 	if err != nil {
 		return err
 	}
-	repo, err := d.openRepo(ctx, ref, true)
+	repo, err := openTrust(ctx, d, ref, true)
 	if err != nil {
-		return trust.WithOp(trust.OpTrustWrite, ref, fmt.Errorf("error establishing connection to trust repository: %w", err))
+		return err
 	}
 	res, err := trust.AddSigner(ctx, repo, signer, keys, trust.AddSignerOptions{
 		Initializing: func() {
