@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/theupdateframework/notary/tuf/data"
@@ -120,6 +122,74 @@ func CachedTimestamp(trustDir string, gun data.GUN) (CacheAge, error) {
 
 // isNotExist is errors.Is(err, fs.ErrNotExist).
 func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
+
+// RoleExpiry is when a role's metadata expires.
+type RoleExpiry struct {
+	Role    data.RoleName
+	Expires time.Time
+}
+
+// CachedExpiries reads the expiry of root, targets and every delegation from
+// the verified metadata cache of gun under trustDir (<trustDir>/tuf/<gun>/
+// metadata), sorted by date. Snapshot and timestamp are left out: on ACR the
+// server manages and renews them. Call it after the repository was read, so
+// the cache is current.
+func CachedExpiries(trustDir string, gun data.GUN) ([]RoleExpiry, error) {
+	dir := metadataDir(trustDir, gun)
+	roles, err := cachedRoleNames(dir)
+	if err != nil {
+		return nil, fmt.Errorf("reading cached trust metadata of %q: %w", gun, err)
+	}
+	var out []RoleExpiry
+	for _, role := range roles {
+		if role == data.CanonicalSnapshotRole || role == data.CanonicalTimestampRole {
+			continue
+		}
+		var meta signedExpiry
+		switch err := readCachedJSON(filepath.Join(dir, filepath.FromSlash(role.String())+".json"), &meta); {
+		case isNotExist(err):
+			continue // gone since it was listed
+		case err != nil:
+			return nil, fmt.Errorf("reading cached trust metadata of %q: %w", gun, err)
+		}
+		out = append(out, RoleExpiry{Role: role, Expires: meta.Signed.Expires})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Expires.Before(out[j].Expires) })
+	return out, nil
+}
+
+// signedExpiry is the part of a TUF metadata document that says when it
+// expires.
+type signedExpiry struct {
+	Signed struct {
+		Expires time.Time `json:"expires"`
+	} `json:"signed"`
+}
+
+// cachedRoleNames lists the roles whose metadata is cached in dir
+// (<role>.json, delegations in sub-folders), in path order. A dir that does
+// not exist holds none.
+func cachedRoleNames(dir string) ([]data.RoleName, error) {
+	var out []data.RoleName
+	err := filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if e.IsDir() || !strings.HasSuffix(path, ".json") {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		out = append(out, data.RoleName(strings.TrimSuffix(filepath.ToSlash(rel), ".json")))
+		return nil
+	})
+	if isNotExist(err) {
+		err = nil
+	}
+	return out, err
+}
 
 // CachedRole is one role of a repository's cached trust data and the keys
 // it lists.
