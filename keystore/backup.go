@@ -12,14 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-)
 
-// Paths inside a backup archive: what `tar czf backup.tar.gz -C
-// $DOCKER_CONFIG trust/private` produces, so that archives made by hand
-// restore with Restore and ours restore by hand.
-const (
-	ArchivePrivateDir  = "trust/private"
-	ArchiveMetadataDir = "trust/tuf"
+	"github.com/acrtrust/docker-acrtrust/internal/capped"
 )
 
 // DefaultBackupName is the backup file name for time t:
@@ -105,7 +99,7 @@ func Backup(trustDir string, w io.Writer, opts BackupOptions) (BackupResult, err
 				res.Skipped = append(res.Skipped, Skipped{Path: p, Reason: "not a regular file"})
 				return nil
 			}
-			b, err := readCapped(p, capFor(name))
+			b, err := capped.ReadFile(p, capFor(name))
 			if err != nil {
 				res.Skipped = append(res.Skipped, Skipped{Path: p, Reason: err.Error()})
 				return nil
@@ -210,20 +204,4 @@ func BackupToFile(trustDir, file string, overwrite bool, opts BackupOptions) (Ba
 		return res, fmt.Errorf("writing backup %q: %w", file, err)
 	}
 	return res, nil
-}
-
-func readCapped(p string, limit int64) ([]byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("larger than %d bytes", limit)
-	}
-	return b, nil
 }

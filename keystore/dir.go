@@ -3,13 +3,14 @@ package keystore
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
 
 	"github.com/theupdateframework/notary"
+
+	"github.com/acrtrust/docker-acrtrust/internal/capped"
 )
 
 // Permissions of everything keystore writes: private keys are readable by
@@ -76,12 +77,12 @@ func ReadPrivateKeyFile(path string) ([]byte, error) {
 	if err := checkPrivateMode(path, fi); err != nil {
 		return nil, err
 	}
-	b, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
-	if err != nil {
+	b, err := capped.ReadAll(f, maxKeyFileSize)
+	switch {
+	case capped.IsTooLarge(err):
+		return nil, fmt.Errorf("reading private key file %q: %w, not a key", path, err)
+	case err != nil:
 		return nil, fmt.Errorf("reading private key file %q: %w", path, err)
-	}
-	if len(b) > maxKeyFileSize {
-		return nil, fmt.Errorf("reading private key file %q: larger than %d bytes, not a key", path, maxKeyFileSize)
 	}
 	return b, nil
 }

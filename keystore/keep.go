@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+
+	"github.com/acrtrust/docker-acrtrust/internal/keyid"
 )
 
 // Kept is a copy of key files taken before an operation that notary may
@@ -24,7 +26,7 @@ func Keep(trustDir string, ids []string) (*Kept, error) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading key %s: %w", shortID(id), err)
+			return nil, fmt.Errorf("reading key %s: %w", keyid.Short(id), err)
 		}
 		k.files[id] = b
 	}
@@ -46,7 +48,7 @@ func (k *Kept) Restore() ([]string, error) {
 			continue
 		}
 		if err := writeFileAtomic(path, b); err != nil {
-			errs = append(errs, fmt.Errorf("putting back key %s: %w", shortID(id), err))
+			errs = append(errs, fmt.Errorf("putting back key %s: %w", keyid.Short(id), err))
 			continue
 		}
 		back = append(back, id)

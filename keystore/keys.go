@@ -15,6 +15,8 @@ import (
 	"github.com/theupdateframework/notary/tuf/data"
 	"github.com/theupdateframework/notary/tuf/utils"
 	"github.com/youmark/pkcs8"
+
+	"github.com/acrtrust/docker-acrtrust/internal/keyid"
 )
 
 // validName is Docker's rule for key and signer names.
@@ -173,7 +175,7 @@ func newPassphrase(retriever notary.PassRetriever, id string, role data.RoleName
 			err = errors.New("an empty passphrase would leave the key unencrypted")
 		}
 		if giveup || attempt >= maxPassphraseAttempts || errors.Is(err, ErrNoPassphraseSource) {
-			return "", fmt.Errorf("choosing a passphrase for the new %s key %s: %w", role, shortID(id), err)
+			return "", fmt.Errorf("choosing a passphrase for the new %s key %s: %w", role, keyid.Short(id), err)
 		}
 	}
 }
@@ -200,7 +202,7 @@ func storeKey(trustDir string, key data.PrivateKey, role data.RoleName, gun data
 	}
 	pemBytes, err := utils.ConvertPrivateKeyToPKCS8(key, role, gun, pass)
 	if err != nil {
-		return "", fmt.Errorf("encrypting key %s: %w", shortID(id), err)
+		return "", fmt.Errorf("encrypting key %s: %w", keyid.Short(id), err)
 	}
 	if err := ensurePrivateDir(PrivateDir(trustDir)); err != nil {
 		return "", err
@@ -219,7 +221,7 @@ func storeKey(trustDir string, key data.PrivateKey, role data.RoleName, gun data
 // with pass and is private to its owner.
 func verifyStored(path, id string, role data.RoleName, gun data.GUN, pass string) error {
 	fail := func(format string, args ...any) error {
-		return fmt.Errorf("verifying stored key %s: %s", shortID(id), fmt.Sprintf(format, args...))
+		return fmt.Errorf("verifying stored key %s: %s", keyid.Short(id), fmt.Sprintf(format, args...))
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -247,7 +249,7 @@ func verifyStored(path, id string, role data.RoleName, gun data.GUN, pass string
 		return fail("does not decrypt: %v", err)
 	}
 	if k.ID() != id {
-		return fail("decrypts to key %s", shortID(k.ID()))
+		return fail("decrypts to key %s", keyid.Short(k.ID()))
 	}
 	return nil
 }

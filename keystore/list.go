@@ -1,7 +1,6 @@
 package keystore
 
 import (
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -28,25 +27,8 @@ type Key struct {
 	File string
 	// Encrypted is false for a key stored without a passphrase.
 	Encrypted bool
-	// SignsFor lists the repositories and roles whose cached trust data
-	// (<trustDir>/tuf/<gun>/metadata) names this key. It is what this
-	// machine last saw, not verified anew.
-	SignsFor []Signing
 	// Problem is set when the file is not a usable key file.
 	Problem string
-}
-
-// Signing is one repository role a key signs for.
-type Signing struct {
-	Repository string
-	Role       string
-	// KeyID is the ID under which the repository's trust data lists the
-	// key. For a root key it is the ID of the repository's root
-	// certificate (notary lists root keys as X.509 certificates, one per
-	// repository), which is what inspect shows under Root and what trust
-	// pins name; it differs from the key file's ID. For keys listed as
-	// plain public keys it is the key's own ID.
-	KeyID string
 }
 
 // List returns the keys in trustDir's key store (<trustDir>/private,
@@ -71,10 +53,6 @@ func List(trustDir string) ([]Key, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("listing keys in %q: %w", dir, err)
-	}
-	signs := signingRoles(resolveDir(MetadataDir(trustDir)))
-	for i := range keys {
-		keys[i].SignsFor = signs[keys[i].ID]
 	}
 	sortKeys(keys)
 	return keys, nil
@@ -149,67 +127,6 @@ func readKeyFile(path string, d fs.DirEntry) Key {
 	return k
 }
 
-// signingRoles maps canonical key IDs (the IDs of the key files) to the
-// repository roles that cached trust data lists them for: root and
-// targets keys from root.json, signer keys from targets.json delegations.
-func signingRoles(tufDir string) map[string][]Signing {
-	out := map[string][]Signing{}
-	_ = filepath.WalkDir(tufDir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || !d.IsDir() || d.Name() != "metadata" {
-			return nil
-		}
-		rel, err := filepath.Rel(tufDir, filepath.Dir(path))
-		if err != nil || rel == "." {
-			return fs.SkipDir
-		}
-		gun := filepath.ToSlash(rel)
-		add := func(keys data.Keys, role string, ids []string) {
-			for _, id := range ids {
-				k, ok := keys[id]
-				if !ok {
-					continue
-				}
-				if cid, err := utils.CanonicalKeyID(k); err == nil {
-					out[cid] = append(out[cid], Signing{Repository: gun, Role: role, KeyID: id})
-				}
-			}
-		}
-		var root struct {
-			Signed struct {
-				Keys  data.Keys `json:"keys"`
-				Roles map[string]struct {
-					KeyIDs []string `json:"keyids"`
-				} `json:"roles"`
-			} `json:"signed"`
-		}
-		if readJSON(filepath.Join(path, "root.json"), &root) == nil {
-			for _, role := range []data.RoleName{data.CanonicalRootRole, data.CanonicalTargetsRole, data.CanonicalSnapshotRole, data.CanonicalTimestampRole} {
-				if r, ok := root.Signed.Roles[role.String()]; ok {
-					add(root.Signed.Keys, role.String(), r.KeyIDs)
-				}
-			}
-		}
-		var targets struct {
-			Signed struct {
-				Delegations struct {
-					Keys  data.Keys `json:"keys"`
-					Roles []struct {
-						Name   string   `json:"name"`
-						KeyIDs []string `json:"keyids"`
-					} `json:"roles"`
-				} `json:"delegations"`
-			} `json:"signed"`
-		}
-		if readJSON(filepath.Join(path, "targets.json"), &targets) == nil {
-			for _, r := range targets.Signed.Delegations.Roles {
-				add(targets.Signed.Delegations.Keys, r.Name, r.KeyIDs)
-			}
-		}
-		return fs.SkipDir
-	})
-	return out
-}
-
 // resolveDir follows dir if it is a symbolic link (a key store moved
 // elsewhere), since filepath.WalkDir does not follow its root.
 func resolveDir(dir string) string {
@@ -217,22 +134,4 @@ func resolveDir(dir string) string {
 		return r
 	}
 	return dir
-}
-
-// maxMetadataRead bounds a cached metadata file read for listing.
-const maxMetadataRead = 32 << 20
-
-func readJSON(path string, v any) error {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	if fi.Size() > maxMetadataRead {
-		return fmt.Errorf("%s is too large", path)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, v)
 }

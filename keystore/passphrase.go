@@ -11,6 +11,8 @@ import (
 	"github.com/theupdateframework/notary"
 	"github.com/theupdateframework/notary/passphrase"
 	"github.com/theupdateframework/notary/tuf/data"
+
+	"github.com/acrtrust/docker-acrtrust/internal/keyid"
 )
 
 // Environment variable names for passphrases, as Docker content trust used them.
@@ -149,7 +151,7 @@ func RetrieverFrom(s Sources) (retriever notary.PassRetriever, lastErr func() er
 		case errors.Is(err, passphrase.ErrTooManyAttempts):
 			record(&WrongPassphraseError{Source: SourceTerminal, Role: alias, KeyID: keyName})
 		case err != nil:
-			record(fmt.Errorf("reading the passphrase for the %s key %s: %w", alias, shortID(keyName), err))
+			record(fmt.Errorf("reading the passphrase for the %s key %s: %w", alias, keyid.Short(keyName), err))
 		}
 		return pass, giveup, err
 	}
@@ -228,7 +230,7 @@ type WrongPassphraseError struct {
 func (e *WrongPassphraseError) Error() string {
 	what := "the " + e.Role + " key"
 	if e.KeyID != "" {
-		what += " " + shortID(e.KeyID)
+		what += " " + keyid.Short(e.KeyID)
 	}
 	switch {
 	case e.Variable != "":
@@ -307,11 +309,4 @@ func wrongEnvPassphrase(alias, keyName string) error {
 		v = EnvRootPassphrase
 	}
 	return &WrongPassphraseError{Variable: v, Role: alias, KeyID: keyName}
-}
-
-func shortID(id string) string {
-	if len(id) > 7 {
-		return id[:7]
-	}
-	return id
 }

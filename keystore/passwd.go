@@ -9,6 +9,9 @@ import (
 	"github.com/theupdateframework/notary"
 	"github.com/theupdateframework/notary/tuf/data"
 	"github.com/theupdateframework/notary/tuf/utils"
+
+	"github.com/acrtrust/docker-acrtrust/internal/capped"
+	"github.com/acrtrust/docker-acrtrust/internal/keyid"
 )
 
 // KeyNotFoundError: no key in the store has the ID (or ID prefix).
@@ -67,7 +70,7 @@ func ChangePassphrase(trustDir, id string, current, next notary.PassRetriever) (
 	if !fi.Mode().IsRegular() {
 		return k, fmt.Errorf("changing the passphrase of key %s: %s is not a regular file", k.ID, k.File)
 	}
-	b, err := readCapped(k.File, maxKeyFileSize)
+	b, err := capped.ReadFile(k.File, maxKeyFileSize)
 	if err != nil {
 		return k, fmt.Errorf("reading key %s: %w", k.ID, err)
 	}
@@ -88,7 +91,7 @@ func ChangePassphrase(trustDir, id string, current, next notary.PassRetriever) (
 		if errors.As(err, &wrong) && wrong.KeyID == "" {
 			wrong.KeyID = k.ID
 		}
-		return k, fmt.Errorf("decrypting the %s key %s: %w", role, shortID(k.ID), err)
+		return k, fmt.Errorf("decrypting the %s key %s: %w", role, keyid.Short(k.ID), err)
 	}
 	if key.ID() != k.ID && !strings.HasPrefix(k.ID, key.ID()+"_") {
 		return k, fmt.Errorf("key file %s holds key %s, not %s", k.File, key.ID(), k.ID)
@@ -99,7 +102,7 @@ func ChangePassphrase(trustDir, id string, current, next notary.PassRetriever) (
 	}
 	pemBytes, err := utils.ConvertPrivateKeyToPKCS8(key, role, gun, pass)
 	if err != nil {
-		return k, fmt.Errorf("encrypting key %s: %w", shortID(k.ID), err)
+		return k, fmt.Errorf("encrypting key %s: %w", keyid.Short(k.ID), err)
 	}
 	if err := writeFileAtomic(k.File, pemBytes); err != nil {
 		return k, err

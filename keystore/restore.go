@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,23 +11,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 
-	"github.com/theupdateframework/notary/tuf/utils"
+	"github.com/acrtrust/docker-acrtrust/internal/capped"
 )
-
-// Limits on what Restore reads from an archive. Real key files are under
-// 4 KiB and real trust metadata a few MiB; anything bigger is not a backup.
-const (
-	maxArchiveEntries = 10_000
-	maxMetadataFile   = 32 << 20
-	maxArchiveTotal   = 128 << 20
-)
-
-// keyFileName: <64 hex>.key, or notary's legacy <id>_<role>.key.
-var keyFileName = regexp.MustCompile(`^[0-9a-f]{64}(_[a-z0-9_\-]+)?\.key$`)
 
 // ArchiveError says why an archive was rejected. Nothing was written.
 type ArchiveError struct {
@@ -179,7 +166,7 @@ func readArchive(trustDir string, r io.Reader) ([]archiveFile, []string, error) 
 	}
 	// The tar reader sees at most the caps plus headers and padding, so a
 	// small archive that inflates to gigabytes stops early.
-	limited := &capReader{r: gz, left: maxArchiveTotal + (maxArchiveEntries+2)*1024}
+	limited := &capped.Reader{R: gz, Left: maxArchiveTotal + (maxArchiveEntries+2)*1024}
 	tr := tar.NewReader(limited)
 	var (
 		files   []archiveFile
@@ -194,7 +181,7 @@ func readArchive(trustDir string, r io.Reader) ([]archiveFile, []string, error) 
 			break
 		}
 		if err != nil {
-			if limited.exceeded {
+			if limited.Exceeded {
 				return nil, nil, reject("", "larger than %d bytes uncompressed", maxArchiveTotal)
 			}
 			return nil, nil, reject("", "not a valid tar.gz: %v", err)
@@ -240,7 +227,7 @@ func readArchive(trustDir string, r io.Reader) ([]archiveFile, []string, error) 
 		if total > maxArchiveTotal {
 			return nil, nil, reject("", "larger than %d bytes uncompressed", maxArchiveTotal)
 		}
-		data, err := io.ReadAll(io.LimitReader(tr, limit+1))
+		data, err := capped.ReadAll(tr, limit)
 		if err != nil || int64(len(data)) != hdr.Size {
 			return nil, nil, reject(hdr.Name, "truncated: %v", err)
 		}
@@ -259,7 +246,7 @@ func readArchive(trustDir string, r io.Reader) ([]archiveFile, []string, error) 
 	}
 	// The gzip checksum is only checked at the end of the stream.
 	if _, err := io.Copy(io.Discard, limited); err != nil {
-		if limited.exceeded {
+		if limited.Exceeded {
 			return nil, nil, reject("", "larger than %d bytes uncompressed", maxArchiveTotal)
 		}
 		return nil, nil, reject("", "corrupt gzip data: %v", err)
@@ -282,123 +269,4 @@ func readArchive(trustDir string, r io.Reader) ([]archiveFile, []string, error) 
 	}
 	sort.Strings(dirs) // parents before children
 	return files, dirs, nil
-}
-
-// cleanEntryName returns name without a leading "./" and a trailing "/",
-// or an error for names that could land outside the target folder or are
-// not in canonical form.
-func cleanEntryName(name string) (string, error) {
-	n := strings.TrimPrefix(name, "./")
-	n = strings.TrimSuffix(n, "/")
-	switch {
-	case n == "":
-		return "", errors.New("empty name")
-	case strings.HasPrefix(n, "/") || filepath.IsAbs(n) || filepath.VolumeName(n) != "":
-		return "", errors.New("absolute path")
-	case strings.ContainsAny(n, "\\\x00"):
-		return "", errors.New("backslash or NUL in the name")
-	}
-	for _, part := range strings.Split(n, "/") {
-		switch part {
-		case "..":
-			return "", errors.New(`".." in the path`)
-		case ".", "":
-			return "", errors.New("not a clean path")
-		}
-	}
-	return n, nil
-}
-
-type scope int
-
-const (
-	scopeNone    scope = iota
-	scopeParent        // trust, trust/private, trust/tuf themselves
-	scopePrivate       // under trust/private
-	scopeMeta          // under trust/tuf
-)
-
-func entryScope(name string) scope {
-	switch {
-	case name == "trust", name == ArchivePrivateDir, name == ArchiveMetadataDir:
-		return scopeParent
-	case strings.HasPrefix(name, ArchivePrivateDir+"/"):
-		return scopePrivate
-	case strings.HasPrefix(name, ArchiveMetadataDir+"/"):
-		return scopeMeta
-	}
-	return scopeNone
-}
-
-// capFor is the largest file archived under name.
-func capFor(name string) int64 {
-	if strings.HasPrefix(name, ArchivePrivateDir+"/") {
-		return maxKeyFileSize
-	}
-	return maxMetadataFile
-}
-
-// checkKeyEntry: a key file is <id>.key and a private key PEM with the
-// attributes notary reads (one key, role header, known format).
-func checkKeyEntry(base string, data []byte) error {
-	if !keyFileName.MatchString(base) {
-		return errors.New("not a key file name (<64 hex digits>.key)")
-	}
-	if _, err := keyBlock(data); err != nil {
-		return fmt.Errorf("not a private key PEM: %w", err)
-	}
-	role, _, err := utils.ExtractPrivateKeyAttributes(data)
-	if err != nil {
-		return fmt.Errorf("not a private key PEM: %w", err)
-	}
-	if role == "" && !strings.Contains(base, "_") {
-		return errors.New("private key PEM without a role header")
-	}
-	return nil
-}
-
-// checkMetadataEntry: cached TUF metadata must at least be JSON.
-func checkMetadataEntry(name string, data []byte) error {
-	if strings.HasSuffix(name, ".json") && strings.Contains(name, "/metadata/") && !json.Valid(data) {
-		return errors.New("trust metadata that is not JSON")
-	}
-	return nil
-}
-
-func typeName(t byte) string {
-	switch t {
-	case tar.TypeSymlink:
-		return "symbolic link"
-	case tar.TypeLink:
-		return "hard link"
-	case tar.TypeChar:
-		return "character device"
-	case tar.TypeBlock:
-		return "block device"
-	case tar.TypeFifo:
-		return "named pipe"
-	case tar.TypeGNUSparse:
-		return "sparse file"
-	}
-	return fmt.Sprintf("entry of type %q", t)
-}
-
-// capReader fails once more than left bytes were read.
-type capReader struct {
-	r        io.Reader
-	left     int64
-	exceeded bool
-}
-
-func (c *capReader) Read(p []byte) (int, error) {
-	if c.left <= 0 {
-		c.exceeded = true
-		return 0, errors.New("size limit exceeded")
-	}
-	if int64(len(p)) > c.left {
-		p = p[:c.left]
-	}
-	n, err := c.r.Read(p)
-	c.left -= int64(n)
-	return n, err
 }

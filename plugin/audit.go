@@ -495,7 +495,7 @@ func auditOne(ctx context.Context, d *deps, name, trustDir string, now time.Time
 	roCtx := trust.ReadOnly(ctx)
 	repo, err := d.openRepo(roCtx, ref, false)
 	if err != nil {
-		return fail(trust.WithOp(trust.OpTrustRead, ref, fmt.Errorf("error establishing connection to trust repository: %w", err)))
+		return fail(trust.WithOp(trust.OpTrustRead, ref, connectionError(err)))
 	}
 	rc, err := trust.Check(roCtx, repo, d.registry, ref, trustDir)
 	if err != nil {

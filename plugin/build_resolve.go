@@ -67,8 +67,8 @@ func resolveBase(ctx context.Context, d *deps, repos map[string]trust.Repository
 	gun := ref.GUN().String()
 	repo, ok := repos[gun]
 	if !ok {
-		if repo, err = d.openRepo(ctx, ref, false); err != nil {
-			return baseTarget{}, trust.WithOp(trust.OpTrustRead, ref, fmt.Errorf("error establishing connection to trust repository: %w", err))
+		if repo, err = openTrust(ctx, d, ref, false); err != nil {
+			return baseTarget{}, err
 		}
 		repos[gun] = repo
 	}

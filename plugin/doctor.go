@@ -135,16 +135,16 @@ func diagnose(ctx context.Context, d *deps, ref trust.Ref, sign bool) doctorRepo
 	g := &diagnosis{d: d, w: d.whereOf(ref), sign: sign}
 	g.report = doctorReport{Repository: ref.GUN().String(), OK: true}
 	trustDir := filepath.Join(d.configDir, "trust")
-	dr := trust.Doctor{Network: d.network, ServerOverride: d.env.server, TrustDir: trustDir, Audit: d.audit}
+	probe := trust.Probe{Network: d.network, ServerOverride: d.env.server, Audit: d.audit}
 
 	g.checkCredentials()
 	g.checkPins(ref)
-	server := dr.CheckServer(ctx, ref)
+	server := probe.CheckServer(ctx, ref)
 	g.report.TrustServer = server.URL
 	serverOK := g.checkServer(server)
 
 	access := map[trust.Op]trust.Access{}
-	checked := dr.CheckAccess(ctx, ref)
+	checked := probe.CheckAccess(ctx, ref)
 	for _, a := range checked {
 		access[a.Op] = a
 	}
@@ -163,7 +163,7 @@ func diagnose(ctx context.Context, d *deps, ref trust.Ref, sign bool) doctorRepo
 	if !g.checkTrustData(ctx, ref, access[trust.OpTrustWrite]) {
 		return g.report
 	}
-	keys, err := trust.LocalKeys(trustDir, ref.GUN())
+	keys, err := localKeyReport(trustDir, ref.GUN())
 	if err != nil {
 		g.add("signing keys", checkFail, err.Error(), "")
 	} else {
@@ -324,7 +324,7 @@ func (g *diagnosis) checkTrustData(ctx context.Context, ref trust.Ref, write tru
 		}
 		g.add("trust data", checkWarn, msg, noTrustDataFix(g.w))
 		// Keys still matter: the first signing needs a root key, or makes one.
-		if keys, err := trust.LocalKeys(filepath.Join(g.d.configDir, "trust"), ref.GUN()); err == nil {
+		if keys, err := localKeyReport(filepath.Join(g.d.configDir, "trust"), ref.GUN()); err == nil {
 			g.checkKeys(keys)
 		}
 		return false
@@ -346,49 +346,6 @@ func (g *diagnosis) checkTrustData(ctx context.Context, ref trust.Ref, write tru
 	}
 	g.add("trust data", checkOK, msg, "")
 	return true
-}
-
-func (g *diagnosis) checkKeys(k trust.KeyReport) {
-	switch {
-	case !k.HasTrustData && len(k.LocalRootKeys) > 0:
-		g.add("root key", checkOK, fmt.Sprintf("root key %s is here; the first signing of %s reuses it", shortKeyID(k.LocalRootKeys[0]), g.w.gun), "")
-	case !k.HasTrustData:
-		g.add("root key", checkOK, fmt.Sprintf("no root key here; the first signing of %s creates one", g.w.gun), "")
-	case len(k.Root.Local) > 0:
-		g.add("root key", checkOK, fmt.Sprintf("root key %s of %s is here (keep a backup offline)", shortKeyID(k.Root.Local[0]), g.w.gun), "")
-	default:
-		g.add("root key", checkOK, fmt.Sprintf("the root key of %s is not here: needed only to rotate keys and to renew the root metadata before it expires", g.w.gun), "")
-	}
-
-	if !k.HasTrustData {
-		g.add("signing keys", checkOK, fmt.Sprintf("the first signing creates a repository key for %s", g.w.gun), "")
-		return
-	}
-	var can []string
-	// Docker's rule, which sign follows: once a repository has signers,
-	// tags are signed into their roles only, and the repository key alone
-	// signs none.
-	if len(k.Repository.Local) > 0 && len(k.Delegations) == 0 {
-		can = append(can, fmt.Sprintf("repository key %s (targets)", shortKeyID(k.Repository.Local[0])))
-	}
-	for _, dk := range k.Delegations {
-		if len(dk.Local) > 0 {
-			can = append(can, fmt.Sprintf("signer key %s (%s)", shortKeyID(dk.Local[0]), dk.Role))
-		}
-	}
-	switch {
-	case len(can) == 0 && len(k.Delegations) > 0:
-		msg := fmt.Sprintf("%s has signers, and no signer's key is here", g.w.gun)
-		if len(k.Repository.Local) > 0 {
-			msg += fmt.Sprintf(" (the repository key %s is, but it signs no tags once signers exist)", shortKeyID(k.Repository.Local[0]))
-		}
-		g.add("signing keys", g.forSigning(), msg, g.d.noSignableRolesRemedy(g.w))
-		return
-	case len(can) == 0:
-		g.add("signing keys", g.forSigning(), fmt.Sprintf("no key here signs for %s", g.w.gun), g.d.noSigningKeyRemedy(g.w.gun))
-		return
-	}
-	g.add("signing keys", checkOK, "can sign with "+strings.Join(can, ", "), "")
 }
 
 func (g *diagnosis) checkExpiry(trustDir string, ref trust.Ref) {
@@ -420,13 +377,6 @@ func (g *diagnosis) checkExpiry(trustDir string, ref trust.Ref) {
 	default:
 		g.add("expiry", checkOK, "metadata expires: "+strings.Join(all, ", "), "")
 	}
-}
-
-func shortKeyID(id string) string {
-	if len(id) > 7 {
-		return id[:7]
-	}
-	return id
 }
 
 // printDoctorReport prints one line per check, with the remedy of each

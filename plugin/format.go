@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/docker/cli/cli/command/formatter"
 	"github.com/fvbommel/sortorder"
 
 	"github.com/acrtrust/docker-acrtrust/trust"
@@ -137,7 +138,7 @@ func writeInspectPretty(out io.Writer, r inspected) error {
 		for _, s := range signers {
 			ids := make([]string, 0, len(s.KeyIDs))
 			for _, id := range s.KeyIDs {
-				ids = append(ids, truncateID(id))
+				ids = append(ids, formatter.TruncateID(id))
 			}
 			rows = append(rows, []string{s.Name, strings.Join(ids, ", ")})
 		}
@@ -169,12 +170,4 @@ func writeTable(out io.Writer, rows [][]string) error {
 		_, _ = fmt.Fprintln(tw, strings.Join(r, "\t"))
 	}
 	return tw.Flush()
-}
-
-// truncateID shortens a key ID to 12 characters, as docker's TruncateID.
-func truncateID(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
 }

@@ -116,21 +116,14 @@ func inspectOne(ctx context.Context, d *deps, remote string) (inspected, error) 
 // parseInspectArg checks one argument of inspect before anything is asked
 // of a server: it must be a reference, and not a digest reference.
 func parseInspectArg(remote string) (trust.Ref, error) {
-	ref, err := trust.ParseRef(remote)
-	if err != nil {
-		return trust.Ref{}, err
-	}
-	if ref.Digest != "" {
-		return trust.Ref{}, trust.ErrDigestReference
-	}
-	return ref, nil
+	return parseTrustRef(remote, false)
 }
 
 // readInspect reads the trust data of ref, the argument remote as typed.
 func readInspect(ctx context.Context, d *deps, remote string, ref trust.Ref) (inspected, error) {
 	repo, err := d.openRepo(ctx, ref, false)
 	if err != nil {
-		return inspected{}, fmt.Errorf("error establishing connection to trust repository: %w", err)
+		return inspected{}, connectionError(err)
 	}
 	info, err := trust.Inspect(ctx, repo, ref.Tag)
 	if err != nil {

@@ -14,87 +14,60 @@ import (
 	"gotest.tools/v3/golden"
 
 	"github.com/acrtrust/docker-acrtrust/trust"
+	"github.com/acrtrust/docker-acrtrust/trust/trusttest"
 )
 
-// inspectFixture is a repository with fixed trust data, the same as
+// The fixtures are repositories with fixed trust data, the same as
 // docker/cli's test notary repositories, so that inspect's output can be
 // held against docker's own golden files.
-type inspectFixture struct {
-	trust.Repository
-	targets     []client.TargetSignedStruct
-	roles       []client.RoleWithSignatures
-	delegations []data.Role
-	err         error
-}
-
-func (r *inspectFixture) GetGUN() data.GUN { return "docker.io/library/signed-repo" }
-
-func (r *inspectFixture) GetAllTargetMetadataByName(name string) ([]client.TargetSignedStruct, error) {
-	if r.err != nil {
-		return nil, r.err
-	}
-	var out []client.TargetSignedStruct
-	for _, t := range r.targets {
-		if name == "" || t.Target.Name == name {
-			out = append(out, t)
-		}
-	}
-	if len(out) == 0 {
-		return nil, client.ErrNoSuchTarget(name)
-	}
-	return out, nil
-}
-
-func (r *inspectFixture) ListRoles() ([]client.RoleWithSignatures, error) { return r.roles, r.err }
-func (r *inspectFixture) GetDelegationRoles() ([]data.Role, error)        { return r.delegations, r.err }
-
-func fixtureRole(name data.RoleName, keyIDs ...string) data.Role {
-	return data.Role{Name: name, RootRole: data.RootRole{KeyIDs: keyIDs, Threshold: 1}}
-}
+const fixtureGUN = "docker.io/library/signed-repo"
 
 func fixtureTarget(name string, role data.RoleName) client.TargetSignedStruct {
-	return client.TargetSignedStruct{
-		Role:   data.DelegationRole{BaseRole: data.BaseRole{Name: role}},
-		Target: client.Target{Name: name, Hashes: data.Hashes{"sha256": []byte(name + "-digest")}},
-	}
+	return trusttest.SignedIn(name, name+"-digest", role)
 }
 
 var fixtureAdminRoles = []client.RoleWithSignatures{
-	{Role: fixtureRole(data.CanonicalRootRole, "rootID")},
-	{Role: fixtureRole(data.CanonicalTargetsRole, "targetsID")},
+	{Role: trusttest.Role(data.CanonicalRootRole, "rootID")},
+	{Role: trusttest.Role(data.CanonicalTargetsRole, "targetsID")},
 }
 
 // withSignersFixture: red signed by releases, alice and bob; blue by
 // releases and alice; green by releases only.
-func withSignersFixture() *inspectFixture {
+func withSignersFixture() *trusttest.Repo {
 	alice, bob := trust.SignerRole("alice"), trust.SignerRole("bob")
-	return &inspectFixture{
-		targets: []client.TargetSignedStruct{
+	return &trusttest.Repo{
+		GUN: fixtureGUN,
+		Targets: []client.TargetSignedStruct{
 			fixtureTarget("red", trust.ReleasesRole), fixtureTarget("red", alice), fixtureTarget("red", bob),
 			fixtureTarget("blue", trust.ReleasesRole), fixtureTarget("blue", alice),
 			fixtureTarget("green", trust.ReleasesRole),
 		},
-		roles: append(append([]client.RoleWithSignatures{}, fixtureAdminRoles...),
-			client.RoleWithSignatures{Role: fixtureRole(alice, "A")},
-			client.RoleWithSignatures{Role: fixtureRole(bob, "B")},
-			client.RoleWithSignatures{Role: fixtureRole(trust.ReleasesRole, "A", "B"), Signatures: []data.Signature{{KeyID: "A"}}},
+		Roles: append(append([]client.RoleWithSignatures{}, fixtureAdminRoles...),
+			client.RoleWithSignatures{Role: trusttest.Role(alice, "A")},
+			client.RoleWithSignatures{Role: trusttest.Role(bob, "B")},
+			client.RoleWithSignatures{Role: trusttest.Role(trust.ReleasesRole, "A", "B"), Signatures: []data.Signature{{KeyID: "A"}}},
 		),
-		delegations: []data.Role{fixtureRole(alice, "A"), fixtureRole(bob, "B"), fixtureRole(trust.ReleasesRole, "A", "B")},
+		Delegations: []data.Role{trusttest.Role(alice, "A"), trusttest.Role(bob, "B"), trusttest.Role(trust.ReleasesRole, "A", "B")},
 	}
 }
 
 // noSignersFixture: green signed into targets, no delegations.
-func noSignersFixture() *inspectFixture {
-	return &inspectFixture{
-		targets: []client.TargetSignedStruct{fixtureTarget("green", data.CanonicalTargetsRole)},
-		roles:   fixtureAdminRoles,
+func noSignersFixture() *trusttest.Repo {
+	return &trusttest.Repo{
+		GUN:     fixtureGUN,
+		Targets: []client.TargetSignedStruct{fixtureTarget("green", data.CanonicalTargetsRole)},
+		Roles:   fixtureAdminRoles,
 	}
 }
 
-func emptyFixture() *inspectFixture { return &inspectFixture{roles: fixtureAdminRoles} }
+func emptyFixture() *trusttest.Repo {
+	return &trusttest.Repo{GUN: fixtureGUN, Roles: fixtureAdminRoles}
+}
 
-func uninitializedFixture() *inspectFixture {
-	return &inspectFixture{err: client.ErrRepositoryNotExist{}}
+func uninitializedFixture() *trusttest.Repo {
+	r := trusttest.NoTrustData()
+	r.GUN = fixtureGUN
+	return r
 }
 
 // TestInspectGolden holds the output against docker's: the golden files
@@ -103,7 +76,7 @@ func uninitializedFixture() *inspectFixture {
 func TestInspectGolden(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		repo    func() *inspectFixture
+		repo    func() *trusttest.Repo
 		args    []string
 		golden  string
 		wantErr string

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/acrtrust/docker-acrtrust/keystore"
+	"github.com/acrtrust/docker-acrtrust/trust"
 )
 
 type keyListOptions struct {
@@ -64,9 +65,10 @@ func runKeyList(d *deps, opts keyListOptions) error {
 	if err != nil {
 		return err
 	}
+	signing := cachedSigning(d.keyTrustDir())
 	items := make([]keyListItem, 0, len(keys))
 	for _, k := range keys {
-		items = append(items, toKeyListItem(k))
+		items = append(items, toKeyListItem(k, signing[k.ID]))
 	}
 	out := d.cli.Out()
 	switch {
@@ -80,7 +82,7 @@ func runKeyList(d *deps, opts keyListOptions) error {
 		return err
 	}
 	rows := [][]string{{"ROLE", "KEY ID", "REPOSITORY", "CERT ID", "SIGNS FOR"}}
-	for _, k := range keys {
+	for _, k := range items {
 		rows = append(rows, []string{orDash(k.Role), k.ID, orDash(k.Repository), certIDs(k), signsFor(k)})
 	}
 	if err := writeTable(out, rows); err != nil {
@@ -94,19 +96,36 @@ func runKeyList(d *deps, opts keyListOptions) error {
 	return nil
 }
 
-func toKeyListItem(k keystore.Key) keyListItem {
-	j := keyListItem{ID: k.ID, Role: k.Role, Repository: k.Repository, File: k.File, Encrypted: k.Encrypted, Problem: k.Problem, SignsFor: []keyListSigning{}}
-	for _, s := range k.SignsFor {
-		j.SignsFor = append(j.SignsFor, keyListSigning(s))
+func toKeyListItem(k keystore.Key, signing []keyListSigning) keyListItem {
+	return keyListItem{ID: k.ID, Role: k.Role, Repository: k.Repository, File: k.File, Encrypted: k.Encrypted, Problem: k.Problem,
+		SignsFor: append([]keyListSigning{}, signing...)}
+}
+
+// cachedSigning maps the IDs of key files (canonical key IDs) to the
+// repository roles that the cached trust data under trustDir lists them
+// for: root and targets keys from root.json, signer keys from
+// targets.json's delegations. It is what this machine last saw, not
+// verified anew; unreadable metadata names no key.
+func cachedSigning(trustDir string) map[string][]keyListSigning {
+	out := map[string][]keyListSigning{}
+	for _, gun := range trust.CachedRepositories(trustDir) {
+		cached, _ := trust.ReadCache(trustDir, gun) // what could be read
+		for _, r := range cached.Roles {
+			for _, k := range r.Keys {
+				if k.Canonical != "" {
+					out[k.Canonical] = append(out[k.Canonical], keyListSigning{Repository: gun.String(), Role: r.Role.String(), KeyID: k.ID})
+				}
+			}
+		}
 	}
-	return j
+	return out
 }
 
 // certIDs lists the IDs under which trust data lists k where they are not
 // k's own ID: the root certificates of a root key (one per repository, in
 // the order signsFor lists the repositories), which is what inspect shows
 // under Root and what trust pins name.
-func certIDs(k keystore.Key) string {
+func certIDs(k keyListItem) string {
 	var ids []string
 	for _, s := range k.SignsFor {
 		if s.KeyID != "" && s.KeyID != k.ID && !slices.Contains(ids, s.KeyID) {
@@ -121,7 +140,7 @@ func certIDs(k keystore.Key) string {
 
 // signsFor lists repositories, with the roles in parentheses where they
 // are not simply the key's own role (a signer key in targets/releases).
-func signsFor(k keystore.Key) string {
+func signsFor(k keyListItem) string {
 	if len(k.SignsFor) == 0 {
 		return "-"
 	}

@@ -80,7 +80,7 @@ func runKeyRotate(ctx context.Context, d *deps, opts keyRotateOptions) error {
 	_, _ = fmt.Fprintf(out, "Rotating the %s key of %s...\n", role, ref.Name.Name())
 	repo, err := d.openRepo(ctx, ref, true)
 	if err != nil {
-		return fmt.Errorf("error establishing connection to trust repository: %w", err)
+		return connectionError(err)
 	}
 	kept, err := d.checkRotationKeys(ref, repo, role)
 	if err != nil {

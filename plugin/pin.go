@@ -145,7 +145,7 @@ func (d *deps) presentedRoot(ctx context.Context, ref trust.Ref, yes bool) ([]st
 	defer os.RemoveAll(tmp)
 	repo, err := trust.Opener{TrustDir: tmp, ServerOverride: d.env.server, Network: d.network, Audit: d.audit}.Open(ctx, ref, false)
 	if err != nil {
-		return nil, trust.WithOp(trust.OpTrustRead, ref, fmt.Errorf("error establishing connection to trust repository: %w", err))
+		return nil, trust.WithOp(trust.OpTrustRead, ref, connectionError(err))
 	}
 	if _, err := repo.ListRoles(); err != nil {
 		return nil, trust.WithOp(trust.OpTrustRead, ref, err)

@@ -96,9 +96,9 @@ func signPushed(ctx context.Context, d *deps, ref trust.Ref, pushed string, out 
 // signTargets signs targets of ref's repository in one publish and prints
 // what Docker printed.
 func signTargets(ctx context.Context, d *deps, ref trust.Ref, targets []trust.Target, out io.Writer) error {
-	repo, err := d.openRepo(ctx, ref, true)
+	repo, err := openTrust(ctx, d, ref, true)
 	if err != nil {
-		return trust.WithOp(trust.OpTrustWrite, ref, fmt.Errorf("error establishing connection to trust repository: %w", err))
+		return err
 	}
 	res, err := trust.Sign(ctx, repo, targets)
 	if err != nil {

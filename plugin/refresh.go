@@ -69,17 +69,14 @@ func runRefresh(ctx context.Context, d *deps, opts refreshOptions) error {
 
 func refreshOne(ctx context.Context, d *deps, name string, window time.Duration, opts refreshOptions) error {
 	out := d.cli.Out()
-	ref, err := trust.ParseRef(name)
+	ref, err := parseTrustRef(name, false)
 	if err != nil {
 		return err
-	}
-	if ref.Digest != "" {
-		return trust.ErrDigestReference
 	}
 	gun := ref.GUN().String()
 	repo, err := d.openRepo(ctx, ref, !opts.dryRun)
 	if err != nil {
-		return trust.WithOp(trust.OpTrustRead, ref, fmt.Errorf("error establishing connection to trust repository: %w", err))
+		return trust.WithOp(trust.OpTrustRead, ref, connectionError(err))
 	}
 	trustDir := filepath.Join(d.configDir, "trust")
 	plan, err := trust.PlanRefresh(ctx, repo, trustDir, time.Now(), window)

@@ -2,7 +2,6 @@ package plugin
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/docker/cli/cli"
@@ -84,20 +83,14 @@ func runResolve(ctx context.Context, d *deps, opts resolveOptions) error {
 }
 
 func resolveOne(ctx context.Context, d *deps, repos map[string]trust.Repository, image string) (resolvedImage, error) {
-	ref, err := trust.ParseRef(image)
+	ref, err := parseTrustRef(image, true)
 	if err != nil {
 		return resolvedImage{}, err
 	}
-	if ref.Digest != "" {
-		return resolvedImage{}, trust.ErrDigestReference
-	}
-	if ref.Tag == "" {
-		return resolvedImage{}, errors.New("no tag specified for " + image)
-	}
 	repo, ok := repos[ref.GUN().String()]
 	if !ok {
-		if repo, err = d.openRepo(ctx, ref, false); err != nil {
-			return resolvedImage{}, trust.WithOp(trust.OpTrustRead, ref, fmt.Errorf("error establishing connection to trust repository: %w", err))
+		if repo, err = openTrust(ctx, d, ref, false); err != nil {
+			return resolvedImage{}, err
 		}
 		repos[ref.GUN().String()] = repo
 	}

@@ -56,9 +56,9 @@ func runRevoke(ctx context.Context, d *deps, opts revokeOptions) error {
 		}
 	}
 
-	repo, err := d.openRepo(ctx, ref, true)
+	repo, err := openTrust(ctx, d, ref, true)
 	if err != nil {
-		return trust.WithOp(trust.OpTrustWrite, ref, fmt.Errorf("error establishing connection to trust repository: %w", err))
+		return err
 	}
 	if _, err := trust.Revoke(ctx, repo, ref.Tag); err != nil {
 		return fmt.Errorf("could not remove signature for %s: %w", opts.remote, trust.WithOp(trust.OpTrustWrite, ref, err))

@@ -83,20 +83,12 @@ func groupByRepository(images []string) ([][]trust.Ref, error) {
 	index := map[string]int{}
 	seen := map[string]bool{}
 	for _, image := range images {
-		ref, err := trust.ParseRef(image)
+		// name:tag@digest is refused too: the tag is what gets signed,
+		// with what the registry serves for it, not a digest from the
+		// command line.
+		ref, err := parseTrustRef(image, true)
 		if err != nil {
 			return nil, err
-		}
-		if ref.Tag == "" {
-			if ref.Digest != "" {
-				return nil, trust.ErrDigestReference
-			}
-			return nil, fmt.Errorf("no tag specified for %s", image)
-		}
-		if ref.Digest != "" {
-			// name:tag@digest: the tag is what gets signed, with what the
-			// registry serves for it, not a digest from the command line.
-			return nil, trust.ErrDigestReference
 		}
 		name := ref.Name.Name()
 		if seen[name+":"+ref.Tag] {
@@ -125,9 +117,9 @@ func signRemote(ctx context.Context, d *deps, refs []trust.Ref) error {
 	if err != nil {
 		return trust.WithOp(trust.OpRegistryRead, refs[0], err)
 	}
-	repo, err := d.openRepo(ctx, refs[0], true)
+	repo, err := openTrust(ctx, d, refs[0], true)
 	if err != nil {
-		return trust.WithOp(trust.OpTrustWrite, refs[0], fmt.Errorf("error establishing connection to trust repository: %w", err))
+		return err
 	}
 	printExistingSignatures(ctx, out, repo, refs)
 

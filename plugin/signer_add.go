@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
 	"github.com/docker/cli/cli"
 	"github.com/spf13/cobra"
 	"github.com/theupdateframework/notary/tuf/data"
 
+	"github.com/acrtrust/docker-acrtrust/internal/capped"
 	"github.com/acrtrust/docker-acrtrust/trust"
 )
 
@@ -78,9 +77,9 @@ func addSignerToRepo(ctx context.Context, d *deps, signer, repoName string, keys
 	if err != nil {
 		return err
 	}
-	repo, err := d.openRepo(ctx, ref, true)
+	repo, err := openTrust(ctx, d, ref, true)
 	if err != nil {
-		return trust.WithOp(trust.OpTrustWrite, ref, fmt.Errorf("error establishing connection to trust repository: %w", err))
+		return err
 	}
 	res, err := trust.AddSigner(ctx, repo, signer, keys, trust.AddSignerOptions{
 		Initializing: func() {
@@ -100,7 +99,7 @@ func addSignerToRepo(ctx context.Context, d *deps, signer, repoName string, keys
 func readPublicKeys(paths []string) ([]data.PublicKey, error) {
 	keys := make([]data.PublicKey, 0, len(paths))
 	for _, p := range paths {
-		b, err := readLimited(p, maxPublicKeyFile)
+		b, err := capped.ReadFile(p, maxPublicKeyFile)
 		if err != nil {
 			return nil, fmt.Errorf("unable to read public key from file: %w", err)
 		}
@@ -111,13 +110,4 @@ func readPublicKeys(paths []string) ([]data.PublicKey, error) {
 		keys = append(keys, k)
 	}
 	return keys, nil
-}
-
-func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, limit))
 }

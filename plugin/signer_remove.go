@@ -70,9 +70,9 @@ func removeSignerFromRepo(ctx context.Context, d *deps, signer, repoName string,
 	if err != nil {
 		return false, err
 	}
-	repo, err := d.openRepo(ctx, ref, true)
+	repo, err := openTrust(ctx, d, ref, true)
 	if err != nil {
-		return false, trust.WithOp(trust.OpTrustWrite, ref, fmt.Errorf("error establishing connection to trust repository: %w", err))
+		return false, err
 	}
 	plan, err := trust.PlanSignerRemoval(ctx, repo, signer)
 	if err != nil {

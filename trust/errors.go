@@ -69,7 +69,8 @@ func Kinds() []Kind {
 }
 
 // Error is a classified trust error. Message keeps Docker's wording where
-// users and scripts rely on it (COMPAT.md); Err is the cause.
+// users and scripts rely on it (docker/cli cli/trust/trust.go NotaryError;
+// see "Errors" in docs/architecture.md); Err is the cause.
 type Error struct {
 	Kind    Kind
 	GUN     data.GUN

@@ -3,11 +3,9 @@ package trust
 import (
 	"context"
 	"encoding/hex"
-	"errors"
 	"testing"
 
 	"github.com/theupdateframework/notary/client"
-	"github.com/theupdateframework/notary/client/changelist"
 	"github.com/theupdateframework/notary/cryptoservice"
 	"github.com/theupdateframework/notary/passphrase"
 	"github.com/theupdateframework/notary/trustmanager"
@@ -15,134 +13,36 @@ import (
 	"github.com/theupdateframework/notary/tuf/signed"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/acrtrust/docker-acrtrust/trust/trusttest"
 )
-
-// fixtureRepo is a fake notary repository holding fixed trust data, in the
-// spirit of docker/cli's LoadedNotaryRepository: it overrides the reads and
-// records the writes; anything else panics through the nil interface.
-type fixtureRepo struct {
-	Repository
-	targets     []client.TargetSignedStruct
-	roles       []client.RoleWithSignatures
-	delegations []data.Role
-	readErr     error
-	cs          signed.CryptoService
-
-	removed    map[string][]data.RoleName
-	delegOps   []string
-	publishes  int
-	publishErr error
-}
-
-func (r *fixtureRepo) GetGUN() data.GUN { return "reg.example/app" }
-
-func (r *fixtureRepo) GetAllTargetMetadataByName(name string) ([]client.TargetSignedStruct, error) {
-	if r.readErr != nil {
-		return nil, r.readErr
-	}
-	var out []client.TargetSignedStruct
-	for _, t := range r.targets {
-		if name == "" || t.Target.Name == name {
-			out = append(out, t)
-		}
-	}
-	if len(out) == 0 {
-		return nil, client.ErrNoSuchTarget(name)
-	}
-	return out, nil
-}
-
-func (r *fixtureRepo) ListRoles() ([]client.RoleWithSignatures, error) {
-	if r.readErr != nil {
-		return nil, r.readErr
-	}
-	return r.roles, nil
-}
-
-func (r *fixtureRepo) GetDelegationRoles() ([]data.Role, error) {
-	if r.readErr != nil {
-		return nil, r.readErr
-	}
-	return r.delegations, nil
-}
-
-func (r *fixtureRepo) GetCryptoService() signed.CryptoService { return r.cs }
-
-func (r *fixtureRepo) GetChangelist() (changelist.Changelist, error) {
-	return nil, errors.New("no changelist in the fixture")
-}
-
-func (r *fixtureRepo) RemoveTarget(name string, roles ...data.RoleName) error {
-	if r.removed == nil {
-		r.removed = map[string][]data.RoleName{}
-	}
-	r.removed[name] = append(r.removed[name], roles...)
-	return nil
-}
-
-func (r *fixtureRepo) RemoveDelegationKeys(name data.RoleName, keyIDs []string) error {
-	r.delegOps = append(r.delegOps, "remove keys "+name.String()+" "+joinIDs(keyIDs))
-	return nil
-}
-
-func (r *fixtureRepo) RemoveDelegationRole(name data.RoleName) error {
-	r.delegOps = append(r.delegOps, "remove role "+name.String())
-	return nil
-}
-
-func (r *fixtureRepo) Publish() error {
-	r.publishes++
-	return r.publishErr
-}
-
-func joinIDs(ids []string) string {
-	s := ""
-	for i, id := range ids {
-		if i > 0 {
-			s += ","
-		}
-		s += id
-	}
-	return s
-}
-
-func role(name data.RoleName, keyIDs ...string) data.Role {
-	return data.Role{Name: name, RootRole: data.RootRole{KeyIDs: keyIDs, Threshold: 1}}
-}
-
-func signedIn(tag, hash string, r data.RoleName) client.TargetSignedStruct {
-	return client.TargetSignedStruct{
-		Role:   data.DelegationRole{BaseRole: data.BaseRole{Name: r}},
-		Target: client.Target{Name: tag, Hashes: data.Hashes{"sha256": []byte(hash)}},
-	}
-}
 
 // loadedRepo: red signed by releases, alice and bob; blue by releases and
 // alice; green by targets only; v10 and v2 by releases; grey only by bob,
 // never released.
-func loadedRepo() *fixtureRepo {
+func loadedRepo() *trusttest.Repo {
 	alice, bob := SignerRole("alice"), SignerRole("bob")
-	return &fixtureRepo{
-		targets: []client.TargetSignedStruct{
-			signedIn("red", "red-digest", ReleasesRole),
-			signedIn("red", "red-digest", alice),
-			signedIn("red", "red-digest", bob),
-			signedIn("blue", "blue-digest", ReleasesRole),
-			signedIn("blue", "blue-digest", alice),
-			signedIn("green", "green-digest", data.CanonicalTargetsRole),
-			signedIn("v10", "ten", ReleasesRole),
-			signedIn("v2", "two", ReleasesRole),
-			signedIn("grey", "grey-digest", bob),
+	return &trusttest.Repo{
+		Targets: []client.TargetSignedStruct{
+			trusttest.SignedIn("red", "red-digest", ReleasesRole),
+			trusttest.SignedIn("red", "red-digest", alice),
+			trusttest.SignedIn("red", "red-digest", bob),
+			trusttest.SignedIn("blue", "blue-digest", ReleasesRole),
+			trusttest.SignedIn("blue", "blue-digest", alice),
+			trusttest.SignedIn("green", "green-digest", data.CanonicalTargetsRole),
+			trusttest.SignedIn("v10", "ten", ReleasesRole),
+			trusttest.SignedIn("v2", "two", ReleasesRole),
+			trusttest.SignedIn("grey", "grey-digest", bob),
 		},
-		roles: []client.RoleWithSignatures{
-			{Role: role(data.CanonicalRootRole, "rootID")},
-			{Role: role(data.CanonicalTargetsRole, "targetsID2", "targetsID1")},
-			{Role: role(data.CanonicalSnapshotRole, "snapshotID")},
-			{Role: role(alice, "A")},
-			{Role: role(bob, "B")},
-			{Role: role(ReleasesRole, "A", "B"), Signatures: []data.Signature{{KeyID: "A"}}},
+		Roles: []client.RoleWithSignatures{
+			{Role: trusttest.Role(data.CanonicalRootRole, "rootID")},
+			{Role: trusttest.Role(data.CanonicalTargetsRole, "targetsID2", "targetsID1")},
+			{Role: trusttest.Role(data.CanonicalSnapshotRole, "snapshotID")},
+			{Role: trusttest.Role(alice, "A")},
+			{Role: trusttest.Role(bob, "B")},
+			{Role: trusttest.Role(ReleasesRole, "A", "B"), Signatures: []data.Signature{{KeyID: "A"}}},
 		},
-		delegations: []data.Role{role(bob, "B2", "B1"), role(ReleasesRole, "A", "B1", "B2"), role(alice, "A")},
+		Delegations: []data.Role{trusttest.Role(bob, "B2", "B1"), trusttest.Role(ReleasesRole, "A", "B1", "B2"), trusttest.Role(alice, "A")},
 	}
 }
 
@@ -185,7 +85,7 @@ func TestInspectOneTag(t *testing.T) {
 }
 
 func TestInspectWithoutTrustData(t *testing.T) {
-	repo := &fixtureRepo{readErr: client.ErrRepositoryNotExist{}}
+	repo := trusttest.NoTrustData()
 	_, err := Inspect(context.Background(), repo, "")
 	assert.Check(t, is.Equal(KindOf(err), KindNoTrustData))
 	assert.Check(t, is.ErrorContains(err, "remote trust data does not exist for reg.example/app"))

@@ -10,9 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
-	"time"
 
 	"github.com/theupdateframework/notary"
 	"github.com/theupdateframework/notary/client"
@@ -80,7 +78,7 @@ func openReadOnly(ctx context.Context, trustDir string, gun data.GUN, server str
 		return nil, nil, fmt.Errorf("opening trust data for %q: %w", gun, err)
 	}
 	cache := &readOnlyCache{
-		dir: filepath.Join(trustDir, "tuf", filepath.FromSlash(gun.String()), "metadata"),
+		dir: metadataDir(trustDir, gun),
 		mem: map[string][]byte{},
 	}
 	cs := cryptoservice.NewCryptoService(trustmanager.NewKeyMemoryStore(passphrase.ConstantRetriever("")))
@@ -194,20 +192,13 @@ func (c *readOnlyCache) root() ([]byte, error) {
 // stored over what was on disk; snapshot and timestamp are left out, as in
 // CachedExpiries.
 func (c *readOnlyCache) expiries() ([]RoleExpiry, error) {
-	roles := map[string][]byte{}
-	err := filepath.WalkDir(c.dir, func(path string, e fs.DirEntry, err error) error {
-		if err != nil || e.IsDir() || !strings.HasSuffix(path, ".json") {
-			return err
-		}
-		rel, err := filepath.Rel(c.dir, path)
-		if err != nil {
-			return err
-		}
-		roles[strings.TrimSuffix(filepath.ToSlash(rel), ".json")] = nil // read below, unless in memory
-		return nil
-	})
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	names, err := cachedRoleNames(c.dir)
+	if err != nil {
 		return nil, fmt.Errorf("reading cached trust metadata in %q: %w", c.dir, err)
+	}
+	roles := map[string][]byte{}
+	for _, name := range names {
+		roles[name.String()] = nil // read below, unless in memory
 	}
 	c.mu.Lock()
 	for name, b := range c.mem {
@@ -226,11 +217,7 @@ func (c *readOnlyCache) expiries() ([]RoleExpiry, error) {
 				continue // removed in this run
 			}
 		}
-		var meta struct {
-			Signed struct {
-				Expires time.Time `json:"expires"`
-			} `json:"signed"`
-		}
+		var meta signedExpiry
 		if err := json.Unmarshal(b, &meta); err != nil {
 			return nil, fmt.Errorf("reading trust metadata %q: %w", name, err)
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"path"
 	"sort"
 
 	"github.com/opencontainers/go-digest"
@@ -13,7 +12,7 @@ import (
 )
 
 // ReleasesRole is the delegation that signers added with `signer add` sign into.
-var ReleasesRole = data.RoleName(path.Join(data.CanonicalTargetsRole.String(), "releases"))
+const ReleasesRole data.RoleName = "targets/releases"
 
 // Target is a signed tag: what a tag resolves to.
 type Target struct {

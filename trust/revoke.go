@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/theupdateframework/notary/client"
-	"github.com/theupdateframework/notary/storage"
 	"github.com/theupdateframework/notary/tuf/data"
 	"github.com/theupdateframework/notary/tuf/utils"
 )
@@ -123,36 +120,4 @@ func appendRole(roles []data.RoleName, r data.RoleName) []data.RoleName {
 		}
 	}
 	return append(roles, r)
-}
-
-// publish publishes the staged changes, retrying as Sign does when the
-// server rejects the update because someone else published first (notary's
-// Publish downloads the newest metadata and re-applies the changelist each
-// time, so nobody's work is lost), with a jittered back-off. On failure the
-// changelist is cleared, so that a later publish, ours or Docker's or the
-// notary CLI's (they share the cache), does not publish half of this one.
-// It returns the number of attempts.
-func publish(ctx context.Context, repo Repository) (int, error) {
-	var err error
-	attempts := 0
-	for {
-		attempts++
-		err = repo.Publish()
-		var rejected storage.ErrInvalidOperation
-		if err == nil || !errors.As(err, &rejected) || attempts >= publishAttempts {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			err = ctx.Err()
-		case <-time.After(time.Duration(attempts*25+rand.IntN(50)) * time.Millisecond):
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	if err != nil {
-		clearChangelist(repo)
-	}
-	return attempts, err
 }

@@ -9,6 +9,8 @@ import (
 	"github.com/theupdateframework/notary/tuf/data"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/acrtrust/docker-acrtrust/trust/trusttest"
 )
 
 func TestRevoke(t *testing.T) {
@@ -16,7 +18,7 @@ func TestRevoke(t *testing.T) {
 	cs, keys := keyedRepo(t, data.CanonicalTargetsRole, alice)
 	_, foreign := keyedRepo(t, data.CanonicalTargetsRole, alice)
 	in := func(tag string, r data.RoleName, k data.PublicKey) client.TargetSignedStruct {
-		s := signedIn(tag, tag+"-digest", r)
+		s := trusttest.SignedIn(tag, tag+"-digest", r)
 		s.Role.Keys = map[string]data.PublicKey{k.ID(): k}
 		return s
 	}
@@ -74,18 +76,18 @@ func TestRevoke(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			repo := &fixtureRepo{targets: tc.targets, cs: cs}
+			repo := &trusttest.Repo{Targets: tc.targets, Crypto: cs}
 			revoked, err := Revoke(context.Background(), repo, tc.tag)
 			if tc.wantErr != "" {
 				assert.Check(t, is.ErrorContains(err, tc.wantErr))
 				assert.Check(t, is.Equal(KindOf(err), tc.wantKind))
-				assert.Check(t, is.Equal(repo.publishes, 0), "nothing may be published")
-				assert.Check(t, is.Len(repo.removed, 0))
+				assert.Check(t, is.Equal(repo.Publishes, 0), "nothing may be published")
+				assert.Check(t, is.Len(repo.Removed, 0))
 				return
 			}
 			assert.NilError(t, err)
-			assert.Check(t, is.DeepEqual(repo.removed, tc.wantRemoved))
-			assert.Check(t, is.Equal(repo.publishes, 1), "one publish for every tag")
+			assert.Check(t, is.DeepEqual(repo.Removed, tc.wantRemoved))
+			assert.Check(t, is.Equal(repo.Publishes, 1), "one publish for every tag")
 			assert.Check(t, is.Len(revoked, len(tc.wantRemoved)))
 		})
 	}
@@ -93,10 +95,10 @@ func TestRevoke(t *testing.T) {
 
 func TestRevokePublishFailure(t *testing.T) {
 	cs, keys := keyedRepo(t, data.CanonicalTargetsRole)
-	s := signedIn("v1", "d", data.CanonicalTargetsRole)
+	s := trusttest.SignedIn("v1", "d", data.CanonicalTargetsRole)
 	s.Role.Keys = map[string]data.PublicKey{keys[data.CanonicalTargetsRole].ID(): keys[data.CanonicalTargetsRole]}
-	repo := &fixtureRepo{targets: []client.TargetSignedStruct{s}, cs: cs, publishErr: errors.New("boom")}
+	repo := &trusttest.Repo{Targets: []client.TargetSignedStruct{s}, Crypto: cs, PublishErr: errors.New("boom")}
 	_, err := Revoke(context.Background(), repo, "v1")
 	assert.Check(t, is.ErrorContains(err, "boom"))
-	assert.Check(t, is.Equal(repo.publishes, 1), "only a lost race is retried")
+	assert.Check(t, is.Equal(repo.Publishes, 1), "only a lost race is retried")
 }

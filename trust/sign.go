@@ -4,23 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"path"
 	"slices"
 	"sort"
-	"time"
 
 	"github.com/opencontainers/go-digest"
 	"github.com/theupdateframework/notary/client"
-	"github.com/theupdateframework/notary/storage"
 	"github.com/theupdateframework/notary/tuf/data"
 )
-
-// publishAttempts bounds how often a publish is retried when the server
-// rejects it because another signer published first: notary's Publish
-// downloads the newest metadata and re-applies our changelist each time, so a
-// retry loses nothing of either signer's work.
-const publishAttempts = 6
 
 // Replaced is a tag that was signed before with another digest.
 type Replaced struct {
@@ -90,16 +81,11 @@ func Sign(ctx context.Context, repo Repository, targets []Target) (SignResult, e
 	}
 
 	existing, err := repo.ListTargets(ReleasesRole, data.CanonicalTargetsRole)
-	var notInit client.ErrRepoNotInitialized
-	var notExist client.ErrRepositoryNotExist
 	switch {
-	case errors.As(err, &notInit), errors.As(err, &notExist):
-		rootKeyID, err := rootKey(repo)
+	case notInitialized(err):
+		rootKeyID, err := initialize(repo)
 		if err != nil {
-			return res, Classify(gun, err)
-		}
-		if err := repo.Initialize([]string{rootKeyID}, data.CanonicalSnapshotRole); err != nil {
-			return res, Classify(gun, fmt.Errorf("initializing trust data for %s: %w", gun, err))
+			return res, err
 		}
 		res.Initialized, res.RootKeyID = true, rootKeyID
 		res.Roles = []data.RoleName{data.CanonicalTargetsRole}
@@ -108,27 +94,42 @@ func Sign(ctx context.Context, repo Repository, targets []Target) (SignResult, e
 	default:
 		res.Replaced = replaced(existing, targets)
 	}
-	same := sameDigest(existing, targets)
 
-	defer func() {
-		if err != nil {
-			clearChangelist(repo)
-		}
-	}()
+	staged, err := stageTargets(repo, targets, nts, sameDigest(existing, targets), &res)
+	if err != nil {
+		clearChangelist(repo)
+		return res, err
+	}
+	if staged == 0 {
+		return res, nil
+	}
+	if res.Publishes, err = publish(ctx, repo); err != nil {
+		return res, Classify(gun, err)
+	}
+	return res, nil
+}
+
+// stageTargets stages each target (nts[i] is targets[i] in notary's form)
+// into the roles Sign chooses, skipping the roles that already hold it with
+// the same digest (same), and records the roles and the already-signed
+// targets in res. It returns how many targets were staged.
+func stageTargets(repo Repository, targets []Target, nts []*client.Target, same map[string]bool, res *SignResult) (int, error) {
 	// The delegations come from the metadata just downloaded: read them
 	// once, not once per target (GetDelegationRoles updates from the server).
 	var chooser roleChooser
 	if !res.Initialized {
+		var err error
 		if chooser, err = newRoleChooser(repo); err != nil {
-			return res, err
+			return 0, err
 		}
 	}
 	staged := 0
 	for i, nt := range nts {
 		roles := res.Roles
 		if !res.Initialized {
+			var err error
 			if roles, err = chooser.roles(nt.Name); err != nil {
-				return res, err
+				return staged, err
 			}
 			res.Roles = roles
 		}
@@ -137,9 +138,9 @@ func Sign(ctx context.Context, repo Repository, targets []Target) (SignResult, e
 			// so notary would publish nothing and need no key, and Docker
 			// said "Successfully signed" all the same. Stage only the roles
 			// that lack it.
-			var have []data.RoleName
-			if have, err = rolesHolding(repo, targets[i]); err != nil {
-				return res, err
+			have, err := rolesHolding(repo, targets[i])
+			if err != nil {
+				return staged, err
 			}
 			missing := without(roles, have)
 			if len(missing) == 0 {
@@ -148,69 +149,19 @@ func Sign(ctx context.Context, repo Repository, targets []Target) (SignResult, e
 			}
 			roles = missing
 		}
-		if err = repo.AddTarget(nt, roles...); err != nil {
-			return res, Classify(gun, fmt.Errorf("staging %s: %w", nt.Name, err))
+		if err := repo.AddTarget(nt, roles...); err != nil {
+			return staged, Classify(repo.GetGUN(), fmt.Errorf("staging %s: %w", nt.Name, err))
 		}
 		staged++
 	}
-	if staged == 0 {
-		return res, nil
-	}
-	for {
-		res.Publishes++
-		err = repo.Publish()
-		var rejected storage.ErrInvalidOperation
-		if err == nil || !errors.As(err, &rejected) || res.Publishes >= publishAttempts {
-			break
-		}
-		// Another signer won the race; back off a little, with jitter so
-		// that the losers do not collide again.
-		select {
-		case <-ctx.Done():
-			err = ctx.Err()
-		case <-time.After(time.Duration(res.Publishes*25+rand.IntN(50)) * time.Millisecond):
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	if err != nil {
-		return res, Classify(gun, err)
-	}
-	return res, nil
+	return staged, nil
 }
 
-// rootKey returns the root key to initialise a repository with: the first
-// root key already in the local store (as Docker did, so one root key serves
-// every repository), or a new one.
-func rootKey(repo Repository) (string, error) {
-	cs := repo.GetCryptoService()
-	keys := cs.ListKeys(data.CanonicalRootRole)
-	if len(keys) > 0 {
-		sort.Strings(keys)
-		return keys[0], nil
-	}
-	pub, err := cs.Create(data.CanonicalRootRole, "", data.ECDSAKey)
-	if err != nil {
-		return "", err // says "creating the root key"
-	}
-	return pub.ID(), nil
-}
-
-// SignableRoles returns the roles that the local keys can sign target into
+// roleChooser decides which roles the local keys can sign a target into
 // (Docker's GetSignableRoles): targets when the repository has no
 // delegations, else every direct targets/<name> delegation that holds a local
-// key and whose paths cover the target.
-func SignableRoles(repo Repository, target string) ([]data.RoleName, error) {
-	c, err := newRoleChooser(repo)
-	if err != nil {
-		return nil, err
-	}
-	return c.roles(target)
-}
-
-// roleChooser holds what SignableRoles decides from: the repository's
-// delegations and the IDs of the local keys.
+// key and whose paths cover the target. It holds what it decides from: the
+// repository's delegations and the IDs of the local keys.
 type roleChooser struct {
 	delegations []data.Role
 	local       map[string]bool
@@ -313,13 +264,4 @@ func replaced(existing []*client.TargetWithRole, targets []Target) []Replaced {
 		}
 	}
 	return out
-}
-
-// clearChangelist drops staged changes after a failed sign, so that a later
-// publish (ours, Docker's or the notary CLI's, which share the cache) does
-// not publish half of this one.
-func clearChangelist(repo Repository) {
-	if cl, err := repo.GetChangelist(); err == nil {
-		_ = cl.Clear("")
-	}
 }

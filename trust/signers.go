@@ -85,19 +85,13 @@ func AddSigner(ctx context.Context, repo Repository, name string, keys []data.Pu
 	clearChangelist(repo)
 
 	_, err := repo.ListTargets()
-	var notInit client.ErrRepoNotInitialized
-	var notExist client.ErrRepositoryNotExist
 	switch {
-	case errors.As(err, &notInit), errors.As(err, &notExist):
+	case notInitialized(err):
 		if opts.Initializing != nil {
 			opts.Initializing()
 		}
-		rootKeyID, err := rootKey(repo)
-		if err != nil {
-			return res, Classify(gun, err)
-		}
-		if err := repo.Initialize([]string{rootKeyID}, data.CanonicalSnapshotRole); err != nil {
-			return res, Classify(gun, fmt.Errorf("initializing trust data for %s: %w", gun, err))
+		if _, err := initialize(repo); err != nil {
+			return res, err
 		}
 		res.Initialized = true
 	case err != nil:

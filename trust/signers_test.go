@@ -12,6 +12,8 @@ import (
 	"github.com/theupdateframework/notary/tuf/data"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/acrtrust/docker-acrtrust/trust/trusttest"
 )
 
 func TestValidateSignerName(t *testing.T) {
@@ -91,10 +93,10 @@ func TestAddSignerRejectsBadInput(t *testing.T) {
 		{name: "no key", signer: "alice", want: ErrNoSignerKeys},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			repo := &fixtureRepo{}
+			repo := &trusttest.Repo{}
 			_, err := AddSigner(context.Background(), repo, tc.signer, tc.keys, AddSignerOptions{})
 			assert.Check(t, is.ErrorIs(err, tc.want))
-			assert.Check(t, is.Equal(repo.publishes, 0))
+			assert.Check(t, is.Equal(repo.Publishes, 0))
 		})
 	}
 }
@@ -103,7 +105,7 @@ func TestPlanSignerRemoval(t *testing.T) {
 	alice, bob, carol := SignerRole("alice"), SignerRole("bob"), SignerRole("carol")
 	for _, tc := range []struct {
 		name    string
-		repo    func() *fixtureRepo
+		repo    func() *trusttest.Repo
 		signer  string
 		want    SignerRemoval
 		wantErr string
@@ -122,10 +124,10 @@ func TestPlanSignerRemoval(t *testing.T) {
 		},
 		{
 			name: "only signer, releases never signed",
-			repo: func() *fixtureRepo {
+			repo: func() *trusttest.Repo {
 				r := loadedDocker()
-				r.roles = []client.RoleWithSignatures{{Role: role(alice, "A")}, {Role: role(ReleasesRole, "A")}}
-				r.delegations = []data.Role{role(alice, "A"), role(ReleasesRole, "A")}
+				r.Roles = []client.RoleWithSignatures{{Role: trusttest.Role(alice, "A")}, {Role: trusttest.Role(ReleasesRole, "A")}}
+				r.Delegations = []data.Role{trusttest.Role(alice, "A"), trusttest.Role(ReleasesRole, "A")}
 				return r
 			},
 			signer: "alice",
@@ -133,10 +135,10 @@ func TestPlanSignerRemoval(t *testing.T) {
 		},
 		{
 			name: "key shared with another signer stays in releases",
-			repo: func() *fixtureRepo {
+			repo: func() *trusttest.Repo {
 				r := loadedDocker()
-				r.delegations = append(r.delegations, role(carol, "A"))
-				r.roles = append(r.roles, client.RoleWithSignatures{Role: role(carol, "A")})
+				r.Delegations = append(r.Delegations, trusttest.Role(carol, "A"))
+				r.Roles = append(r.Roles, client.RoleWithSignatures{Role: trusttest.Role(carol, "A")})
 				return r
 			},
 			signer: "alice",
@@ -144,11 +146,11 @@ func TestPlanSignerRemoval(t *testing.T) {
 		},
 		{
 			name: "signature made with a certificate's TUF ID",
-			repo: func() *fixtureRepo {
+			repo: func() *trusttest.Repo {
 				r := loadedDocker()
 				// the metadata names bob's key by its certificate ID "B-cert"; its canonical ID is "B"
-				r.roles[3] = client.RoleWithSignatures{Role: role(bob, "B-cert")}
-				r.roles[4] = client.RoleWithSignatures{Role: role(ReleasesRole, "A", "B-cert"), Signatures: []data.Signature{{KeyID: "B-cert"}}}
+				r.Roles[3] = client.RoleWithSignatures{Role: trusttest.Role(bob, "B-cert")}
+				r.Roles[4] = client.RoleWithSignatures{Role: trusttest.Role(ReleasesRole, "A", "B-cert"), Signatures: []data.Signature{{KeyID: "B-cert"}}}
 				return r
 			},
 			signer: "bob",
@@ -171,17 +173,17 @@ func TestPlanSignerRemoval(t *testing.T) {
 
 // loadedDocker is docker/cli's test repository: alice (A) and bob (B),
 // both in releases, whose metadata alice signed last.
-func loadedDocker() *fixtureRepo {
+func loadedDocker() *trusttest.Repo {
 	alice, bob := SignerRole("alice"), SignerRole("bob")
-	return &fixtureRepo{
-		roles: []client.RoleWithSignatures{
-			{Role: role(data.CanonicalRootRole, "rootID")},
-			{Role: role(data.CanonicalTargetsRole, "targetsID")},
-			{Role: role(alice, "A")},
-			{Role: role(bob, "B")},
-			{Role: role(ReleasesRole, "A", "B"), Signatures: []data.Signature{{KeyID: "A"}}},
+	return &trusttest.Repo{
+		Roles: []client.RoleWithSignatures{
+			{Role: trusttest.Role(data.CanonicalRootRole, "rootID")},
+			{Role: trusttest.Role(data.CanonicalTargetsRole, "targetsID")},
+			{Role: trusttest.Role(alice, "A")},
+			{Role: trusttest.Role(bob, "B")},
+			{Role: trusttest.Role(ReleasesRole, "A", "B"), Signatures: []data.Signature{{KeyID: "A"}}},
 		},
-		delegations: []data.Role{role(alice, "A"), role(bob, "B"), role(ReleasesRole, "A", "B")},
+		Delegations: []data.Role{trusttest.Role(alice, "A"), trusttest.Role(bob, "B"), trusttest.Role(ReleasesRole, "A", "B")},
 	}
 }
 
@@ -210,8 +212,8 @@ func TestRemoveSigner(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			repo := loadedDocker()
 			assert.NilError(t, RemoveSigner(context.Background(), repo, tc.plan))
-			assert.Check(t, is.DeepEqual(repo.delegOps, tc.want))
-			assert.Check(t, is.Equal(repo.publishes, 1))
+			assert.Check(t, is.DeepEqual(repo.DelegationOps, tc.want))
+			assert.Check(t, is.Equal(repo.Publishes, 1))
 		})
 	}
 }

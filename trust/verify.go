@@ -1,18 +1,9 @@
 package trust
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"sort"
-	"strings"
-	"time"
 
 	"github.com/opencontainers/go-digest"
-	"github.com/theupdateframework/notary/tuf/data"
 )
 
 // TagStatus is how a registry tag stands against the trust data.
@@ -64,55 +55,4 @@ func Compare(registry map[string]digest.Digest, signed []Target) []TagReport {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Tag < out[j].Tag })
 	return out
-}
-
-// RoleExpiry is when a role's metadata expires.
-type RoleExpiry struct {
-	Role    data.RoleName
-	Expires time.Time
-}
-
-// CachedExpiries reads the expiry of root, targets and every delegation from
-// the verified metadata cache of gun under trustDir (<trustDir>/tuf/<gun>/
-// metadata), sorted by date. Snapshot and timestamp are left out: on ACR the
-// server manages and renews them. Call it after the repository was read, so
-// the cache is current.
-func CachedExpiries(trustDir string, gun data.GUN) ([]RoleExpiry, error) {
-	dir := filepath.Join(trustDir, "tuf", filepath.FromSlash(gun.String()), "metadata")
-	var out []RoleExpiry
-	err := filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if e.IsDir() || !strings.HasSuffix(path, ".json") {
-			return nil
-		}
-		rel, err := filepath.Rel(dir, path)
-		if err != nil {
-			return err
-		}
-		role := data.RoleName(strings.TrimSuffix(filepath.ToSlash(rel), ".json"))
-		if role == data.CanonicalSnapshotRole || role == data.CanonicalTimestampRole {
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		var meta struct {
-			Signed struct {
-				Expires time.Time `json:"expires"`
-			} `json:"signed"`
-		}
-		if err := json.Unmarshal(b, &meta); err != nil {
-			return fmt.Errorf("reading cached metadata %q: %w", path, err)
-		}
-		out = append(out, RoleExpiry{Role: role, Expires: meta.Signed.Expires})
-		return nil
-	})
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("reading cached trust metadata of %q: %w", gun, err)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Expires.Before(out[j].Expires) })
-	return out, nil
 }

@@ -5,6 +5,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/docker/cli/cli"
@@ -12,6 +13,7 @@ import (
 	"github.com/docker/cli/cli-plugins/plugin"
 	"github.com/docker/cli/cli/command"
 	cliflags "github.com/docker/cli/cli/flags"
+	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 
 	acrplugin "github.com/acrtrust/docker-acrtrust/plugin"
@@ -32,8 +34,30 @@ func main() {
 		os.Exit(runStandalone())
 	}
 	plugin.Run(func(dockerCLI command.Cli) *cobra.Command {
-		return acrplugin.NewRootCommand(dockerCLI, Version)
+		cmd := acrplugin.NewRootCommand(dockerCLI, Version)
+		// Chained as docker/cli's helloworld example does: the docker CLI
+		// sets the log level (--debug, --log-level) in plugin.PersistentPreRunE.
+		cmd.PersistentPreRunE = func(c *cobra.Command, args []string) error {
+			if err := plugin.PersistentPreRunE(c, args); err != nil {
+				return err
+			}
+			quietLibraryLogs()
+			return nil
+		}
+		return cmd
 	}, meta)
+}
+
+// quietLibraryLogs discards what notary logs through the global logrus
+// logger unless the log level is debug. Notary logs ordinary events at error
+// level ("couldn't add target to targets" while choosing roles); what matters
+// reaches the user as an error, and the rest is shown only with docker's
+// --debug or --log-level=debug. Call it once the docker CLI is initialised,
+// which is when the level is known.
+func quietLibraryLogs() {
+	if logrus.GetLevel() < logrus.DebugLevel {
+		logrus.SetOutput(io.Discard)
+	}
 }
 
 // runStandalone runs the commands as "docker-acrtrust ..." without the docker
@@ -49,6 +73,7 @@ func runStandalone() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	quietLibraryLogs()
 	cmd := acrplugin.NewRootCommand(dockerCLI, Version)
 	cmd.Use = "docker-acrtrust"
 	cmd.SilenceErrors = true

@@ -112,7 +112,7 @@ func TestCheckAccessReadsJWTClaims(t *testing.T) {
 
 	ref, err := ParseRef(u.Host + "/app:v1")
 	assert.NilError(t, err)
-	dr := Doctor{
+	dr := Probe{
 		Network: Network{
 			CertsDir:    certs,
 			Credentials: func(string) (Credential, error) { return Credential{Username: "alice", Password: "pw"}, nil },
