@@ -2,7 +2,6 @@ package plugin
 
 import (
 	"context"
-	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -15,7 +14,6 @@ import (
 	registrytypes "github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/client"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"github.com/sirupsen/logrus"
 
 	"github.com/acrtrust/docker-acrtrust/keystore"
 	"github.com/acrtrust/docker-acrtrust/trust"
@@ -122,13 +120,6 @@ func newDeps(dockerCLI command.Cli) *deps {
 
 func (d *deps) init() {
 	d.once.Do(func() {
-		// Notary logs through the global logrus logger at error level for
-		// ordinary events ("couldn't add target to targets" while choosing
-		// roles). What matters reaches the user as an error; the rest is
-		// shown only with docker's --debug or --log-level=debug.
-		if logrus.GetLevel() < logrus.DebugLevel {
-			logrus.SetOutput(io.Discard)
-		}
 		d.env = readEnvironment(d.getenv)
 		if d.configDir == "" {
 			d.configDir = config.Dir()

@@ -106,7 +106,7 @@ func runPull(ctx context.Context, d *deps, opts pullOptions, trusted bool) error
 func trustedTargets(ctx context.Context, d *deps, ref trust.Ref, all bool) ([]trust.Target, error) {
 	repo, err := d.openRepo(ctx, ref, false)
 	if err != nil {
-		return nil, fmt.Errorf("error establishing connection to trust repository: %w", err)
+		return nil, connectionError(err)
 	}
 	if all {
 		return trust.ResolveAll(ctx, repo)

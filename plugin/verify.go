@@ -120,17 +120,14 @@ func runVerify(ctx context.Context, d *deps, opts verifyOptions) error {
 
 func verifyOne(ctx context.Context, d *deps, image string, window time.Duration, allowUnsigned bool) (verifyReport, error) {
 	rep := verifyReport{Name: image, Tags: []trust.TagReport{}, Expiring: []expiringRole{}}
-	ref, err := trust.ParseRef(image)
+	ref, err := parseTrustRef(image, false)
 	if err != nil {
 		return rep, err
 	}
-	if ref.Digest != "" {
-		return rep, trust.ErrDigestReference
-	}
 	rep.Repository = ref.GUN().String()
-	repo, err := d.openRepo(ctx, ref, false)
+	repo, err := openTrust(ctx, d, ref, false)
 	if err != nil {
-		return rep, trust.WithOp(trust.OpTrustRead, ref, fmt.Errorf("error establishing connection to trust repository: %w", err))
+		return rep, err
 	}
 	rc, err := trust.Check(ctx, repo, d.registry, ref, filepath.Join(d.configDir, "trust"))
 	if err != nil {

@@ -174,7 +174,6 @@ func (n Network) newAuthClient(base http.RoundTripper, registryHost string, audi
 			if err != nil {
 				return auth.EmptyCredential, fmt.Errorf("reading credentials for %s: %w", registryHost, err)
 			}
-			audit.noteCredential(cred)
 			return auth.Credential{
 				Username:     cred.Username,
 				Password:     cred.Password,
@@ -207,12 +206,9 @@ func (t scopedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // data on ACR means a missing AcrImageSigner role). Safe for concurrent use;
 // a nil *Audit records nothing.
 type Audit struct {
-	mu            sync.Mutex
-	requests      int
-	unauthorized  []string
-	denials       []Denial
-	hadCredential bool
-	identityToken bool
+	mu       sync.Mutex
+	requests int
+	denials  []Denial
 }
 
 // Denial is one request a server refused: a 401 or 403 after credentials or
@@ -247,37 +243,6 @@ func (a *Audit) Requests() int {
 	return a.requests
 }
 
-// Unauthorized lists "METHOD URL-path" of requests answered 401 after
-// authentication was attempted.
-func (a *Audit) Unauthorized() []string {
-	if a == nil {
-		return nil
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]string(nil), a.unauthorized...)
-}
-
-// HadCredential reports whether a stored login was found and offered.
-func (a *Audit) HadCredential() bool {
-	if a == nil {
-		return false
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.hadCredential
-}
-
-// UsedIdentityToken reports whether the login was an identity token (az acr login).
-func (a *Audit) UsedIdentityToken() bool {
-	if a == nil {
-		return false
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.identityToken
-}
-
 // Denials lists the refused requests, in order.
 func (a *Audit) Denials() []Denial {
 	if a == nil {
@@ -288,16 +253,6 @@ func (a *Audit) Denials() []Denial {
 	return append([]Denial(nil), a.denials...)
 }
 
-func (a *Audit) noteCredential(c Credential) {
-	if a == nil {
-		return
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.hadCredential = c != (Credential{})
-	a.identityToken = c.IdentityToken != ""
-}
-
 func (a *Audit) wrap(rt http.RoundTripper) http.RoundTripper {
 	if a == nil {
 		return rt
@@ -306,9 +261,6 @@ func (a *Audit) wrap(rt http.RoundTripper) http.RoundTripper {
 		resp, err := rt.RoundTrip(req)
 		a.mu.Lock()
 		a.requests++
-		if err == nil && resp.StatusCode == http.StatusUnauthorized && req.Header.Get("Authorization") != "" {
-			a.unauthorized = append(a.unauthorized, req.Method+" "+req.URL.Path)
-		}
 		if err == nil {
 			if d, ok := denialOf(req, resp); ok {
 				a.denials = append(a.denials, d)
