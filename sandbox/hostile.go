@@ -517,14 +517,21 @@ func freeze(g *genuineRepo, now time.Time) ([]metaFile, error) {
 // expire re-signs the snapshot (same version) with the server's snapshot
 // key and an expiry in the past, and signs a fresh timestamp over it.
 func expire(g *genuineRepo, now time.Time) ([]metaFile, error) {
+	return g.resigned(now.Add(-time.Minute))
+}
+
+// resigned is the current targets and delegations with a snapshot that
+// expires at snapshotExpires and a fresh timestamp, both signed with the
+// server's real keys at the genuine versions.
+func (g *genuineRepo) resigned(snapshotExpires time.Time) ([]metaFile, error) {
 	files, err := g.currentFiles()
 	if err != nil {
 		return nil, err
 	}
 	keepVersions(g.repo)
-	snapshot, err := marshal(g.repo.SignSnapshot(now.Add(-time.Minute)))
+	snapshot, err := marshal(g.repo.SignSnapshot(snapshotExpires))
 	if err != nil {
-		return nil, fmt.Errorf("re-signing the snapshot: %w", err)
+		return nil, fmt.Errorf("signing the snapshot: %w", err)
 	}
 	timestamp, err := marshal(g.repo.SignTimestamp(data.DefaultExpires(data.CanonicalTimestampRole)))
 	if err != nil {
@@ -533,6 +540,20 @@ func expire(g *genuineRepo, now time.Time) ([]metaFile, error) {
 	return append(files,
 		metaFile{role: data.CanonicalSnapshotRole, content: snapshot, current: true},
 		metaFile{role: data.CanonicalTimestampRole, content: timestamp, current: true}), nil
+}
+
+// redirect points every target of t at another image of the repository,
+// keeping t's signatures (which then no longer verify).
+func redirect(t *data.SignedTargets, im *imposters) error {
+	for _, target := range sortedTargets(t.Signed.Targets) {
+		meta := t.Signed.Targets[target]
+		other, err := im.other(meta)
+		if err != nil {
+			return err
+		}
+		t.Signed.Targets[target] = fileMetaOf(other, meta.Custom)
+	}
+	return nil
 }
 
 // keepVersions makes the next SignSnapshot and SignTimestamp (which count
@@ -551,32 +572,11 @@ func keepVersions(repo *tuf.Repo) {
 // over the result with the server's keys.
 func tamper(g *genuineRepo, im *imposters) ([]metaFile, error) {
 	for _, role := range sortedRoles(g.repo.Targets) {
-		t := g.repo.Targets[role]
-		for _, target := range sortedTargets(t.Signed.Targets) {
-			meta := t.Signed.Targets[target]
-			other, err := im.other(meta)
-			if err != nil {
-				return nil, err
-			}
-			t.Signed.Targets[target] = fileMetaOf(other, meta.Custom)
+		if err := redirect(g.repo.Targets[role], im); err != nil {
+			return nil, err
 		}
 	}
-	files, err := g.currentFiles()
-	if err != nil {
-		return nil, err
-	}
-	keepVersions(g.repo)
-	snapshot, err := marshal(g.repo.SignSnapshot(data.DefaultExpires(data.CanonicalSnapshotRole)))
-	if err != nil {
-		return nil, fmt.Errorf("signing the snapshot: %w", err)
-	}
-	timestamp, err := marshal(g.repo.SignTimestamp(data.DefaultExpires(data.CanonicalTimestampRole)))
-	if err != nil {
-		return nil, fmt.Errorf("signing the timestamp: %w", err)
-	}
-	return append(files,
-		metaFile{role: data.CanonicalSnapshotRole, content: snapshot, current: true},
-		metaFile{role: data.CanonicalTimestampRole, content: timestamp, current: true}), nil
+	return g.resigned(data.DefaultExpires(data.CanonicalSnapshotRole))
 }
 
 // corrupt serves, under the names the genuine snapshot gives targets.json,
@@ -591,13 +591,8 @@ func corrupt(g *genuineRepo, im *imposters) ([]metaFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("serialising targets: %w", err)
 	}
-	for _, target := range sortedTargets(t.Signed.Targets) {
-		meta := t.Signed.Targets[target]
-		other, err := im.other(meta)
-		if err != nil {
-			return nil, err
-		}
-		t.Signed.Targets[target] = fileMetaOf(other, meta.Custom)
+	if err := redirect(t, im); err != nil {
+		return nil, err
 	}
 	changed, err := marshal(t.ToSigned())
 	if err != nil {
