@@ -71,11 +71,8 @@ func runKeyList(d *deps, opts keyListOptions) error {
 		items = append(items, toKeyListItem(k, signing[k.ID]))
 	}
 	out := d.cli.Out()
-	switch {
-	case isJSONFormat(opts.format):
-		return writeJSON(out, items)
-	case opts.format != "":
-		return writeTemplate(out, opts.format, items)
+	if done, err := writeFormatted(out, opts.format, items); done {
+		return err
 	}
 	if len(keys) == 0 {
 		_, err := fmt.Fprintf(out, "No keys in %s\n", keystore.PrivateDir(d.keyTrustDir()))

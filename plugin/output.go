@@ -57,3 +57,16 @@ type usageError struct{ err error }
 
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
+
+// writeFormatted writes items as --format asks: JSON, or the template once
+// per item. It reports false when format is empty: the caller writes its
+// table.
+func writeFormatted[T any](out io.Writer, format string, items []T) (bool, error) {
+	switch {
+	case isJSONFormat(format):
+		return true, writeJSON(out, items)
+	case format != "":
+		return true, writeTemplate(out, format, items)
+	}
+	return false, nil
+}

@@ -234,11 +234,8 @@ func runPinList(d *deps, opts pinListOptions) error {
 		items = append(items, pinJSON{Name: p.Pattern, KeyIDs: append([]string{}, p.KeyIDs...), CA: p.CA})
 	}
 	out := d.cli.Out()
-	switch {
-	case isJSONFormat(opts.format):
-		return writeJSON(out, items)
-	case opts.format != "":
-		return writeTemplate(out, opts.format, items)
+	if done, err := writeFormatted(out, opts.format, items); done {
+		return err
 	}
 	if len(items) == 0 {
 		_, _ = fmt.Fprintf(out, "No pins in %s\n", d.pinsPath)

@@ -62,18 +62,10 @@ func runResolve(ctx context.Context, d *deps, opts resolveOptions) error {
 			_, _ = fmt.Fprintln(d.cli.Out(), r.Pinned)
 		}
 	}
-	var err error
-	switch {
-	case opts.format == "":
-	case isJSONFormat(opts.format):
-		if results == nil {
-			results = []resolvedImage{}
-		}
-		err = writeJSON(d.cli.Out(), results)
-	default:
-		err = writeTemplate(d.cli.Out(), opts.format, results)
+	if results == nil {
+		results = []resolvedImage{}
 	}
-	if err != nil {
+	if _, err := writeFormatted(d.cli.Out(), opts.format, results); err != nil {
 		return err
 	}
 	if failed > 0 {
