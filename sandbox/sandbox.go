@@ -26,6 +26,10 @@ type Options struct {
 	Addr      string    // listen address; "" means "127.0.0.1:0". Must be a loopback address.
 	Anonymous bool      // no auth at all: anyone may read and write everything
 	Log       io.Writer // one line per request when non-nil
+	// NoReferrersAPI makes the registry answer 404 to the OCI Referrers
+	// API, as registries from before OCI 1.1 do: clients then use the
+	// referrers tag schema. By default the API is served, as on ACR.
+	NoReferrersAPI bool
 }
 
 // Stats counts requests since [Start] or the last [Sandbox.ResetStats].
@@ -109,7 +113,7 @@ func Start(opts Options) (*Sandbox, error) {
 		},
 		caPEM:         caPEM,
 		transport:     transport,
-		registry:      registry.New(registry.Logger(log.New(io.Discard, "", 0))),
+		registry:      registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithReferrersSupport(!opts.NoReferrersAPI)),
 		identityToken: randomToken(),
 		trustEnabled:  true,
 		notary:        newNotaryHandler(),
