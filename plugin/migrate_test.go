@@ -91,6 +91,7 @@ type migrateStack struct {
 	pushed      map[string]ocispec.Descriptor
 	notationDir string
 	key, cert   string
+	alice       delegateKey // the signer of targets/releases
 }
 
 func newMigrateStack(t *testing.T) migrateStack {
@@ -110,7 +111,7 @@ func newMigrateStack(t *testing.T) migrateStack {
 	d, _ = st.delegate(t, alice, map[string]string{"DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE": testRepoPass}, "", false)
 	assert.NilError(t, runCommand(t, d, "sign", host+"/app:v2"))
 
-	ms := migrateStack{signerStack: st, pushed: pushed, notationDir: t.TempDir()}
+	ms := migrateStack{signerStack: st, pushed: pushed, notationDir: t.TempDir(), alice: alice}
 	d, cli := st.machine(t, sandbox.UserPull, nil, "", false)
 	assert.NilError(t, runCommand(t, d, "migrate", "cert", "generate-test", "--notation-dir", ms.notationDir, "migration-test"))
 	ms.key = filepath.Join(ms.notationDir, "localkeys", "migration-test.key")
@@ -120,6 +121,17 @@ func newMigrateStack(t *testing.T) migrateStack {
 	assert.NilError(t, err)
 	assert.Check(t, is.Equal(fi.Mode().Perm(), os.FileMode(0o600)), "the private key is the user's only")
 	return ms
+}
+
+// signAsAlice signs tags of app with content trust, as the signer alice.
+func (ms migrateStack) signAsAlice(t *testing.T, tags ...string) {
+	t.Helper()
+	d, _ := ms.delegate(t, ms.alice, map[string]string{"DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE": testRepoPass}, "", false)
+	args := []string{"sign"}
+	for _, tag := range tags {
+		args = append(args, ms.sb.Host()+"/app:"+tag)
+	}
+	assert.NilError(t, runCommand(t, d, args...))
 }
 
 // migrate runs migrate as a machine with push rights (signatures are pushed
