@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/notaryproject/notation-core-go/signature"
 	"github.com/notaryproject/notation-core-go/signature/cose"
@@ -45,11 +46,16 @@ var errFound = errors.New("found")
 
 // SignedBy reports whether desc already has an intact Notation signature
 // (its envelope verifies against the certificate it carries) for desc,
-// made with the key of leaf. It costs one referrers lookup, plus one fetch
-// per Notation signature found.
+// made with s's key. It costs one referrers lookup, plus two fetches for
+// each signature whose manifest names s's certificate: a certificate
+// renewed for the same key therefore signs again, which adds a signature
+// and loses nothing.
 func SignedBy(ctx context.Context, repo registry.Repository, desc ocispec.Descriptor, s *Signer) (bool, error) {
 	err := repo.ListSignatures(ctx, desc, func(manifests []ocispec.Descriptor) error {
 		for _, m := range manifests {
+			if !mayBeBy(m, s) {
+				continue
+			}
 			blob, blobDesc, err := repo.FetchSignatureBlob(ctx, m)
 			if err != nil {
 				return fmt.Errorf("fetching signature %s of %s: %w", m.Digest, desc.Digest, err)
@@ -67,6 +73,26 @@ func SignedBy(ctx context.Context, repo registry.Repository, desc ocispec.Descri
 		return false, fmt.Errorf("listing the Notation signatures of %s: %w", desc.Digest, err)
 	}
 	return false, nil
+}
+
+// thumbprintAnnotation lists the SHA-256 thumbprints of a signature's
+// certificate chain on its manifest (notation-go's generateAnnotations); the
+// Referrers API returns manifest annotations, so signatures by other
+// certificates are passed over without fetching them.
+const thumbprintAnnotation = "io.cncf.notary.x509chain.thumbprint#S256"
+
+// mayBeBy: an annotation is unsigned, so it only rules out; what it lets
+// through is verified.
+func mayBeBy(m ocispec.Descriptor, s *Signer) bool {
+	v, ok := m.Annotations[thumbprintAnnotation]
+	if !ok {
+		return true
+	}
+	var thumbprints []string
+	if json.Unmarshal([]byte(v), &thumbprints) != nil {
+		return true
+	}
+	return slices.Contains(thumbprints, s.Thumbprint())
 }
 
 // ownIntactSignature: a signature that does not parse, does not verify, is

@@ -314,3 +314,35 @@ func TestMigrateUsage(t *testing.T) {
 		})
 	}
 }
+
+// On a registry without the Referrers API, signatures go through the
+// referrers tag schema, as notation does, and are found again there.
+func TestMigrateReferrersTagSchema(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: needs the in-process sandbox (run without -short)")
+	}
+	sb, err := sandbox.Start(sandbox.Options{NoReferrersAPI: true})
+	assert.NilError(t, err)
+	t.Cleanup(func() { _ = sb.Close() })
+	host := sb.Host()
+	pushed := pushImages(t, sb, "app", "v1")
+	admin, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	assert.NilError(t, runCommand(t, admin, "sign", host+"/app:v1"))
+
+	dir, policyDir := t.TempDir(), t.TempDir()
+	d, _, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+	assert.NilError(t, runCommand(t, d, "migrate", "cert", "generate-test", "--notation-dir", dir, "k"))
+	key := []string{"migrate", "--key", filepath.Join(dir, "localkeys", "k.key"), "--cert", filepath.Join(dir, "localkeys", "k.crt")}
+	for i, want := range []string{"Summary: 1 tags signed", "Summary: 0 tags signed, 1 already signed"} {
+		d, cli, _ := sandboxDeps(t, sb, sandbox.UserPush, nil)
+		assert.NilError(t, runCommand(t, d, append(key, "--emit-policy", policyDir, host+"/app:v1")...))
+		assert.Check(t, is.Contains(cli.outBuf.String(), want), "run %d", i+1)
+	}
+	assert.Check(t, is.Equal(sb.Stats().ReferrersRequests > 0, true), "the API was tried")
+	_, err = notationVerify(t, sb, policyDir, "app", pushed["v1"])
+	assert.NilError(t, err)
+	// The tag schema: the referrers index is tagged sha256-<hex>.
+	tags, err := d.registry.Tags(context.Background(), mustParseRef(t, host+"/app"))
+	assert.NilError(t, err)
+	assert.Check(t, is.Contains(tags, "sha256-"+pushed["v1"].Digest.Encoded()))
+}

@@ -45,6 +45,9 @@ type Stats struct {
 	// RegistryRequests counts requests that passed auth and reached the
 	// registry.
 	RegistryRequests int
+	// ReferrersRequests counts the OCI Referrers API requests among them
+	// (GET /v2/NAME/referrers/DIGEST).
+	ReferrersRequests int
 }
 
 // Sandbox is a running ACR-like login server. Its methods are safe for
@@ -68,7 +71,8 @@ type Sandbox struct {
 	refresh      map[string]string // refresh token -> identity
 	stats        Stats
 
-	hostile hostileState // hostile modes: see hostile.go
+	hostile   hostileState  // hostile modes: see hostile.go
+	referrers referrerIndex // the Referrers API: see referrers.go
 
 	closeOnce sync.Once
 	closeErr  error
@@ -268,6 +272,8 @@ var registryPaths = []*regexp.Regexp{
 	regexp.MustCompile(`^/v2/(.+)/referrers/[^/]+$`),
 }
 
+var referrersPath = registryPaths[len(registryPaths)-1]
+
 // route serves r and returns the identity for the log.
 func (s *Sandbox) route(w http.ResponseWriter, r *http.Request) string {
 	p := r.URL.Path
@@ -319,7 +325,16 @@ func (s *Sandbox) serveRegistry(w http.ResponseWriter, r *http.Request) string {
 	if !ok {
 		return who
 	}
-	s.count(func(st *Stats) { st.RegistryRequests++ })
+	referrers := referrersPath.MatchString(r.URL.Path)
+	s.count(func(st *Stats) {
+		st.RegistryRequests++
+		if referrers {
+			st.ReferrersRequests++
+		}
+	})
+	if !s.opts.NoReferrersAPI && s.referrers.serve(w, r, s.registry) {
+		return who
+	}
 	s.registry.ServeHTTP(w, r)
 	return who
 }
