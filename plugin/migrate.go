@@ -99,8 +99,9 @@ The signature's user metadata records the content trust provenance: the
 tag, the role (targets or targets/releases, with signer names), the root key
 ID and the targets version (keys in docs/migrate-to-notation.md).
 
-A digest that already has a Notation signature by the same key is skipped,
-so a migration can be run again, or resumed after an interruption. A tag
+A digest that already has an intact Notation signature by the same key and
+certificate is skipped, so a migration can be run again, or resumed after
+an interruption. A tag
 that content trust does not verify is refused: unsigned (unless
 --include-unsigned), drifted (the registry serves another digest than the
 signed one), or missing from the registry. Exit code 0 only when nothing was

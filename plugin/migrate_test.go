@@ -3,11 +3,13 @@ package plugin
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/notaryproject/notation-core-go/signature/cose"
 	"github.com/notaryproject/notation-core-go/signature/jws"
@@ -345,4 +347,61 @@ func TestMigrateReferrersTagSchema(t *testing.T) {
 	tags, err := d.registry.Tags(context.Background(), mustParseRef(t, host+"/app"))
 	assert.NilError(t, err)
 	assert.Check(t, is.Contains(tags, "sha256-"+pushed["v1"].Digest.Encoded()))
+}
+
+// An interrupted migration reports what it left undone, and the same
+// command run again signs exactly the rest.
+func TestMigrateInterruptedResumes(t *testing.T) {
+	sb := startSandbox(t)
+	host := sb.Host()
+	const n = 30
+	args := []string{"sign"}
+	for i := range n {
+		tag := fmt.Sprintf("t%02d", i)
+		pushImages(t, sb, "app", tag)
+		args = append(args, host+"/app:"+tag)
+	}
+	admin, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	assert.NilError(t, runCommand(t, admin, args...))
+	dir := t.TempDir()
+	gen, _, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+	assert.NilError(t, runCommand(t, gen, "migrate", "cert", "generate-test", "--notation-dir", dir, "k"))
+	migrateArgs := []string{"migrate", "--parallel", "1", "--format", "json", "--all-tags",
+		"--key", filepath.Join(dir, "localkeys", "k.key"), "--cert", filepath.Join(dir, "localkeys", "k.crt"), host + "/app"}
+
+	run := func(ctx context.Context) (migrateReport, error) {
+		d, cli, _ := sandboxDeps(t, sb, sandbox.UserPush, nil)
+		cmd := newRootCommand(d, "test")
+		cmd.SetArgs(migrateArgs)
+		cmd.SetOut(cli.Out())
+		cmd.SetErr(cli.Err())
+		err := cmd.ExecuteContext(ctx)
+		var rep migrateReport
+		assert.NilError(t, json.Unmarshal(cli.outBuf.Bytes(), &rep), cli.outBuf.String())
+		return rep, err
+	}
+
+	// Interrupt once a few digests were looked up.
+	ctx, cancel := context.WithCancel(context.Background())
+	sb.ResetStats()
+	go func() {
+		for sb.Stats().ReferrersRequests < 3 {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	first, err := run(ctx)
+	cancel()
+	assert.Check(t, is.ErrorContains(err, "migration interrupted: run the same command again to resume"))
+	assert.Check(t, first.Summary.Failed > 0, "something was left undone: %+v", first.Summary)
+	assert.Check(t, is.Equal(first.Summary.Signed+first.Summary.Failed, n))
+
+	second, err := run(context.Background())
+	assert.NilError(t, err)
+	assert.Check(t, second.Summary.AlreadySigned >= first.Summary.Signed, "%+v after %+v", second.Summary, first.Summary)
+	assert.Check(t, is.Equal(second.Summary.Signed+second.Summary.AlreadySigned, n))
+
+	third, err := run(context.Background())
+	assert.NilError(t, err)
+	assert.Check(t, is.DeepEqual(third.Summary, migrateSummary{AlreadySigned: n}))
 }
