@@ -26,7 +26,7 @@ var probe = ocispec.Descriptor{
 
 // PluginSigner signs with key keyID of the Notation plugin name, found the
 // way notation finds plugins: pluginsDir/NAME/notation-NAME (pluginsDir is
-// NOTATION_CONFIG/plugins). notation-azure-kv works unchanged:
+// the plugins directory of notation's configuration directory). notation-azure-kv works unchanged:
 // PluginSigner(ctx, dir, "azure-kv", KEY_URL, nil).
 func PluginSigner(ctx context.Context, pluginsDir, name, keyID string, config map[string]string) (*Signer, error) {
 	p, err := plugin.NewCLIManager(dir.NewSysFS(pluginsDir)).Get(ctx, name)

@@ -33,9 +33,9 @@ type PolicyOptions struct {
 
 // WritePolicy writes, under notationDir, a trust policy (trustpolicy.json)
 // with a statement for the migrated repositories, and a CA trust store with
-// the root of the signing chain: what `notation verify` (with
-// NOTATION_CONFIG or XDG_CONFIG_HOME pointing there, or the files copied to
-// notation's directory) and Ratify's notation verifier need. The statement
+// the root of the signing chain: what `notation verify` (with the files in
+// notation's configuration directory, $XDG_CONFIG_HOME/notation) and
+// Ratify's notation verifier need. The statement
 // trusts the signing certificate's subject, or any certificate from the
 // store when the subject lacks the C, ST and O that notation requires of a
 // trusted identity. It returns the policy's path.

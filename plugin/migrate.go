@@ -375,6 +375,7 @@ func (d *deps) migratePlan(ctx context.Context, ref trust.Ref, rep *migrateRepoR
 		if tags, err = d.registry.Tags(ctx, ref); err != nil {
 			return nil, trust.WithOp(trust.OpRegistryRead, ref, err)
 		}
+		tags = withoutReferrersTags(tags)
 	}
 	signedByTag := map[string]trust.Target{}
 	for _, t := range signed {

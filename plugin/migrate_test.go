@@ -347,6 +347,18 @@ func TestMigrateReferrersTagSchema(t *testing.T) {
 	tags, err := d.registry.Tags(context.Background(), mustParseRef(t, host+"/app"))
 	assert.NilError(t, err)
 	assert.Check(t, is.Contains(tags, "sha256-"+pushed["v1"].Digest.Encoded()))
+
+	// That tag is no image tag: --all-tags, verify and pull -a pass it over.
+	d, cli, eng := sandboxDeps(t, sb, sandbox.UserPush, nil)
+	assert.NilError(t, runCommand(t, d, append(key, "--all-tags", host+"/app")...))
+	assert.Check(t, is.Contains(cli.outBuf.String(), "Summary: 0 tags signed, 1 already signed, 0 refused, 0 failed"))
+	d, _, _ = sandboxDeps(t, sb, sandbox.UserPull, nil)
+	assert.NilError(t, runCommand(t, d, "verify", host+"/app"))
+	d, _, _ = sandboxDeps(t, sb, sandbox.UserPull, nil)
+	assert.NilError(t, runCommand(t, d, "verify", "--require", "both", "--notation-dir", policyDir, host+"/app"))
+	d, _, eng = sandboxDeps(t, sb, sandbox.UserPull, nil)
+	assert.NilError(t, runCommand(t, d, "pull", "-a", "--require", "notation", "--notation-dir", policyDir, host+"/app"))
+	assert.Check(t, is.DeepEqual(eng.pulled, []string{host + "/app@" + pushed["v1"].Digest.String()}))
 }
 
 // An interrupted migration reports what it left undone, and the same

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -94,6 +95,7 @@ func (d *deps) requiredTargets(ctx context.Context, ref trust.Ref, all bool, o r
 			if tags, err = d.registry.Tags(ctx, ref); err != nil {
 				return nil, trust.WithOp(trust.OpRegistryRead, ref, err)
 			}
+			tags = withoutReferrersTags(tags)
 			sort.Strings(tags)
 		}
 		for _, tag := range tags {
@@ -141,6 +143,22 @@ func (d *deps) verifyNotation(ctx context.Context, v *notationbridge.Verifier, r
 		}
 		return nil
 	})
+}
+
+// referrersTag is the tag under which the OCI referrers tag schema keeps
+// the referrers of a digest on registries without the Referrers API
+// (sha256-<hex>): Notation signatures live there, it is no image tag.
+var referrersTag = regexp.MustCompile(`^sha256-[0-9a-f]{64}$`)
+
+// withoutReferrersTags drops the referrers tag schema's tags from a tag list.
+func withoutReferrersTags(tags []string) []string {
+	out := tags[:0:0]
+	for _, t := range tags {
+		if !referrersTag.MatchString(t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // notationTagReport is a tag's Notation result in `verify --format json`.
@@ -200,6 +218,7 @@ func verifyRequired(ctx context.Context, d *deps, image string, window time.Dura
 		if tags, err = d.registry.Tags(ctx, ref); err != nil {
 			return rep, trust.WithOp(trust.OpRegistryRead, ref, err)
 		}
+		tags = withoutReferrersTags(tags)
 		sort.Strings(tags)
 	}
 	rep.OK = true

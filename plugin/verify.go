@@ -154,6 +154,7 @@ func verifyOne(ctx context.Context, d *deps, image string, window time.Duration,
 		if tags, err = d.registry.Tags(ctx, ref); err != nil {
 			return rep, trust.WithOp(trust.OpRegistryRead, ref, err)
 		}
+		tags = withoutReferrersTags(tags) // Notation signatures on registries without the Referrers API
 	} else {
 		signed = onlyTag(signed, ref.Tag)
 	}
