@@ -64,7 +64,9 @@ func (d *deps) pullTrusted(cmd *cobra.Command, opts pullOptions) bool {
 	if cmd.Flags().Changed(disableContentTrustFlag) {
 		return !opts.disableContentTrust
 	}
-	if req, err := d.requirement(opts.requireOptions); err == nil && req != requireDCT {
+	// An invalid requirement is verification too: pull then stops on it
+	// instead of pulling unverified.
+	if req, err := d.requirement(opts.requireOptions); err != nil || req != requireDCT {
 		return true
 	}
 	return d.env.contentTrust

@@ -164,8 +164,9 @@ func TestPullRequireNotationWithContentTrustOff(t *testing.T) {
 	})
 
 	t.Run("invalid requirement", func(t *testing.T) {
-		d, _, _ := sandboxDeps(t, ms.sb, sandbox.UserPull, map[string]string{envRequire: "nottion"})
+		d, _, eng := sandboxDeps(t, ms.sb, sandbox.UserPull, map[string]string{envRequire: "nottion", "DOCKER_CONTENT_TRUST": "0"})
 		err := runCommand(t, d, "pull", host+"/app:v1")
 		assert.Check(t, is.ErrorContains(err, `invalid ACRTRUST_REQUIRE "nottion": use dct, notation or both`))
+		assert.Check(t, is.Len(eng.pulled, 0), "a typo never means unverified")
 	})
 }
