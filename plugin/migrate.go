@@ -251,11 +251,11 @@ func (d *deps) migrateRepository(ctx context.Context, ref trust.Ref, image strin
 				_, _ = fmt.Fprintf(d.cli.Err(), "Refused: %s:%s: %s\n", ref.Familiar(), t.Tag, refusalReason(t))
 			}
 		}
-		verb := "Signing"
+		dry := ""
 		if opts.dryRun {
-			verb = "Would sign"
+			dry = ", dry run"
 		}
-		_, _ = fmt.Fprintf(d.cli.Out(), "%s %d digests of %s with Notation (%s)\n", verb, len(plan), ref.Familiar(), opts.signatureFormat)
+		_, _ = fmt.Fprintf(d.cli.Out(), "Migrating %s to Notation (%s%s): %d digests\n", ref.Familiar(), opts.signatureFormat, dry, len(plan))
 	}
 
 	var (
