@@ -501,7 +501,7 @@ func migrateFailures(r migrateReport) []string {
 	var out []string
 	for _, rep := range r.Repositories {
 		if rep.Error != "" {
-			out = append(out, rep.Name+": "+firstLine(rep.Error))
+			out = append(out, rep.Name+": "+migrateFirstLine(rep.Error))
 			continue
 		}
 		for _, t := range rep.Tags {
@@ -517,7 +517,7 @@ func migrateFailures(r migrateReport) []string {
 	return out
 }
 
-func firstLine(s string) string {
+func migrateFirstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
 }
