@@ -97,6 +97,7 @@ type deps struct {
 	network            trust.Network
 	openRepo           trust.RepoFactory
 	registry           registryReader
+	oras               orasRepositories // the registry for Notation (migrate.go); set with registry
 	engine             engine
 	builder            buildTool // nil: the docker CLI that runs the plugin (build_tool.go)
 	registryConfigOnce sync.Once
@@ -167,7 +168,8 @@ func (d *deps) init() {
 			}
 		}
 		if d.registry == nil {
-			d.registry = trust.NewRegistry(d.network, d.audit)
+			reg := trust.NewRegistry(d.network, d.audit)
+			d.registry, d.oras = reg, reg
 		}
 		if d.engine == nil {
 			d.engine = dockerEngine{cli: d.cli}

@@ -18,6 +18,7 @@ type pullOptions struct {
 	platform            string
 	quiet               bool
 	disableContentTrust bool
+	requireOptions
 }
 
 func newPullCommand(d *deps) *cobra.Command {
@@ -32,7 +33,7 @@ pulled as it is: the engine verifies the content against the digest.`,
 		Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.remote = args[0]
-			return runPull(cmd.Context(), d, opts, d.trusted(cmd, opts.disableContentTrust))
+			return runPull(cmd.Context(), d, opts, d.pullTrusted(cmd, opts))
 		},
 	}
 	flags := cmd.Flags()
@@ -40,6 +41,7 @@ pulled as it is: the engine verifies the content against the digest.`,
 	flags.StringVar(&opts.platform, "platform", "", "Set platform if server is multi-platform capable")
 	flags.BoolVarP(&opts.quiet, "quiet", "q", false, "Suppress verbose output")
 	addContentTrustFlag(flags, &opts.disableContentTrust)
+	addRequireFlags(flags, &opts.requireOptions)
 	return cmd
 }
 
@@ -77,7 +79,7 @@ func runPull(ctx context.Context, d *deps, opts pullOptions, trusted bool) error
 		return nil
 	}
 
-	targets, err := trustedTargets(ctx, d, ref, opts.all)
+	targets, err := d.requiredTargets(ctx, ref, opts.all, opts.requireOptions)
 	if err != nil {
 		return trust.WithOp(trust.OpTrustRead, ref, err)
 	}

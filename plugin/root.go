@@ -52,6 +52,7 @@ Keys and metadata are Docker's own, under $DOCKER_CONFIG/trust.`,
 		newSignerCommand(d),
 		newKeyCommand(d),
 		newPinCommand(d),
+		newMigrateCommand(d),
 		newVersionCommand(d, version),
 	)
 	explainErrors(cmd, d)

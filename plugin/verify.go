@@ -21,6 +21,7 @@ type verifyOptions struct {
 	allowUnsigned bool
 	format        string
 	expiryWarning string
+	requireOptions
 }
 
 // verifyReport is one element of `verify --format json` (schema in docs/reference/acrtrust_verify.md).
@@ -31,6 +32,9 @@ type verifyReport struct {
 	Tags       []trust.TagReport
 	Expiring   []expiringRole
 	Error      string `json:",omitempty"`
+
+	// Notation is each tag's Notation result under --require notation or both (require.go).
+	Notation []notationTagReport `json:",omitempty"`
 }
 
 type expiringRole struct {
@@ -63,6 +67,7 @@ signs again.`,
 	flags.BoolVar(&opts.allowUnsigned, "allow-unsigned", false, "Do not fail on tags that have no signature")
 	flags.StringVar(&opts.expiryWarning, "expiry-warning", "720h", `Report trust metadata expiring within this duration ("720h", "30d")`)
 	addFormatFlag(flags, &opts.format)
+	addRequireFlags(flags, &opts.requireOptions)
 	return cmd
 }
 
@@ -91,7 +96,7 @@ func runVerify(ctx context.Context, d *deps, opts verifyOptions) error {
 		failed  []string
 	)
 	for _, image := range opts.images {
-		rep, err := verifyOne(ctx, d, image, window, opts.allowUnsigned)
+		rep, err := verifyRequired(ctx, d, image, window, opts)
 		if err != nil {
 			rep.Error = d.userError(err).Error()
 		}
@@ -167,6 +172,9 @@ func failureSummary(rep verifyReport) string {
 			parts = append(parts, fmt.Sprintf("%s: %s", s, strings.Join(tags, ", ")))
 		}
 	}
+	if n := notationFailures(rep); n != "" {
+		parts = append(parts, n)
+	}
 	return strings.Join(parts, "; ")
 }
 
@@ -180,6 +188,12 @@ func printVerifyReports(d *deps, reports []verifyReport) error {
 			_, _ = fmt.Fprintf(out, "%s: error: %s\n", rep.Name, rep.Error)
 			continue
 		}
+		if len(rep.Tags) == 0 && rep.Notation != nil {
+			if err := printNotationReport(d, rep); err != nil {
+				return err
+			}
+			continue
+		}
 		_, _ = fmt.Fprintf(out, "Tags of %s:\n", rep.Repository)
 		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 		_, _ = fmt.Fprintln(tw, "TAG\tSTATUS\tSIGNED DIGEST\tREGISTRY DIGEST")
@@ -187,6 +201,9 @@ func printVerifyReports(d *deps, reports []verifyReport) error {
 			_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Tag, t.Status, orDash(t.SignedDigest.String()), orDash(t.RegistryDigest.String()))
 		}
 		if err := tw.Flush(); err != nil {
+			return err
+		}
+		if err := printNotationReport(d, rep); err != nil {
 			return err
 		}
 		for _, e := range rep.Expiring {

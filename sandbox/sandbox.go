@@ -26,6 +26,10 @@ type Options struct {
 	Addr      string    // listen address; "" means "127.0.0.1:0". Must be a loopback address.
 	Anonymous bool      // no auth at all: anyone may read and write everything
 	Log       io.Writer // one line per request when non-nil
+	// NoReferrersAPI makes the registry answer 404 to the OCI Referrers
+	// API, as registries from before OCI 1.1 do: clients then use the
+	// referrers tag schema. By default the API is served, as on ACR.
+	NoReferrersAPI bool
 }
 
 // Stats counts requests since [Start] or the last [Sandbox.ResetStats].
@@ -41,6 +45,9 @@ type Stats struct {
 	// RegistryRequests counts requests that passed auth and reached the
 	// registry.
 	RegistryRequests int
+	// ReferrersRequests counts the OCI Referrers API requests among them
+	// (GET /v2/NAME/referrers/DIGEST).
+	ReferrersRequests int
 }
 
 // Sandbox is a running ACR-like login server. Its methods are safe for
@@ -64,7 +71,8 @@ type Sandbox struct {
 	refresh      map[string]string // refresh token -> identity
 	stats        Stats
 
-	hostile hostileState // hostile modes: see hostile.go
+	hostile   hostileState  // hostile modes: see hostile.go
+	referrers referrerIndex // the Referrers API: see referrers.go
 
 	closeOnce sync.Once
 	closeErr  error
@@ -109,7 +117,7 @@ func Start(opts Options) (*Sandbox, error) {
 		},
 		caPEM:         caPEM,
 		transport:     transport,
-		registry:      registry.New(registry.Logger(log.New(io.Discard, "", 0))),
+		registry:      registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithReferrersSupport(!opts.NoReferrersAPI)),
 		identityToken: randomToken(),
 		trustEnabled:  true,
 		notary:        newNotaryHandler(),
@@ -264,6 +272,8 @@ var registryPaths = []*regexp.Regexp{
 	regexp.MustCompile(`^/v2/(.+)/referrers/[^/]+$`),
 }
 
+var referrersPath = registryPaths[len(registryPaths)-1]
+
 // route serves r and returns the identity for the log.
 func (s *Sandbox) route(w http.ResponseWriter, r *http.Request) string {
 	p := r.URL.Path
@@ -317,9 +327,18 @@ func (s *Sandbox) serveRegistry(w http.ResponseWriter, r *http.Request) string {
 	if !ok {
 		return who
 	}
-	s.count(func(st *Stats) { st.RegistryRequests++ })
+	referrers := referrersPath.MatchString(r.URL.Path)
+	s.count(func(st *Stats) {
+		st.RegistryRequests++
+		if referrers {
+			st.ReferrersRequests++
+		}
+	})
 	if sc == &catalogScope {
 		s.serveCatalog(w, r) // paginated, as ACR (seed.go)
+		return who
+	}
+	if !s.opts.NoReferrersAPI && s.referrers.serve(w, r, s.registry) {
 		return who
 	}
 	s.registry.ServeHTTP(w, r)

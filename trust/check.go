@@ -2,6 +2,7 @@ package trust
 
 import (
 	"context"
+	"regexp"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -59,6 +60,16 @@ func Check(ctx context.Context, repo Repository, reg RegistryReader, ref Ref, tr
 	} else if served, err = tagDigests(ctx, reg, ref); err != nil {
 		return rc, WithOp(OpRegistryRead, ref, err)
 	}
+	if ref.Tag == "" {
+		// The referrers tag schema keeps Notation signatures (and other
+		// referrers) under sha256-<hex> tags on registries without the
+		// Referrers API: they are no images of the repository.
+		for tag := range served {
+			if IsReferrersTag(tag) {
+				delete(served, tag)
+			}
+		}
+	}
 	if ref.Tag != "" {
 		signed = onlyTag(signed, ref.Tag)
 	}
@@ -103,6 +114,13 @@ func tagDigests(ctx context.Context, reg RegistryReader, ref Ref) (map[string]di
 	}
 	return served, nil
 }
+
+// referrersTag is a tag of the OCI referrers tag schema (distribution-spec
+// 1.1): sha256-<hex of the subject's digest>.
+var referrersTag = regexp.MustCompile(`^sha256-[0-9a-f]{64}$`)
+
+// IsReferrersTag reports whether tag is one of the referrers tag schema.
+func IsReferrersTag(tag string) bool { return referrersTag.MatchString(tag) }
 
 // Expiring returns the expiries in exp before now+window.
 func Expiring(exp []RoleExpiry, now time.Time, window time.Duration) []RoleExpiry {

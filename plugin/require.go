@@ -1,0 +1,269 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"oras.land/oras-go/v2/registry/remote"
+
+	"github.com/acrtrust/docker-acrtrust/notationbridge"
+	"github.com/acrtrust/docker-acrtrust/trust"
+)
+
+// envRequire is the default of --require (docs/migrate-to-notation.md).
+const envRequire = "ACRTRUST_REQUIRE"
+
+// What verify and pull require of a tag during the move to Notation.
+const (
+	requireDCT      = "dct"      // content trust's tag -> digest (the default)
+	requireNotation = "notation" // a Notation signature the trust policy accepts on the registry's digest
+	requireBoth     = "both"     // content trust's digest, and a Notation signature on that same digest
+)
+
+// requireOptions are the flags of the transition.
+type requireOptions struct {
+	require     string
+	notationDir string
+}
+
+func addRequireFlags(flags *pflag.FlagSet, o *requireOptions) {
+	flags.StringVar(&o.require, "require", "", `What a tag needs: "dct" (content trust), "notation" (a Notation signature), or "both" on the same digest (default $`+envRequire+`, else "dct")`)
+	flags.StringVar(&o.notationDir, "notation-dir", "", "Notation's configuration directory: trust policy and trust store (default notation's own, $XDG_CONFIG_HOME/notation)")
+}
+
+// requirement is --require, else ACRTRUST_REQUIRE, else dct.
+func (d *deps) requirement(o requireOptions) (string, error) {
+	r, from := o.require, "--require"
+	if r == "" {
+		r, from = d.getenv(envRequire), envRequire
+	}
+	switch r {
+	case "":
+		return requireDCT, nil
+	case requireDCT, requireNotation, requireBoth:
+		return r, nil
+	}
+	return "", usageError{fmt.Errorf("invalid %s %q: use dct, notation or both", from, r)}
+}
+
+// pullTrusted is whether pull verifies: as docker decided it
+// (DOCKER_CONTENT_TRUST, --disable-content-trust), except that asking for
+// Notation by flag or variable is verification too; only
+// --disable-content-trust turns it off then. After content trust is gone
+// from a registry, pipelines may well set DOCKER_CONTENT_TRUST=0.
+func (d *deps) pullTrusted(cmd *cobra.Command, opts pullOptions) bool {
+	if cmd.Flags().Changed(disableContentTrustFlag) {
+		return !opts.disableContentTrust
+	}
+	// An invalid requirement is verification too: pull then stops on it
+	// instead of pulling unverified.
+	if req, err := d.requirement(opts.requireOptions); err != nil || req != requireDCT {
+		return true
+	}
+	return d.env.contentTrust
+}
+
+// requiredTargets resolves ref's tag (or every tag) to the digests pull
+// uses, as the requirement says, before anything is pulled.
+func (d *deps) requiredTargets(ctx context.Context, ref trust.Ref, all bool, o requireOptions) ([]trust.Target, error) {
+	req, err := d.requirement(o)
+	if err != nil {
+		return nil, err
+	}
+	if req == requireDCT {
+		return trustedTargets(ctx, d, ref, all)
+	}
+	v, err := d.notationVerifier(o)
+	if err != nil {
+		return nil, err
+	}
+	var targets []trust.Target
+	if req == requireBoth {
+		if targets, err = trustedTargets(ctx, d, ref, all); err != nil {
+			return nil, err
+		}
+	} else {
+		tags := []string{ref.Tag}
+		if all {
+			if tags, err = d.registry.Tags(ctx, ref); err != nil {
+				return nil, trust.WithOp(trust.OpRegistryRead, ref, err)
+			}
+			tags = withoutReferrersTags(tags)
+			sort.Strings(tags)
+		}
+		for _, tag := range tags {
+			desc, err := d.registry.Resolve(ctx, ref.WithTag(tag))
+			if err != nil {
+				return nil, trust.WithOp(trust.OpRegistryRead, ref, err)
+			}
+			targets = append(targets, trust.Target{Name: tag, Digest: desc.Digest, Size: desc.Size})
+		}
+	}
+	for _, t := range targets {
+		if err := d.verifyNotation(ctx, v, ref, t.Digest); err != nil {
+			return nil, fmt.Errorf("%s:%s: %w", ref.Familiar(), t.Name, err)
+		}
+	}
+	return targets, nil
+}
+
+// notationVerifier loads the trust policy and store of the notation
+// directory in use.
+func (d *deps) notationVerifier(o requireOptions) (*notationbridge.Verifier, error) {
+	dir := d.notationDir(o.notationDir)
+	v, err := notationbridge.LoadVerifier(dir)
+	if errors.Is(err, notationbridge.ErrNoPolicy) {
+		return nil, fmt.Errorf("%w\nNothing was pulled or verified. Write the policy for what was migrated with `docker acrtrust migrate --emit-policy DIR ...` "+
+			"and pass --notation-dir DIR, or set up notation's own (notation policy import, notation cert add)", err)
+	}
+	return v, err
+}
+
+// errNotationUnverified marks a digest without a Notation signature that
+// the trust policy accepts.
+var errNotationUnverified = errors.New("no Notation signature that the trust policy accepts")
+
+// verifyNotation checks that ref's repository has a Notation signature on
+// dgst that v's trust policy accepts.
+func (d *deps) verifyNotation(ctx context.Context, v *notationbridge.Verifier, ref trust.Ref, dgst digest.Digest) error {
+	if d.oras == nil {
+		return errors.New("verifying Notation signatures needs the registry client of docker acrtrust")
+	}
+	return d.oras.WithRepository(ref, func(r *remote.Repository) error {
+		_, err := v.Verify(ctx, notationbridge.NewRepository(r), ref.Name.Name()+"@"+dgst.String())
+		if err != nil {
+			return fmt.Errorf("%w on %s: %w", errNotationUnverified, dgst, err)
+		}
+		return nil
+	})
+}
+
+// withoutReferrersTags drops the referrers tag schema's tags from a tag list.
+func withoutReferrersTags(tags []string) []string {
+	out := tags[:0:0]
+	for _, t := range tags {
+		if !trust.IsReferrersTag(t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// notationTagReport is a tag's Notation result in `verify --format json`.
+type notationTagReport struct {
+	Tag    string
+	Digest digest.Digest // the digest whose signature was checked
+	OK     bool
+	Error  string `json:",omitempty"`
+}
+
+// verifyRequired is verify for one argument under the requirement.
+func verifyRequired(ctx context.Context, d *deps, image string, window time.Duration, opts verifyOptions) (verifyReport, error) {
+	req, err := d.requirement(opts.requireOptions)
+	if err != nil {
+		return verifyReport{Name: image}, err
+	}
+	if req == requireDCT {
+		return verifyOne(ctx, d, image, window, opts.allowUnsigned)
+	}
+	v, err := d.notationVerifier(opts.requireOptions)
+	if err != nil {
+		return verifyReport{Name: image, Tags: []trust.TagReport{}, Expiring: []expiringRole{}}, err
+	}
+	if req == requireBoth {
+		rep, err := verifyOne(ctx, d, image, window, opts.allowUnsigned)
+		if err != nil {
+			return rep, err
+		}
+		ref, _ := trust.ParseRef(image)
+		rep.Notation = []notationTagReport{}
+		for _, t := range rep.Tags {
+			if t.Status != trust.StatusSigned {
+				continue
+			}
+			nr := notationTagReport{Tag: t.Tag, Digest: t.SignedDigest, OK: true}
+			if err := d.verifyNotation(ctx, v, ref, t.SignedDigest); err != nil {
+				nr.OK, nr.Error, rep.OK = false, err.Error(), false
+			}
+			rep.Notation = append(rep.Notation, nr)
+		}
+		return rep, nil
+	}
+
+	// Notation alone: content trust is not read at all, so this works on a
+	// registry whose content trust data is gone.
+	rep := verifyReport{Name: image, Tags: []trust.TagReport{}, Expiring: []expiringRole{}, Notation: []notationTagReport{}}
+	ref, err := trust.ParseRef(image)
+	if err != nil {
+		return rep, err
+	}
+	if ref.Digest != "" {
+		return rep, trust.ErrDigestReference
+	}
+	rep.Repository = ref.Name.Name()
+	tags := []string{ref.Tag}
+	if ref.Tag == "" {
+		if tags, err = d.registry.Tags(ctx, ref); err != nil {
+			return rep, trust.WithOp(trust.OpRegistryRead, ref, err)
+		}
+		tags = withoutReferrersTags(tags)
+		sort.Strings(tags)
+	}
+	rep.OK = true
+	for _, tag := range tags {
+		desc, err := d.registry.Resolve(ctx, ref.WithTag(tag))
+		if err != nil {
+			return rep, trust.WithOp(trust.OpRegistryRead, ref, err)
+		}
+		nr := notationTagReport{Tag: tag, Digest: desc.Digest, OK: true}
+		if err := d.verifyNotation(ctx, v, ref, desc.Digest); err != nil {
+			nr.OK, nr.Error = false, err.Error()
+			if !opts.allowUnsigned || !notationbridge.IsNoSignature(err) {
+				rep.OK = false
+			}
+		}
+		rep.Notation = append(rep.Notation, nr)
+	}
+	return rep, nil
+}
+
+// printNotationReport prints the Notation column of verify.
+func printNotationReport(d *deps, rep verifyReport) error {
+	if rep.Notation == nil {
+		return nil
+	}
+	out := d.cli.Out()
+	_, _ = fmt.Fprintf(out, "Notation signatures of %s:\n", rep.Repository)
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	_, _ = fmt.Fprintln(tw, "TAG\tNOTATION\tDIGEST")
+	for _, n := range rep.Notation {
+		status := "verified"
+		if !n.OK {
+			status = "not verified"
+		}
+		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\n", n.Tag, status, n.Digest)
+	}
+	return tw.Flush()
+}
+
+// notationFailures names the tags without an accepted Notation signature.
+func notationFailures(rep verifyReport) string {
+	var tags []string
+	for _, n := range rep.Notation {
+		if !n.OK {
+			tags = append(tags, n.Tag)
+		}
+	}
+	if len(tags) == 0 {
+		return ""
+	}
+	return "no accepted Notation signature: " + strings.Join(tags, ", ")
+}
