@@ -1,5 +1,7 @@
 package plugin
 
+// Just over 400 lines: the doctor's checks in the order they run.
+
 import (
 	"context"
 	"fmt"

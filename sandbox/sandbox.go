@@ -1,5 +1,8 @@
 package sandbox
 
+// Longer than 400 lines on purpose: the front handler's routing and its
+// Options, Stats and lifecycle belong together.
+
 import (
 	"crypto/tls"
 	"crypto/x509"

@@ -1,5 +1,8 @@
 package sandbox
 
+// Longer than 400 lines on purpose: seeding signs with notary's own tuf
+// package step by step (keys, roles, delegations, storage), in one place.
+
 import (
 	"bytes"
 	"context"

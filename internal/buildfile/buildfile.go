@@ -10,6 +10,9 @@
 // by digest, for builders that cannot take named build contexts.
 package buildfile
 
+// Longer than 400 lines on purpose: one walk over BuildKit's parsed
+// instructions, kept in one piece so stage scoping reads in order.
+
 import (
 	"bytes"
 	"errors"

@@ -1,0 +1,113 @@
+package plugin
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/docker/cli/cli"
+
+	"github.com/acrtrust/docker-acrtrust/trust"
+)
+
+// Listing the repositories to audit: the registry's catalog, or --repos FILE.
+
+// catalogLister lists a registry's repositories; *trust.Registry does.
+type catalogLister interface {
+	Repositories(ctx context.Context, host string, fn func(page []string) error) error
+}
+
+// catalog returns the registry client as a catalog lister, sharing its
+// connections and tokens when it can.
+func (d *deps) catalog() catalogLister {
+	if c, ok := d.registry.(catalogLister); ok {
+		return c
+	}
+	return trust.NewRegistry(d.network, d.audit)
+}
+
+// listRepositories calls add with every repository to audit, as
+// REGISTRY/REPOSITORY, until add returns false.
+func listRepositories(ctx context.Context, d *deps, opts auditOptions, targets []auditTarget, add func(string) bool) error {
+	if opts.reposFile != "" {
+		return readReposFile(d, opts.reposFile, targets, add)
+	}
+	for _, t := range targets {
+		stop := errors.New("stop")
+		err := d.catalog().Repositories(ctx, t.host, func(page []string) error {
+			for _, repo := range page {
+				if t.matches(repo) && !add(t.host+"/"+repo) {
+					return stop
+				}
+			}
+			return nil
+		})
+		if errors.Is(err, stop) || ctx.Err() != nil {
+			return nil
+		}
+		if errors.Is(err, trust.ErrCatalogDenied) {
+			return cli.StatusError{StatusCode: exitFailure, Status: err.Error() + "\n" + catalogRemedy(t.host)}
+		}
+		if err != nil {
+			ref, _ := trust.ParseRef(t.host + "/catalog")
+			return trust.WithOp(trust.OpRegistryRead, ref, err)
+		}
+	}
+	return nil
+}
+
+// catalogRemedy says which role lists a registry's repositories.
+func catalogRemedy(host string) string {
+	scope := "--scope $(az acr show --name <registry> --query id --output tsv)"
+	if acr := acrRegistryName(host); acr != "" {
+		scope = fmt.Sprintf("--scope $(az acr show --name %s --query id --output tsv)", acr)
+	}
+	return "Listing the repositories needs the catalog permission: on ACR the AcrPull role\n" +
+		"  az role assignment create --role AcrPull --assignee <user, group or service principal ID> " + scope + "\n" +
+		"or, on registries with ABAC repository permissions, \"Container Registry Repository Catalog Lister\".\n" +
+		"Repository-scoped tokens can never list the catalog: name the repositories with --repos FILE instead."
+}
+
+// readReposFile reads one repository per line; blank lines and lines
+// starting with # are skipped. Names without a registry take the one
+// REGISTRY argument's.
+func readReposFile(d *deps, file string, targets []auditTarget, add func(string) bool) error {
+	var in io.Reader
+	if file == "-" {
+		in = d.cli.In()
+	} else {
+		f, err := os.Open(file)
+		if err != nil {
+			return usageError{fmt.Errorf("reading --repos: %w", err)}
+		}
+		defer f.Close()
+		in = f
+	}
+	sc := bufio.NewScanner(in)
+	line := 0
+	for sc.Scan() {
+		line++
+		s := strings.TrimSpace(sc.Text())
+		if s == "" || strings.HasPrefix(s, "#") {
+			continue
+		}
+		name := s
+		if first, _, _ := strings.Cut(s, "/"); !strings.ContainsAny(first, ".:") && first != "localhost" {
+			if len(targets) != 1 {
+				return usageError{fmt.Errorf("--repos line %d: %q names no registry: write REGISTRY/REPOSITORY, or give the REGISTRY as an argument", line, s)}
+			}
+			name = targets[0].host + "/" + strings.TrimPrefix(s, "/")
+		}
+		if _, err := trust.ParseRef(name); err != nil {
+			return usageError{fmt.Errorf("--repos line %d: %w", line, err)}
+		}
+		if !add(name) {
+			return nil
+		}
+	}
+	return sc.Err()
+}
