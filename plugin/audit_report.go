@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 )
 
@@ -46,8 +46,7 @@ func (t *auditTable) repository(r auditRepo) error {
 func (t *auditTable) finish(auditSummary) error { return nil }
 
 func (t *auditTable) write(out io.Writer, sum auditSummary, window time.Duration, windowText string) error {
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	_, _ = fmt.Fprintln(tw, "REPOSITORY\tPINNED\tSIGNED\tUNSIGNED\tDRIFTED\tMISSING\tEARLIEST EXPIRY\tNOTE")
+	rows := [][]string{{"REPOSITORY", "PINNED", "SIGNED", "UNSIGNED", "DRIFTED", "MISSING", "EARLIEST EXPIRY", "NOTE"}}
 	for _, r := range t.rows {
 		expiry, note := "-", ""
 		if r.Earliest != nil {
@@ -66,9 +65,9 @@ func (t *auditTable) write(out io.Writer, sum auditSummary, window time.Duration
 		if r.Pinned != "" {
 			pinned = "yes"
 		}
-		_, _ = fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\n", r.Name, pinned, r.Signed, r.Unsigned, r.Drifted, r.Missing, expiry, note)
+		rows = append(rows, []string{r.Name, pinned, strconv.Itoa(r.Signed), strconv.Itoa(r.Unsigned), strconv.Itoa(r.Drifted), strconv.Itoa(r.Missing), expiry, note})
 	}
-	if err := tw.Flush(); err != nil {
+	if err := writeTable(out, rows); err != nil {
 		return err
 	}
 	_, _ = fmt.Fprintf(out, "\n%d repositories (%d with trust data): %d signed, %d unsigned, %d drifted, %d missing tags",

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -242,16 +241,15 @@ func printNotationReport(d *deps, rep verifyReport) error {
 	}
 	out := d.cli.Out()
 	_, _ = fmt.Fprintf(out, "Notation signatures of %s:\n", rep.Repository)
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	_, _ = fmt.Fprintln(tw, "TAG\tNOTATION\tDIGEST")
+	rows := [][]string{{"TAG", "NOTATION", "DIGEST"}}
 	for _, n := range rep.Notation {
 		status := "verified"
 		if !n.OK {
 			status = "not verified"
 		}
-		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\n", n.Tag, status, n.Digest)
+		rows = append(rows, []string{n.Tag, status, n.Digest.String()})
 	}
-	return tw.Flush()
+	return writeTable(out, rows)
 }
 
 // notationFailures names the tags without an accepted Notation signature.

@@ -46,7 +46,7 @@ func TestRequireBoth(t *testing.T) {
 		d, cli, _ := sandboxDeps(t, ms.sb, sandbox.UserPull, map[string]string{envRequire: "both"})
 		assert.NilError(t, runCommand(t, d, "verify", "--notation-dir", policyDir, host+"/app"))
 		assert.Check(t, is.Contains(cli.outBuf.String(), "Notation signatures of "+host+"/app:\n"))
-		assert.Check(t, is.Contains(cli.outBuf.String(), "multi  verified"))
+		assert.Check(t, is.Contains(cli.outBuf.String(), "multi     verified"))
 	})
 
 	// v3 is signed with content trust after the migration: no Notation

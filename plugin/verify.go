@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/docker/cli/cli"
@@ -195,12 +194,11 @@ func printVerifyReports(d *deps, reports []verifyReport) error {
 			continue
 		}
 		_, _ = fmt.Fprintf(out, "Tags of %s:\n", rep.Repository)
-		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-		_, _ = fmt.Fprintln(tw, "TAG\tSTATUS\tSIGNED DIGEST\tREGISTRY DIGEST")
+		rows := [][]string{{"TAG", "STATUS", "SIGNED DIGEST", "REGISTRY DIGEST"}}
 		for _, t := range rep.Tags {
-			_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Tag, t.Status, orDash(t.SignedDigest.String()), orDash(t.RegistryDigest.String()))
+			rows = append(rows, []string{t.Tag, string(t.Status), orDash(t.SignedDigest.String()), orDash(t.RegistryDigest.String())})
 		}
-		if err := tw.Flush(); err != nil {
+		if err := writeTable(out, rows); err != nil {
 			return err
 		}
 		if err := printNotationReport(d, rep); err != nil {

@@ -95,8 +95,9 @@ func TestVerifyDrift(t *testing.T) {
 		assert.Equal(t, exitCode(t, err), 1)
 		assert.ErrorContains(t, err, host+"/app: unsigned: dev")
 		out := cli.outBuf.String()
-		assert.Check(t, is.Contains(out, "v1   signed    "+signed["v1"]+"  "+signed["v1"]))
-		assert.Check(t, is.Contains(out, "dev  unsigned  -"))
+		// docker's table alignment: at least 10 wide, 3 spaces between columns.
+		assert.Check(t, is.Contains(out, "v1        signed     "+signed["v1"]+"   "+signed["v1"]))
+		assert.Check(t, is.Contains(out, "dev       unsigned   -"))
 
 		d, _, _ = sandboxDeps(t, sb, sandbox.UserPull, nil)
 		assert.NilError(t, runCommand(t, d, "verify", "--allow-unsigned", host+"/app"))
@@ -138,7 +139,7 @@ func TestVerifyDrift(t *testing.T) {
 		d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
 		err := runCommand(t, d, "verify", host+"/plain")
 		assert.ErrorContains(t, err, "unsigned: v1")
-		assert.Check(t, is.Contains(cli.outBuf.String(), "v1   unsigned  -"))
+		assert.Check(t, is.Contains(cli.outBuf.String(), "v1        unsigned   -"))
 	})
 
 	t.Run("expiry warning", func(t *testing.T) {
