@@ -83,14 +83,11 @@ func runPush(ctx context.Context, d *deps, opts pushOptions, trusted bool) error
 // two must agree, or someone pushed the tag in between.
 func signPushed(ctx context.Context, d *deps, ref trust.Ref, pushed string, out io.Writer) error {
 	_, _ = fmt.Fprintln(out, "Signing and pushing trust metadata")
-	desc, err := d.registry.Resolve(ctx, ref)
+	targets, err := registryTargets(ctx, d, []trust.Ref{ref}, []string{pushed})
 	if err != nil {
 		return trust.WithOp(trust.OpRegistryRead, ref, err)
 	}
-	if pushed != "" && pushed != desc.Digest.String() {
-		return fmt.Errorf("the registry serves %s for %s, not %s that was just pushed: the tag changed in between, so it was not signed", desc.Digest, ref.String(), pushed)
-	}
-	return signTargets(ctx, d, ref, []trust.Target{{Name: ref.Tag, Digest: desc.Digest, Size: desc.Size}}, out)
+	return signTargets(ctx, d, ref, targets, out)
 }
 
 // signTargets signs targets of ref's repository in one publish and prints
