@@ -130,7 +130,7 @@ list it: give the names with --repos instead.`,
 	flags.StringVar(&opts.failOn, "fail-on", "", `Exit 1 when the registry breaks any of these rules: unsigned, drift, missing, expiring=DURATION (comma-separated, e.g. "unsigned,drift,expiring=30d")`)
 	flags.StringVar(&opts.expiringWithin, "expiring-within", "30d", `Report trust metadata expiring within this duration ("720h", "30d")`)
 	flags.IntVar(&opts.parallel, "parallel", defaultAuditParallel, "Audit this many repositories at once")
-	flags.StringVar(&opts.format, "format", "", `Format output: "json" for one JSON document`)
+	addFormatFlag(cmd, &opts.format, jsonOnly(`Format output: "json" for one JSON document`))
 	return cmd
 }
 
@@ -174,9 +174,6 @@ func runAudit(ctx context.Context, d *deps, opts auditOptions) error {
 	policy, err := parseFailOn(opts.failOn, window)
 	if err != nil {
 		return err
-	}
-	if opts.format != "" && !isJSONFormat(opts.format) {
-		return usageError{fmt.Errorf(`invalid --format %q: audit writes a table, or "json"`, opts.format)}
 	}
 	if opts.parallel < 1 {
 		return usageError{fmt.Errorf("invalid --parallel %d: want at least 1", opts.parallel)}

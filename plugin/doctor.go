@@ -72,15 +72,12 @@ signing is what this machine is for: then the last three fail.`,
 		},
 	}
 	flags := cmd.Flags()
-	flags.StringVar(&opts.format, "format", "", `Format output: "json" for JSON`)
+	addFormatFlag(cmd, &opts.format, jsonOnly(`Format output: "json" for JSON`))
 	flags.BoolVar(&opts.sign, "sign", false, "Fail, rather than warn, when this login or machine cannot sign")
 	return cmd
 }
 
 func runDoctor(ctx context.Context, d *deps, opts doctorOptions) error {
-	if opts.format != "" && !isJSONFormat(opts.format) {
-		return usageError{fmt.Errorf("invalid --format %q: doctor prints text or json", opts.format)}
-	}
 	ref, err := trust.ParseRef(opts.image)
 	if err != nil {
 		return err

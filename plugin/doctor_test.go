@@ -208,7 +208,7 @@ func TestDoctorArguments(t *testing.T) {
 		code    int
 	}{
 		{name: "no image", args: []string{"doctor"}, wantErr: "requires 1 argument"},
-		{name: "template format", args: []string{"doctor", "--format", "{{.Name}}", "myreg.azurecr.io/app"}, wantErr: "doctor prints text or json", code: exitUsage},
+		{name: "template format", args: []string{"doctor", "--format", "{{.Name}}", "myreg.azurecr.io/app"}, wantErr: `doctor writes text, or "json"`, code: exitUsage},
 		{name: "bad reference", args: []string{"doctor", "Bad:Ref:x"}, wantErr: "parsing reference", code: exitFailure},
 	}
 	for _, tc := range tests {

@@ -38,7 +38,7 @@ to: a "Pinned" object in the JSON, a "Pinned" line after the tables.`,
 		},
 	}
 	cmd.Flags().BoolVar(&opts.pretty, "pretty", false, "Print the information in a human friendly format")
-	addFormatFlag(cmd.Flags(), &opts.format)
+	addFormatFlag(cmd, &opts.format, jsonOrTemplate)
 	return cmd
 }
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 
 	"github.com/acrtrust/docker-acrtrust/sandbox"
 )
@@ -34,4 +35,21 @@ func TestInspectFormat(t *testing.T) {
 		assert.Equal(t, exitCode(t, err), 125)
 		assert.ErrorContains(t, err, "--pretty and --format cannot be used together")
 	})
+}
+
+// TestFormatsAreDeclared: a command whose --format takes "json" only
+// refuses a template as a usage error before it runs.
+func TestFormatsAreDeclared(t *testing.T) {
+	for _, args := range [][]string{
+		{"doctor", "--format", "{{.Name}}", "reg.example/app:v1"},
+		{"audit", "--format", "{{.Name}}", "reg.example"},
+		{"migrate", "--format", "table", "reg.example/app:v1"},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			d := newTestDeps(t, newFakeCLI(t, ""), nil)
+			err := runCommand(t, d, args...)
+			assert.Check(t, is.Equal(exitCode(t, err), 125))
+			assert.Check(t, is.ErrorContains(err, `invalid --format "`+args[2]+`": `+args[0]+` writes text, or "json"`))
+		})
+	}
 }

@@ -56,7 +56,7 @@ owner are reported on stderr.`,
 			return runKeyList(d, opts)
 		},
 	}
-	addFormatFlag(cmd.Flags(), &opts.format)
+	addFormatFlag(cmd, &opts.format, jsonOrTemplate)
 	return cmd
 }
 

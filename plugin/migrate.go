@@ -121,16 +121,13 @@ finds plugins: NOTATION_DIR/plugins/NAME/notation-NAME.`,
 	flags.BoolVar(&opts.includeUnsigned, "include-unsigned", false, "Also sign tags that content trust did not sign (the registry's digest), and say so in the report")
 	flags.StringVar(&opts.emitPolicy, "emit-policy", "", "Write the Notation trust policy and trust store that verify what was migrated into this directory")
 	flags.IntVar(&opts.parallel, "parallel", 8, "Number of digests signed at the same time")
-	flags.StringVar(&opts.format, "format", "", `Format output: "json" for the machine report (schema in the reference page)`)
+	addFormatFlag(cmd, &opts.format, jsonOnly(`Format output: "json" for the machine report (schema in the reference page)`))
 	cmd.PersistentFlags().StringVar(&opts.notationDir, "notation-dir", "", "Notation's configuration directory: plugins, trust store (default notation's own, $XDG_CONFIG_HOME/notation)")
 	cmd.AddCommand(newMigrateCertCommand(d, &opts.notationDir))
 	return cmd
 }
 
 func runMigrate(ctx context.Context, d *deps, opts migrateOptions) error {
-	if opts.format != "" && !isJSONFormat(opts.format) {
-		return usageError{fmt.Errorf("invalid --format %q: migrate writes \"json\" only", opts.format)}
-	}
 	if _, err := notationbridge.MediaType(opts.signatureFormat); err != nil {
 		return usageError{err}
 	}

@@ -307,7 +307,7 @@ func TestMigrateUsage(t *testing.T) {
 		{name: "no tag", args: []string{"migrate", "--key", "k", "--cert", "c", "reg.example/a"}, wantErr: "no tag specified for reg.example/a: name a tag, or migrate every tag with --all-tags"},
 		{name: "tag and --all-tags", args: []string{"migrate", "-a", "reg.example/a:v1"}, wantErr: "a tag can't be used with --all-tags"},
 		{name: "signature format", args: []string{"migrate", "--signature-format", "pgp", "reg.example/a:v1"}, wantErr: `unknown signature format "pgp": use jws or cose`},
-		{name: "template", args: []string{"migrate", "--format", "{{.Tag}}", "reg.example/a:v1"}, wantErr: `migrate writes "json" only`},
+		{name: "template", args: []string{"migrate", "--format", "{{.Tag}}", "reg.example/a:v1"}, wantErr: `migrate writes text, or "json"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newTestDeps(t, newFakeCLI(t, ""), nil)

@@ -6,16 +6,47 @@ import (
 	"io"
 	"strings"
 
+	"github.com/docker/cli/cli"
 	"github.com/docker/cli/templates"
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 )
 
-// formatFlagUsage is the help of every --format flag: docker's convention.
+// formatFlagUsage is the help of every --format flag that takes templates:
+// docker's convention.
 const formatFlagUsage = `Format output: "json" for JSON, or a Go template (with docker's template functions) applied to each item`
 
-// addFormatFlag adds --format to flags.
-func addFormatFlag(flags *pflag.FlagSet, target *string) {
-	flags.StringVar(target, "format", "", formatFlagUsage)
+// formats is what a command's --format accepts: the one place each command
+// declares it (addFormatFlag), checked before the command runs.
+type formats struct {
+	// templates: a Go template per item besides "json"; else "json" only.
+	templates bool
+	// usage is the flag's help when it is "json" only.
+	usage string
+}
+
+var jsonOrTemplate = formats{templates: true}
+
+// jsonOnly is a --format that takes "json" (one document) or nothing (text).
+func jsonOnly(usage string) formats { return formats{usage: usage} }
+
+// addFormatFlag adds --format to cmd as f declares it; a value f does not
+// accept is a usage error before the command runs.
+func addFormatFlag(cmd *cobra.Command, target *string, f formats) {
+	usage := formatFlagUsage
+	if !f.templates {
+		usage = f.usage
+	}
+	cmd.Flags().StringVar(target, "format", "", usage)
+	prev := cmd.PreRunE
+	cmd.PreRunE = func(c *cobra.Command, args []string) error {
+		if v := *target; v != "" && !f.templates && !isJSONFormat(v) {
+			return cli.StatusError{StatusCode: exitUsage, Status: fmt.Sprintf(`invalid --format %q: %s writes text, or "json"`, v, c.Name())}
+		}
+		if prev != nil {
+			return prev(c, args)
+		}
+		return nil
+	}
 }
 
 // isJSONFormat reports whether format asks for JSON ("json" or docker's "{{json .}}").

@@ -221,7 +221,7 @@ func newPinListCommand(d *deps) *cobra.Command {
 			return runPinList(d, opts)
 		},
 	}
-	addFormatFlag(cmd.Flags(), &opts.format)
+	addFormatFlag(cmd, &opts.format, jsonOrTemplate)
 	return cmd
 }
 

@@ -40,7 +40,7 @@ prints nothing on stdout and an error on stderr; the exit code is then 1.`,
 			return runResolve(cmd.Context(), d, opts)
 		},
 	}
-	addFormatFlag(cmd.Flags(), &opts.format)
+	addFormatFlag(cmd, &opts.format, jsonOrTemplate)
 	return cmd
 }
 

@@ -65,7 +65,7 @@ signs again.`,
 	flags := cmd.Flags()
 	flags.BoolVar(&opts.allowUnsigned, "allow-unsigned", false, "Do not fail on tags that have no signature")
 	flags.StringVar(&opts.expiryWarning, "expiry-warning", "720h", `Report trust metadata expiring within this duration ("720h", "30d")`)
-	addFormatFlag(flags, &opts.format)
+	addFormatFlag(cmd, &opts.format, jsonOrTemplate)
 	addRequireFlags(flags, &opts.requireOptions)
 	return cmd
 }
