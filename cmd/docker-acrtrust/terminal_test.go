@@ -98,8 +98,17 @@ func (s *session) output() string {
 	return s.out.String()
 }
 
-// expect waits for the n-th occurrence of text, then types answer.
+// answer waits for the n-th prompt with text, then types answer.
 func (s *session) answer(text string, n int, answer string) {
+	s.t.Helper()
+	s.prompted(text, n)
+	_, err := io.WriteString(s.master, answer+"\r")
+	assert.NilError(s.t, err)
+}
+
+// prompted waits for the n-th occurrence of a passphrase prompt's text and
+// for echo to be off.
+func (s *session) prompted(text string, n int) {
 	s.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for strings.Count(s.output(), text) < n {
@@ -121,8 +130,6 @@ func (s *session) answer(text string, n int, answer string) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	_, err := io.WriteString(s.master, answer+"\r")
-	assert.NilError(s.t, err)
 }
 
 func (s *session) wait() error {
@@ -247,16 +254,7 @@ func TestCtrlCAtAPassphrasePrompt(t *testing.T) {
 	cfg := dockerConfig(t, sb, sandbox.UserSigner)
 
 	s := startOnTerminal(t, bin, baseEnv(cfg), "sign", sb.Host()+"/app:v1")
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(s.output(), "Enter passphrase for new root key with ID") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no prompt; the terminal shows:\n%s", s.output())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	tio, err := unix.IoctlGetTermios(int(s.master.Fd()), unix.TCGETS)
-	assert.NilError(t, err)
-	assert.Assert(t, tio.Lflag&unix.ECHO == 0, "the prompt should have turned echo off")
+	s.prompted("Enter passphrase for new root key with ID", 1) // echo is off now
 
 	_, err = s.master.Write([]byte{0x03}) // Ctrl-C
 	assert.NilError(t, err)
@@ -267,7 +265,7 @@ func TestCtrlCAtAPassphrasePrompt(t *testing.T) {
 	assert.Check(t, is.Equal(exit.ExitCode(), 130), out)
 	assert.Check(t, is.Contains(out, "failed to sign "+sb.Host()+"/app:v1"))
 	assert.Check(t, is.Contains(out, "interrupted while waiting for a key passphrase"))
-	tio, err = unix.IoctlGetTermios(int(s.master.Fd()), unix.TCGETS)
+	tio, err := unix.IoctlGetTermios(int(s.master.Fd()), unix.TCGETS)
 	assert.NilError(t, err)
 	assert.Check(t, tio.Lflag&unix.ECHO != 0, "the terminal was left without echo")
 }
