@@ -216,3 +216,18 @@ func assertNoSecrets(t *testing.T, res *icmd.Result) {
 		assert.Check(t, !strings.Contains(res.Combined(), secret), "a passphrase or password shows up in the output of %v", res.Cmd.Args)
 	}
 }
+
+// signedAndDev pushes v1 and v2 of a new repository signed, and dev
+// unsigned; it returns the repository, the signed tags' digests and dev's.
+func (c *client) signedAndDev(t *testing.T) (repo string, digests map[string]string, devDigest string) {
+	t.Helper()
+	repo = newRepo(t)
+	digests = map[string]string{}
+	for _, tag := range []string{"v1", "v2"} {
+		_, digests[tag] = c.signedPush(t, repo, tag)
+	}
+	c.importImage(t, repo+":dev")
+	res := c.acrtrust(t, "push", "--disable-content-trust", repo+":dev")
+	res.Assert(t, icmd.Success)
+	return repo, digests, pushedDigest(t, res.Stdout(), "dev")
+}

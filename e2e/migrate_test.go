@@ -18,15 +18,7 @@ import (
 // rest.
 func TestMigrate(t *testing.T) {
 	c := newClient(t).withPassphrases()
-	repo := newRepo(t)
-	digests := map[string]string{}
-	for _, tag := range []string{"v1", "v2"} {
-		_, digests[tag] = c.signedPush(t, repo, tag)
-	}
-	c.importImage(t, repo+":dev")
-	res := c.acrtrust(t, "push", "--disable-content-trust", repo+":dev")
-	res.Assert(t, icmd.Success)
-	devDigest := pushedDigest(t, res.Stdout(), "dev")
+	repo, digests, devDigest := c.signedAndDev(t)
 	c.rmi(t, repo+":v1", repo+":v2", repo+":dev")
 
 	notationDir := t.TempDir()

@@ -16,13 +16,7 @@ import (
 // and fails on unsigned (unless allowed) and drifted tags.
 func TestResolveAndVerify(t *testing.T) {
 	c := newClient(t).withPassphrases()
-	repo := newRepo(t)
-	digests := map[string]string{}
-	for _, tag := range []string{"v1", "v2"} {
-		_, digests[tag] = c.signedPush(t, repo, tag)
-	}
-	c.importImage(t, repo+":dev")
-	c.acrtrust(t, "push", "--disable-content-trust", repo+":dev").Assert(t, icmd.Success)
+	repo, digests, _ := c.signedAndDev(t)
 
 	t.Run("resolve", func(t *testing.T) {
 		res := c.acrtrust(t, "resolve", repo+":v1", repo+":v2")
