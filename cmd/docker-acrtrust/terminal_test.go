@@ -207,17 +207,24 @@ func TestPassphrasesOnATerminal(t *testing.T) {
 	assert.Check(t, !strings.Contains(out, repoPass) && !strings.Contains(out, "wrong passphrase"))
 }
 
-func TestNoTerminalNoPassphraseFailsAtOnce(t *testing.T) {
+// unsignedApp builds the binary and starts a sandbox with app:v1 pushed
+// unsigned; cfg is a DOCKER_CONFIG logged in as the signer.
+func unsignedApp(t *testing.T) (bin string, sb *sandbox.Sandbox, cfg string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("integration: builds the binary and runs the in-process sandbox")
 	}
-	bin := buildBinary(t)
+	bin = buildBinary(t)
 	sb, err := sandbox.Start(sandbox.Options{})
 	assert.NilError(t, err)
 	t.Cleanup(func() { _ = sb.Close() })
 	_, err = sb.PushRandomImage(context.Background(), "app", "v1")
 	assert.NilError(t, err)
-	cfg := dockerConfig(t, sb, sandbox.UserSigner)
+	return bin, sb, dockerConfig(t, sb, sandbox.UserSigner)
+}
+
+func TestNoTerminalNoPassphraseFailsAtOnce(t *testing.T) {
+	bin, sb, cfg := unsignedApp(t)
 
 	// stdin is an open pipe that never says anything: Docker's prompt would
 	// wait on it forever.
@@ -242,21 +249,12 @@ func TestNoTerminalNoPassphraseFailsAtOnce(t *testing.T) {
 // command at once with exit 130, says that it was interrupted and nothing
 // was signed, and leaves the terminal echoing again.
 func TestCtrlCAtAPassphrasePrompt(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration: builds the binary and runs the in-process sandbox")
-	}
-	bin := buildBinary(t)
-	sb, err := sandbox.Start(sandbox.Options{})
-	assert.NilError(t, err)
-	t.Cleanup(func() { _ = sb.Close() })
-	_, err = sb.PushRandomImage(context.Background(), "app", "v1")
-	assert.NilError(t, err)
-	cfg := dockerConfig(t, sb, sandbox.UserSigner)
+	bin, sb, cfg := unsignedApp(t)
 
 	s := startOnTerminal(t, bin, baseEnv(cfg), "sign", sb.Host()+"/app:v1")
 	s.prompted("Enter passphrase for new root key with ID", 1) // echo is off now
 
-	_, err = s.master.Write([]byte{0x03}) // Ctrl-C
+	_, err := s.master.Write([]byte{0x03}) // Ctrl-C
 	assert.NilError(t, err)
 	err = s.wait()
 	out := s.output()
