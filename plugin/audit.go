@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -273,7 +272,7 @@ func runAudit(ctx context.Context, d *deps, opts auditOptions) error {
 		progress.update(sum.Repositories, countListed())
 		return nil
 	}
-	trustDir := filepath.Join(d.configDir, "trust")
+	trustDir := d.trustDir()
 	emitErr := auditAll(ctx, opts.parallel, names, func(ctx context.Context, name string) (auditRepo, bool) {
 		return auditOne(ctx, d, name, trustDir, now, window)
 	}, emit)

@@ -133,7 +133,7 @@ func (g *diagnosis) forSigning() string {
 func diagnose(ctx context.Context, d *deps, ref trust.Ref, sign bool) doctorReport {
 	g := &diagnosis{d: d, w: d.whereOf(ref), sign: sign}
 	g.report = doctorReport{Repository: ref.GUN().String(), OK: true}
-	trustDir := filepath.Join(d.configDir, "trust")
+	trustDir := d.trustDir()
 	probe := trust.Probe{Network: d.network, ServerOverride: d.env.server, Audit: d.audit}
 
 	g.checkCredentials()

@@ -1,8 +1,6 @@
 package plugin
 
 import (
-	"path/filepath"
-
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -32,9 +30,6 @@ docker trust, the notary CLI and this plugin work with all three.`,
 	)
 	return cmd
 }
-
-// keyTrustDir is $DOCKER_CONFIG/trust. d.init must have run.
-func (d *deps) keyTrustDir() string { return filepath.Join(d.configDir, "trust") }
 
 const passphraseStdinFlag = "passphrase-stdin"
 

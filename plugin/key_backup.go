@@ -56,12 +56,12 @@ func runKeyBackup(d *deps, opts keyBackupOptions) error {
 			return usageError{errors.New("refusing to write a binary archive to a terminal: redirect stdout, or use -o FILE")}
 		}
 		info = d.cli.Err()
-		res, err = keystore.Backup(d.keyTrustDir(), d.cli.Out(), bopts)
+		res, err = keystore.Backup(d.trustDir(), d.cli.Out(), bopts)
 	case "":
 		file = keystore.DefaultBackupName(time.Now())
 		fallthrough
 	default:
-		res, err = keystore.BackupToFile(d.keyTrustDir(), file, opts.force, bopts)
+		res, err = keystore.BackupToFile(d.trustDir(), file, opts.force, bopts)
 	}
 	if err != nil {
 		return err
@@ -70,14 +70,14 @@ func runKeyBackup(d *deps, opts keyBackupOptions) error {
 	if file == "-" {
 		dest = "stdout"
 	}
-	_, _ = fmt.Fprintf(info, "Backed up %d key(s) from %s to %s:\n", len(res.Keys), keystore.PrivateDir(d.keyTrustDir()), dest)
+	_, _ = fmt.Fprintf(info, "Backed up %d key(s) from %s to %s:\n", len(res.Keys), keystore.PrivateDir(d.trustDir()), dest)
 	rows := make([][]string, 0, len(res.Keys))
 	for _, k := range res.Keys {
 		rows = append(rows, []string{"  " + orDash(k.Role), k.ID, orDash(k.Repository)})
 	}
 	_ = writeTable(info, rows)
 	if opts.includeMetadata {
-		_, _ = fmt.Fprintf(info, "and %d trust metadata file(s) from %s\n", res.MetadataFiles, keystore.MetadataDir(d.keyTrustDir()))
+		_, _ = fmt.Fprintf(info, "and %d trust metadata file(s) from %s\n", res.MetadataFiles, keystore.MetadataDir(d.trustDir()))
 	}
 	for _, s := range res.Skipped {
 		_, _ = fmt.Fprintf(d.cli.Err(), "WARNING: not archived: %s: %s\n", s.Path, s.Reason)

@@ -50,7 +50,7 @@ func archiveNames(t *testing.T, r io.Reader) []string {
 
 func keyIDs(t *testing.T, d *deps) []string {
 	t.Helper()
-	keys, err := keystore.List(d.keyTrustDir())
+	keys, err := keystore.List(d.trustDir())
 	assert.NilError(t, err)
 	var ids []string
 	for _, k := range keys {
@@ -62,7 +62,7 @@ func keyIDs(t *testing.T, d *deps) []string {
 
 func roleOf(t *testing.T, d *deps, id string) string {
 	t.Helper()
-	keys, err := keystore.List(d.keyTrustDir())
+	keys, err := keystore.List(d.trustDir())
 	assert.NilError(t, err)
 	for _, k := range keys {
 		if k.ID == id {
@@ -125,7 +125,7 @@ func TestKeyBackupToStdout(t *testing.T) {
 	d, cli := withKeys(t)
 	assert.NilError(t, runCommand(t, d, "key", "backup", "-o", "-"))
 	assert.Check(t, is.Len(archiveNames(t, bytes.NewReader(cli.outBuf.Bytes())), 3))
-	assert.Check(t, is.Contains(cli.errBuf.String(), "Backed up 2 key(s) from "+keystore.PrivateDir(d.keyTrustDir())+" to stdout:"))
+	assert.Check(t, is.Contains(cli.errBuf.String(), "Backed up 2 key(s) from "+keystore.PrivateDir(d.trustDir())+" to stdout:"))
 }
 
 func TestKeyBackupNoKeys(t *testing.T) {
@@ -167,8 +167,8 @@ func TestKeyRestoreConflict(t *testing.T) {
 	dst, _ := keyDeps(t, "", nil)
 	assert.NilError(t, runCommand(t, dst, "key", "restore", file))
 	// The same key, re-encrypted here with another passphrase.
-	changed := keystore.KeyFile(dst.keyTrustDir(), ids[0])
-	_, err := keystore.ChangePassphrase(dst.keyTrustDir(), ids[0], keystore.FixedRetriever(keyTestPass, "test"), keystore.FixedRetriever("another-passphrase", "test"))
+	changed := keystore.KeyFile(dst.trustDir(), ids[0])
+	_, err := keystore.ChangePassphrase(dst.trustDir(), ids[0], keystore.FixedRetriever(keyTestPass, "test"), keystore.FixedRetriever("another-passphrase", "test"))
 	assert.NilError(t, err)
 	before, _ := os.ReadFile(changed)
 
@@ -248,15 +248,15 @@ func TestKeyPasswdErrors(t *testing.T) {
 		{name: "one line only", args: []string{"--passphrase-stdin", id}, stdin: keyTestPass + "\n",
 			want: "expected 2 line(s), got 1"},
 		{name: "unknown key", args: []string{"--passphrase-stdin", "0000000"}, stdin: "a-passphrase\nbrand-new-passphrase\n",
-			want: "no key with ID 0000000 in " + keystore.PrivateDir(d.keyTrustDir()) + "\nList the keys on this machine with `docker acrtrust key list`."},
+			want: "no key with ID 0000000 in " + keystore.PrivateDir(d.trustDir()) + "\nList the keys on this machine with `docker acrtrust key list`."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before, _ := os.ReadFile(keystore.KeyFile(d.keyTrustDir(), id))
+			before, _ := os.ReadFile(keystore.KeyFile(d.trustDir(), id))
 			d.cli = newFakeCLI(t, tc.stdin)
 			err := runCommand(t, d, append([]string{"key", "passwd"}, tc.args...)...)
 			assert.Check(t, is.Equal(statusCode(t, err), 1))
 			assert.Check(t, is.ErrorContains(err, tc.want))
-			after, _ := os.ReadFile(keystore.KeyFile(d.keyTrustDir(), id))
+			after, _ := os.ReadFile(keystore.KeyFile(d.trustDir(), id))
 			assert.Check(t, bytes.Equal(before, after))
 		})
 	}

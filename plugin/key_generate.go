@@ -56,7 +56,7 @@ func runKeyGenerate(d *deps, opts keyGenerateOptions) error {
 	}
 	out := d.cli.Out()
 	_, _ = fmt.Fprintf(out, "Generating key for %s...\n", opts.name)
-	res, err := keystore.Generate(d.keyTrustDir(), gopts, retriever)
+	res, err := keystore.Generate(d.trustDir(), gopts, retriever)
 	if err != nil {
 		return fmt.Errorf("failed to generate key for %s: %w", opts.name, err)
 	}

@@ -61,11 +61,11 @@ owner are reported on stderr.`,
 }
 
 func runKeyList(d *deps, opts keyListOptions) error {
-	keys, err := keystore.List(d.keyTrustDir())
+	keys, err := keystore.List(d.trustDir())
 	if err != nil {
 		return err
 	}
-	signing := cachedSigning(d.keyTrustDir())
+	signing := cachedSigning(d.trustDir())
 	items := make([]keyListItem, 0, len(keys))
 	for _, k := range keys {
 		items = append(items, toKeyListItem(k, signing[k.ID]))
@@ -75,7 +75,7 @@ func runKeyList(d *deps, opts keyListOptions) error {
 		return err
 	}
 	if len(keys) == 0 {
-		_, err := fmt.Fprintf(out, "No keys in %s\n", keystore.PrivateDir(d.keyTrustDir()))
+		_, err := fmt.Fprintf(out, "No keys in %s\n", keystore.PrivateDir(d.trustDir()))
 		return err
 	}
 	rows := [][]string{{"ROLE", "KEY ID", "REPOSITORY", "CERT ID", "SIGNS FOR"}}

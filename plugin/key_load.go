@@ -56,7 +56,7 @@ func runKeyLoad(d *deps, opts keyLoadOptions) error {
 	if err != nil {
 		return fmt.Errorf("refusing to load key from %s: %w", opts.file, err)
 	}
-	res, err := keystore.Load(d.keyTrustDir(), b, keystore.LoadOptions{Name: opts.keyName}, retriever)
+	res, err := keystore.Load(d.trustDir(), b, keystore.LoadOptions{Name: opts.keyName}, retriever)
 	if errors.Is(err, keystore.ErrNotPrivateKey) {
 		return fmt.Errorf("error importing key from %s: provided file %s is not a supported private key - to add a signer's public key use docker acrtrust signer add", opts.file, opts.file)
 	}

@@ -59,7 +59,7 @@ func runKeyPasswd(d *deps, opts keyPasswdOptions) error {
 		current, _ = keystore.RetrieverFrom(keystore.Sources{Prompter: d.keyPrompter()})
 		next, _ = keystore.RetrieverFrom(keystore.Sources{Prompter: d.keyPrompter()})
 	}
-	k, err := keystore.ChangePassphrase(d.keyTrustDir(), opts.keyID, current, next)
+	k, err := keystore.ChangePassphrase(d.trustDir(), opts.keyID, current, next)
 	if err != nil {
 		return err
 	}

@@ -50,19 +50,19 @@ func runKeyRestore(d *deps, opts keyRestoreOptions) error {
 		defer f.Close()
 		in = f
 	}
-	res, err := keystore.Restore(d.keyTrustDir(), in, keystore.RestoreOptions{Overwrite: opts.force})
+	res, err := keystore.Restore(d.trustDir(), in, keystore.RestoreOptions{Overwrite: opts.force})
 	if err != nil {
 		return err
 	}
 	out := d.cli.Out()
-	_, _ = fmt.Fprintf(out, "Restored %d key(s) to %s:\n", len(res.Keys), keystore.PrivateDir(d.keyTrustDir()))
+	_, _ = fmt.Fprintf(out, "Restored %d key(s) to %s:\n", len(res.Keys), keystore.PrivateDir(d.trustDir()))
 	rows := make([][]string, 0, len(res.Keys))
 	for _, k := range res.Keys {
 		rows = append(rows, []string{"  " + orDash(k.Role), k.ID, orDash(k.Repository)})
 	}
 	_ = writeTable(out, rows)
 	if res.MetadataFiles > 0 {
-		_, _ = fmt.Fprintf(out, "and %d trust metadata file(s) to %s\n", res.MetadataFiles, keystore.MetadataDir(d.keyTrustDir()))
+		_, _ = fmt.Fprintf(out, "and %d trust metadata file(s) to %s\n", res.MetadataFiles, keystore.MetadataDir(d.trustDir()))
 	}
 	_, _ = fmt.Fprintf(out, "%d file(s) written, %d replaced, %d already up to date\n", len(res.Written), len(res.Replaced), len(res.Unchanged))
 	return nil

@@ -219,7 +219,7 @@ func TestKeyRotateWrongRootPassphrase(t *testing.T) {
 	signWithPush(t, d, host+"/app:v1")
 	before := roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole)
 	var rootID string
-	keys, err := keystore.List(d.keyTrustDir())
+	keys, err := keystore.List(d.trustDir())
 	assert.NilError(t, err)
 	for _, k := range keys {
 		if k.Role == "root" {
@@ -254,7 +254,7 @@ func TestKeyRotateRefusedRoles(t *testing.T) {
 			err := runCommand(t, d, append([]string{"key", "rotate"}, tc.args...)...)
 			assert.Check(t, is.Equal(statusCode(t, err), tc.code))
 			assert.Check(t, is.ErrorContains(err, tc.want))
-			keys, err := keystore.List(d.keyTrustDir())
+			keys, err := keystore.List(d.trustDir())
 			assert.NilError(t, err)
 			assert.Check(t, is.Len(keys, 0), "a refused rotation made a key")
 		})
@@ -270,7 +270,7 @@ func TestKeyRotateAfterLosingTargetsKey(t *testing.T) {
 	d, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
 	signWithPush(t, d, host+"/app:v1")
 	lost := roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole)[0]
-	assert.NilError(t, os.Remove(keystore.KeyFile(d.keyTrustDir(), lost)))
+	assert.NilError(t, os.Remove(keystore.KeyFile(d.trustDir(), lost)))
 
 	assert.NilError(t, runCommand(t, d, "key", "rotate", host+"/app", "targets"))
 	signWithPush(t, d, host+"/app:v2")
@@ -295,10 +295,10 @@ func TestKeyRotateKeepsTheOldKeyWhenItFails(t *testing.T) {
 	before := keyIDs(t, d)
 
 	t.Run("without the root key nothing is touched", func(t *testing.T) {
-		rootIDs, err := trust.RootSigningKeyIDs(d.keyTrustDir(), data.GUN(host+"/app"))
+		rootIDs, err := trust.RootSigningKeyIDs(d.trustDir(), data.GUN(host+"/app"))
 		assert.NilError(t, err)
 		assert.Assert(t, is.Len(rootIDs, 1))
-		rootFile := keystore.KeyFile(d.keyTrustDir(), rootIDs[0])
+		rootFile := keystore.KeyFile(d.trustDir(), rootIDs[0])
 		aside := rootFile + ".aside"
 		assert.NilError(t, os.Rename(rootFile, aside))
 		defer func() { assert.NilError(t, os.Rename(aside, rootFile)) }()
@@ -308,7 +308,7 @@ func TestKeyRotateKeepsTheOldKeyWhenItFails(t *testing.T) {
 		assert.ErrorContains(t, err, "rotating a key of "+host+"/app needs its root key ("+rootIDs[0]+"), which is not on this machine; nothing was changed")
 		assert.ErrorContains(t, err, "docker acrtrust key restore FILE")
 		assert.DeepEqual(t, roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole), []string{targetsKey})
-		_, statErr := os.Stat(keystore.KeyFile(d.keyTrustDir(), targetsKey))
+		_, statErr := os.Stat(keystore.KeyFile(d.trustDir(), targetsKey))
 		assert.NilError(t, statErr, "the targets key was removed")
 	})
 
@@ -323,7 +323,7 @@ func TestKeyRotateKeepsTheOldKeyWhenItFails(t *testing.T) {
 		err := runCommand(t, next, "key", "rotate", host+"/app", "targets")
 		assert.Assert(t, err != nil)
 		assert.Check(t, is.Contains(cli.errBuf.String(), "The rotation failed; the old targets key is back in "))
-		_, statErr := os.Stat(keystore.KeyFile(d.keyTrustDir(), targetsKey))
+		_, statErr := os.Stat(keystore.KeyFile(d.trustDir(), targetsKey))
 		assert.NilError(t, statErr, "the targets key is gone")
 		assert.DeepEqual(t, roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole), []string{targetsKey})
 	})
@@ -334,7 +334,7 @@ func TestKeyRotateKeepsTheOldKeyWhenItFails(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Check(t, got.Role == data.CanonicalTargetsRole)
 	for _, id := range before {
-		_, err := os.Stat(keystore.KeyFile(d.keyTrustDir(), id))
+		_, err := os.Stat(keystore.KeyFile(d.trustDir(), id))
 		assert.Check(t, err == nil, "key %s is gone", id)
 	}
 }

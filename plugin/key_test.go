@@ -73,7 +73,7 @@ func statusCode(t *testing.T, err error) int {
 // PKCS#8 that decrypts with pass, with the given role.
 func storedKey(t *testing.T, d *deps, id string, role string, pass string) {
 	t.Helper()
-	trustDir := d.keyTrustDir()
+	trustDir := d.trustDir()
 	fi, err := os.Stat(keystore.KeyFile(trustDir, id))
 	assert.NilError(t, err)
 	assert.Check(t, is.Equal(fi.Mode().Perm(), fs.FileMode(0o600)))
@@ -105,7 +105,7 @@ func TestKeyGenerate(t *testing.T) {
 	assert.NilError(t, runCommand(t, d, "key", "generate", "alice", "--dir", pubDir))
 	golden.Assert(t, normaliseKeys(cli.outBuf.String(), map[string]string{pubDir: "$DIR"}), "key-generate.golden")
 
-	keys, err := keystore.List(d.keyTrustDir())
+	keys, err := keystore.List(d.trustDir())
 	assert.NilError(t, err)
 	assert.Assert(t, is.Len(keys, 1))
 	assert.Check(t, is.Equal(keys[0].Role, "alice"))
@@ -121,7 +121,7 @@ func TestKeyGeneratePassphraseStdin(t *testing.T) {
 	// No variables: the pipeline pipes the passphrase in.
 	d, _ := keyDeps(t, "from-stdin-pass\n", nil)
 	assert.NilError(t, runCommand(t, d, "key", "generate", "ci", "--dir", t.TempDir(), "--passphrase-stdin"))
-	keys, err := keystore.List(d.keyTrustDir())
+	keys, err := keystore.List(d.trustDir())
 	assert.NilError(t, err)
 	assert.Assert(t, is.Len(keys, 1))
 	storedKey(t, d, keys[0].ID, "ci", "from-stdin-pass")
@@ -155,7 +155,7 @@ func TestKeyGenerateErrors(t *testing.T) {
 			for _, w := range tc.want {
 				assert.Check(t, is.ErrorContains(err, w))
 			}
-			keys, _ := keystore.List(d.keyTrustDir())
+			keys, _ := keystore.List(d.trustDir())
 			assert.Check(t, is.Len(keys, 0))
 		})
 	}
@@ -261,7 +261,7 @@ func TestKeyLoadRefuses(t *testing.T) {
 			err := runCommand(t, d, append([]string{"key", "load"}, tc.args...)...)
 			assert.Check(t, is.Equal(statusCode(t, err), 1))
 			assert.Check(t, is.ErrorContains(err, tc.want))
-			keys, _ := keystore.List(d.keyTrustDir())
+			keys, _ := keystore.List(d.trustDir())
 			assert.Check(t, is.Len(keys, 0), "nothing may be stored")
 		})
 	}
@@ -276,7 +276,7 @@ func TestKeyList(t *testing.T) {
 	for _, name := range []string{"bob", "alice"} {
 		assert.NilError(t, runCommand(t, d, "key", "generate", name, "--dir", t.TempDir()))
 	}
-	keys, err := keystore.List(d.keyTrustDir())
+	keys, err := keystore.List(d.trustDir())
 	assert.NilError(t, err)
 	// Fix the placeholder order: alice is KEYIDA, bob KEYIDB.
 	order := ""
@@ -304,7 +304,7 @@ func TestKeyList(t *testing.T) {
 func TestKeyListWarnsAboutOpenKeys(t *testing.T) {
 	d, cli := keyDeps(t, "", keyEnv())
 	assert.NilError(t, runCommand(t, d, "key", "generate", "alice", "--dir", t.TempDir()))
-	keys, _ := keystore.List(d.keyTrustDir())
+	keys, _ := keystore.List(d.trustDir())
 	assert.NilError(t, os.Chmod(keys[0].File, 0o644))
 	cli.errBuf.Reset()
 	assert.NilError(t, runCommand(t, d, "key", "list"))

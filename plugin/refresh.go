@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -78,7 +77,7 @@ func refreshOne(ctx context.Context, d *deps, name string, window time.Duration,
 	if err != nil {
 		return trust.WithOp(trust.OpTrustRead, ref, connectionError(err))
 	}
-	trustDir := filepath.Join(d.configDir, "trust")
+	trustDir := d.trustDir()
 	plan, err := trust.PlanRefresh(ctx, repo, trustDir, time.Now(), window)
 	var missing *trust.MissingKeysError
 	if errors.As(err, &missing) {

@@ -3,7 +3,6 @@ package plugin
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -133,7 +132,7 @@ func verifyOne(ctx context.Context, d *deps, image string, window time.Duration,
 	if err != nil {
 		return rep, err
 	}
-	rc, err := trust.Check(ctx, repo, d.registry, ref, filepath.Join(d.configDir, "trust"))
+	rc, err := trust.Check(ctx, repo, d.registry, ref, d.trustDir())
 	if err != nil {
 		return rep, err
 	}
