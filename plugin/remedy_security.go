@@ -3,7 +3,6 @@ package plugin
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/theupdateframework/notary/tuf/data"
@@ -18,7 +17,7 @@ import (
 func (d *deps) securityRemedy(te *trust.Error, p problem) string {
 	const nothing = "Nothing was pulled, signed or resolved from it."
 	gun := te.GUN.String()
-	cacheDir := filepath.Join(d.trustDir(), "tuf", filepath.FromSlash(gun))
+	cacheDir := trust.CacheDir(d.trustDir(), te.GUN)
 	switch te.Kind {
 	case trust.KindPinMismatch:
 		if errors.Is(te, trust.ErrPinnedWithoutTrustData) {

@@ -20,7 +20,13 @@ import (
 // metadataDir is where notary's file-cached repository keeps the verified
 // metadata of gun: <trustDir>/tuf/<gun>/metadata (client.NewFileCachedRepository).
 func metadataDir(trustDir string, gun data.GUN) string {
-	return filepath.Join(trustDir, "tuf", filepath.FromSlash(gun.String()), "metadata")
+	return filepath.Join(CacheDir(trustDir, gun), "metadata")
+}
+
+// CacheDir is where this machine caches gun's trust data
+// (<trustDir>/tuf/<gun>): removing it forgets the root it trusted.
+func CacheDir(trustDir string, gun data.GUN) string {
+	return filepath.Join(trustDir, "tuf", filepath.FromSlash(gun.String()))
 }
 
 // RootInfo is what a root.json says about the repository's root of trust.
