@@ -38,7 +38,7 @@ type dockerBuildTool struct {
 	args   []string // os.Args of this process
 }
 
-// kind decides as docker/cli's processBuilder (cmd/docker/builder.go) does:
+// Kind decides as docker/cli's processBuilder (cmd/docker/builder.go) does:
 // DOCKER_BUILDKIT=0 keeps the classic builder; otherwise buildx (or the
 // builder alias in config.json) when that plugin is installed and works.
 func (t dockerBuildTool) Kind() cmdutil.BuilderKind {

@@ -84,7 +84,7 @@ func refreshOne(ctx context.Context, d *cmdutil.Deps, name string, window time.D
 	plan, err := trust.PlanRefresh(ctx, repo, trustDir, time.Now(), window)
 	var missing *trust.MissingKeysError
 	if errors.As(err, &missing) {
-		return fmt.Errorf("%w\n%s", err, missingKeysRemedy(missing))
+		return cmdutil.WithRemedy(err, missingKeysRemedy(missing))
 	}
 	if err != nil {
 		return d.Fail(trust.OpTrustRead, ref, err)

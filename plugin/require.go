@@ -122,8 +122,8 @@ func notationVerifier(d *cmdutil.Deps, o requireOptions) (*notationbridge.Verifi
 	dir := d.NotationDir(o.notationDir)
 	v, err := notationbridge.LoadVerifier(dir)
 	if errors.Is(err, notationbridge.ErrNoPolicy) {
-		return nil, fmt.Errorf("%w\nNothing was pulled or verified. Write the policy for what was migrated with `docker acrtrust migrate --emit-policy DIR ...` "+
-			"and pass --notation-dir DIR, or set up notation's own (notation policy import, notation cert add)", err)
+		return nil, cmdutil.WithRemedy(err, "Nothing was pulled or verified. Write the policy for what was migrated with `docker acrtrust migrate --emit-policy DIR ...` "+
+			"and pass --notation-dir DIR, or set up notation's own (notation policy import, notation cert add)")
 	}
 	return v, err
 }

@@ -33,7 +33,7 @@ type AuditOptions struct {
 	Parallel       int
 }
 
-// auditRepo is one repository in the audit report: an element of
+// AuditRepo is one repository in the audit report: an element of
 // Repositories in `audit --format json` (schema in docs/audit.md). Fields
 // are only ever added.
 type AuditRepo struct {
@@ -58,7 +58,7 @@ type AuditRepo struct {
 	Error string `json:",omitempty"`
 }
 
-// auditSummary is the whole run: Summary in `audit --format json`.
+// AuditSummary is the whole run: Summary in `audit --format json`.
 type AuditSummary struct {
 	// Repositories audited, and Listed (more than Repositories when the run
 	// was interrupted).

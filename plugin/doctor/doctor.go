@@ -34,7 +34,7 @@ type doctorOptions struct {
 	sign   bool
 }
 
-// doctorCheck is one check of `doctor` (schema in docs/reference/acrtrust_doctor.md).
+// DoctorCheck is one check of `doctor` (schema in docs/reference/acrtrust_doctor.md).
 type DoctorCheck struct {
 	Name    string
 	Status  string // ok, warn or fail
@@ -42,7 +42,7 @@ type DoctorCheck struct {
 	Remedy  string `json:",omitempty"`
 }
 
-// doctorReport is the output of `doctor --format json`.
+// DoctorReport is the output of `doctor --format json`.
 type DoctorReport struct {
 	Image       string // the argument as typed
 	Repository  string // the trust repository (GUN)

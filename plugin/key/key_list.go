@@ -18,7 +18,7 @@ type keyListOptions struct {
 	format string
 }
 
-// keyListItem is one element of `key list --format json`; the schema is
+// KeyListItem is one element of `key list --format json`; the schema is
 // documented in docs/reference/acrtrust_key_list.md. Lists are [] when
 // empty, never null.
 type KeyListItem struct {
@@ -31,7 +31,7 @@ type KeyListItem struct {
 	Problem    string
 }
 
-// keyListSigning is one repository role a key signs for. KeyID is the ID
+// KeyListSigning is one repository role a key signs for. KeyID is the ID
 // the repository's trust data lists the key under: for a root key its
 // certificate's ID, the one inspect shows under Root.
 type KeyListSigning struct {

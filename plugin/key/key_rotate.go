@@ -149,7 +149,7 @@ func checkRotationKeys(d *cmdutil.Deps, ref trust.Ref, repo trust.Repository, ro
 	return keystore.Keep(d.TrustDir(), old)
 }
 
-// rootKeyMissingError: a rotation needs the root key, and it is not here.
+// RootKeyMissingError: a rotation needs the root key, and it is not here.
 type RootKeyMissingError struct {
 	GUN string
 	ids []string

@@ -41,7 +41,7 @@ const (
 	migrateFailed   = "failed"         // signing or pushing the signature failed
 )
 
-// migrateReport is the output of `migrate --format json` (schema in
+// MigrateReport is the output of `migrate --format json` (schema in
 // docs/reference/acrtrust_migrate.md).
 type MigrateReport struct {
 	DryRun          bool

@@ -33,7 +33,7 @@ import (
 	"github.com/acrtrust/docker-acrtrust/trust"
 )
 
-// fakeCLI is the part of command.Cli the commands use, over buffers. Any
+// FakeCLI is the part of command.Cli the commands use, over buffers. Any
 // other method panics through the nil embedded interface, which shows a
 // command reaching for something it should not.
 type FakeCLI struct {
@@ -70,7 +70,7 @@ func (c *FakeCLI) LoginIdentityToken(host, token string) {
 	c.Cfg.AuthConfigs[host] = types.AuthConfig{Username: "00000000-0000-0000-0000-000000000000", IdentityToken: token, ServerAddress: host}
 }
 
-// newTestDeps returns deps over cli with the given environment and a fresh
+// NewTestDeps returns deps over cli with the given environment and a fresh
 // DOCKER_CONFIG directory; fields left nil are built for real by init.
 func NewTestDeps(t testing.TB, cli *FakeCLI, env map[string]string) *cmdutil.Deps {
 	t.Helper()
@@ -81,7 +81,7 @@ func NewTestDeps(t testing.TB, cli *FakeCLI, env map[string]string) *cmdutil.Dep
 	}
 }
 
-// runTree runs the command tree cmd with args, as docker would.
+// RunTree runs the command tree cmd with args, as docker would.
 func RunTree(t testing.TB, cmd *cobra.Command, d *cmdutil.Deps, args ...string) error {
 	t.Helper()
 	cmd.SetArgs(args)
@@ -90,7 +90,7 @@ func RunTree(t testing.TB, cmd *cobra.Command, d *cmdutil.Deps, args ...string) 
 	return cmd.ExecuteContext(context.Background())
 }
 
-// fakeEngine records what the commands asked of the engine.
+// FakeEngine records what the commands asked of the engine.
 type FakeEngine struct {
 	mu       sync.Mutex
 	Pushed   []string
@@ -130,7 +130,7 @@ func (e *FakeEngine) Tag(_ context.Context, source, target string) error {
 	return nil
 }
 
-// fakeRegistry serves fixed descriptors per "name:tag".
+// FakeRegistry serves fixed descriptors per "name:tag".
 type FakeRegistry struct {
 	Descs map[string]ocispec.Descriptor
 }
@@ -169,7 +169,7 @@ func DescriptorOf(content string) ocispec.Descriptor {
 	}
 }
 
-// keyDeps returns deps with stdin and env, initialised, and a fresh
+// KeyDeps returns deps with stdin and env, initialised, and a fresh
 // DOCKER_CONFIG.
 func KeyDeps(t *testing.T, stdin string, env map[string]string) (*cmdutil.Deps, *FakeCLI) {
 	t.Helper()
@@ -178,7 +178,7 @@ func KeyDeps(t *testing.T, stdin string, env map[string]string) (*cmdutil.Deps, 
 	return d, cli
 }
 
-// statusCode is the exit code the plugin gives for err.
+// StatusCode is the exit code the plugin gives for err.
 func StatusCode(t *testing.T, err error) int {
 	t.Helper()
 	var st cli.StatusError
@@ -186,7 +186,7 @@ func StatusCode(t *testing.T, err error) int {
 	return st.StatusCode
 }
 
-// storedKey checks a key in d's store: 0600 in a 0700 folder, encrypted
+// StoredKey checks a key in d's store: 0600 in a 0700 folder, encrypted
 // PKCS#8 that decrypts with pass, with the given role.
 func StoredKey(t *testing.T, d *cmdutil.Deps, id string, role string, pass string) {
 	t.Helper()

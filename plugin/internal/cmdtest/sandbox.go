@@ -17,7 +17,7 @@ const (
 	TestRepoPass = "repo-passphrase-1"
 )
 
-// passphraseEnv is the environment of a pipeline that signs.
+// PassphraseEnv is the environment of a pipeline that signs.
 func PassphraseEnv() map[string]string {
 	return map[string]string{
 		"DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE":       TestRootPass,
@@ -25,7 +25,7 @@ func PassphraseEnv() map[string]string {
 	}
 }
 
-// startSandbox starts the in-process ACR-like stack for one test.
+// StartSandbox starts the in-process ACR-like stack for one test.
 func StartSandbox(t testing.TB) *sandbox.Sandbox {
 	t.Helper()
 	if testing.Short() {
@@ -37,7 +37,7 @@ func StartSandbox(t testing.TB) *sandbox.Sandbox {
 	return sb
 }
 
-// sandboxDeps returns deps logged in to sb as user, with sb's CA trusted,
+// SandboxDeps returns deps logged in to sb as user, with sb's CA trusted,
 // a fake engine, and the real trust and registry clients.
 func SandboxDeps(t testing.TB, sb *sandbox.Sandbox, user string, env map[string]string) (*cmdutil.Deps, *FakeCLI, *FakeEngine) {
 	t.Helper()
@@ -52,7 +52,7 @@ func SandboxDeps(t testing.TB, sb *sandbox.Sandbox, user string, env map[string]
 	return d, cli, eng
 }
 
-// independentResolve reads tag's signed target with a fresh notary client
+// IndependentResolve reads tag's signed target with a fresh notary client
 // and an empty cache, as a consumer on another machine would.
 func IndependentResolve(t *testing.T, sb *sandbox.Sandbox, image string) (trust.Target, error) {
 	t.Helper()

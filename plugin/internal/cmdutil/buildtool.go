@@ -5,7 +5,7 @@ import (
 	"io"
 )
 
-// builderKind is the builder that `docker build` runs.
+// BuilderKind is the builder that `docker build` runs.
 type BuilderKind int
 
 const (
@@ -24,7 +24,7 @@ func (k BuilderKind) String() string {
 	return "the classic builder"
 }
 
-// buildTool runs `docker build` for the build command.
+// BuildTool runs `docker build` for the build command.
 type BuildTool interface {
 	// kind tells which builder `docker build` will use.
 	Kind() BuilderKind

@@ -21,7 +21,7 @@ import (
 	"github.com/acrtrust/docker-acrtrust/trust"
 )
 
-// registryReader is what the commands need from a registry.
+// RegistryReader is what the commands need from a registry.
 type RegistryReader interface {
 	Resolve(ctx context.Context, ref trust.Ref) (ocispec.Descriptor, error)
 	Tags(ctx context.Context, ref trust.Ref) ([]string, error)
@@ -34,9 +34,9 @@ const (
 	envOffline    = "ACRTRUST_OFFLINE"
 )
 
-// environment holds the variables Docker's content trust read, and ours,
+// Environment holds the variables Docker's content trust read, and ours,
 // read once.
-type environment struct {
+type Environment struct {
 	// contentTrust is false only when DOCKER_CONTENT_TRUST is a parseable false.
 	ContentTrust bool
 	Server       string
@@ -50,14 +50,14 @@ type environment struct {
 	offline bool
 }
 
-func readEnvironment(getenv func(string) string) environment {
+func readEnvironment(getenv func(string) string) Environment {
 	enabled := true
 	if v := getenv("DOCKER_CONTENT_TRUST"); v != "" {
 		if b, err := strconv.ParseBool(v); err == nil && !b {
 			enabled = false
 		}
 	}
-	env := environment{
+	env := Environment{
 		ContentTrust: enabled,
 		Server:       getenv("DOCKER_CONTENT_TRUST_SERVER"),
 		Passphrases:  keystore.EnvFromLookup(getenv),
@@ -80,7 +80,7 @@ type globalFlags struct {
 	offline    bool
 }
 
-// addGlobalFlags adds the root command's persistent flags, which fill
+// AddGlobalFlags adds the root command's persistent flags, which fill
 // d.flags.
 func AddGlobalFlags(flags *pflag.FlagSet, d *Deps) {
 	flags.StringVar(&d.flags.pins, "pins", "", "Pins file (default $ACRTRUST_PINS, else $DOCKER_CONFIG/trust/pins.json)")
@@ -88,33 +88,33 @@ func AddGlobalFlags(flags *pflag.FlagSet, d *Deps) {
 	flags.BoolVar(&d.flags.offline, "offline", false, "Read trust data from this machine's cache without contacting the trust server (also ACRTRUST_OFFLINE=1)")
 }
 
-// deps is everything the commands use, built once when the first command
+// Deps is everything the commands use, built once when the first command
 // runs (the docker CLI is initialised by then). Tests set fields before
 // running a command; init fills only what is unset.
 type Deps struct {
 	CLI    command.Cli
 	Getenv func(string) string
 	flags  globalFlags
-	// ctx is the running command's context (it ends on Ctrl-C).
+	// Ctx is the running command's context (it ends on Ctrl-C).
 	Ctx context.Context
 
 	once               sync.Once
-	Env                environment
+	Env                Environment
 	ConfigDir          string
 	Audit              *trust.Audit
 	Network            trust.Network
 	OpenRepo           trust.RepoFactory
 	Registry           RegistryReader
-	ORAS               orasRepositories // the registry for Notation (migrate.go); set with registry
-	Engine             engine
-	Builder            BuildTool // nil: the docker CLI that runs the plugin (build_tool.go)
+	ORAS               ORASRepositories // the registry for Notation; set with Registry
+	Engine             Engine
+	Builder            BuildTool // nil: the docker CLI that runs the plugin (plugin/build_tool.go)
 	registryConfigOnce sync.Once
 	registryConfig     *registrytypes.ServiceConfig
 
 	// passErr tells why the passphrase retriever gave up, if it did.
 	passErr func() error
 
-	// pinsPath is the pins file in use; pins what it holds, or pinsErr why
+	// PinsPath is the pins file in use; Pins what it holds, or PinsErr why
 	// it cannot be used (then no trust data is opened).
 	PinsPath string
 	Pins     trust.Pins
@@ -194,7 +194,7 @@ func (d *Deps) interrupted() <-chan struct{} {
 	return d.Ctx.Done()
 }
 
-// credentials reads the login for a registry host from the docker config
+// Credentials reads the login for a registry host from the docker config
 // and its credential helpers.
 func (d *Deps) Credentials(host string) (trust.Credential, error) {
 	key := host
@@ -256,8 +256,8 @@ func (d *Deps) insecureRegistry(host string) bool {
 	return false
 }
 
-// orasRepositories reaches a repository through oras-go with the project's
+// ORASRepositories reaches a repository through oras-go with the project's
 // auth and TLS (trust.Registry), for notation-go.
-type orasRepositories interface {
+type ORASRepositories interface {
 	WithRepository(ref trust.Ref, fn func(*remote.Repository) error) error
 }

@@ -15,8 +15,8 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// engine is what the commands need from the docker engine.
-type engine interface {
+// Engine is what the commands need from the docker engine.
+type Engine interface {
 	// push pushes ref (name:tag) with docker push's progress on out and
 	// returns the digest the engine reported, if it did (engines with the
 	// containerd image store do not).
@@ -27,7 +27,7 @@ type engine interface {
 	Tag(ctx context.Context, source, target string) error
 }
 
-// dockerEngine is the engine behind the docker CLI's API client.
+// DockerEngine is the engine behind the docker CLI's API client.
 type DockerEngine struct {
 	CLI command.Cli
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/acrtrust/docker-acrtrust/trust"
 )
 
-// repoAdminName is how `docker trust inspect` names the repository key's
+// RepoAdminName is how `docker trust inspect` names the repository key's
 // holder when a tag has no delegation signer.
 const RepoAdminName = "Repo Admin"
 
@@ -45,7 +45,7 @@ type (
 	}
 )
 
-// inspected is one argument of inspect and what was found for it.
+// Inspected is one argument of inspect and what was found for it.
 type Inspected struct {
 	Name string // the argument as typed
 	Info trust.RepoInfo
@@ -90,7 +90,7 @@ func keysJSON(ids []string) []keyJSON {
 	return keys
 }
 
-// writeInspectJSON writes results as `docker trust inspect` did: always an
+// WriteInspectJSON writes results as `docker trust inspect` did: always an
 // array, indented with four spaces, "[]" when empty, then a newline.
 func WriteInspectJSON(out io.Writer, results []Inspected) error {
 	list := make([]InspectJSON, 0, len(results))
@@ -109,7 +109,7 @@ func WriteInspectJSON(out io.Writer, results []Inspected) error {
 	return err
 }
 
-// writeInspectPretty writes one result as `docker trust inspect --pretty`
+// WriteInspectPretty writes one result as `docker trust inspect --pretty`
 // did: signed tags, signers and their keys when there are any, then the
 // administrative keys.
 func WriteInspectPretty(out io.Writer, r Inspected) error {
@@ -162,7 +162,7 @@ func WriteInspectPretty(out io.Writer, r Inspected) error {
 	return err
 }
 
-// writeTable aligns rows the way docker's table formatter does
+// WriteTable aligns rows the way docker's table formatter does
 // (tabwriter: minimum width 10, padding 3, spaces).
 func WriteTable(out io.Writer, rows [][]string) error {
 	tw := tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)
@@ -172,7 +172,7 @@ func WriteTable(out io.Writer, rows [][]string) error {
 	return tw.Flush()
 }
 
-// pinJSON is one pin in `pin list --format json` (docs/reference/acrtrust_pin_list.md).
+// PinJSON is one pin in `pin list --format json` (docs/reference/acrtrust_pin_list.md).
 type PinJSON struct {
 	Name   string   // repository, "prefix*" or CA prefix
 	KeyIDs []string // root key IDs; empty for a CA pin

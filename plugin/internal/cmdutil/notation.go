@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// notationKeyOptions are the two ways Notation defines a signing key: a key
+// NotationKeyOptions are the two ways Notation defines a signing key: a key
 // and certificate chain in files, or a key held by a plugin.
 type NotationKeyOptions struct {
 	keyFile, certFile string
@@ -40,7 +40,7 @@ func (o NotationKeyOptions) Config() map[string]string {
 	return m
 }
 
-// notationSigner builds the signer the flags name.
+// NotationSigner builds the signer the flags name.
 func (d *Deps) NotationSigner(ctx context.Context, o NotationKeyOptions, notationDir string) (*notationbridge.Signer, error) {
 	local := o.keyFile != "" || o.certFile != ""
 	plugin := o.plugin != "" || o.keyID != "" || len(o.pluginConfig) > 0
@@ -67,7 +67,7 @@ func (d *Deps) NotationSigner(ctx context.Context, o NotationKeyOptions, notatio
 	return nil, UsageError{errors.New("no Notation signing key: use --key FILE --cert FILE (try `docker acrtrust migrate cert generate-test NAME`), or --plugin NAME --id KEY_ID")}
 }
 
-// notationDir is flag, else notation's own configuration directory:
+// NotationDir is flag, else notation's own configuration directory:
 // $XDG_CONFIG_HOME/notation, else ~/.config/notation (notation-go's
 // dir.ConfigFS on Linux; os.UserConfigDir elsewhere).
 func (d *Deps) NotationDir(flag string) string {

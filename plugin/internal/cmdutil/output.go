@@ -26,10 +26,10 @@ type Formats struct {
 
 var JSONOrTemplate = Formats{templates: true}
 
-// jsonOnly is a --format that takes "json" (one document) or nothing (text).
+// JSONOnly is a --format that takes "json" (one document) or nothing (text).
 func JSONOnly(usage string) Formats { return Formats{usage: usage} }
 
-// addFormatFlag adds --format to cmd as f declares it; a value f does not
+// AddFormatFlag adds --format to cmd as f declares it; a value f does not
 // accept is a usage error before the command runs.
 func AddFormatFlag(cmd *cobra.Command, target *string, f Formats) {
 	usage := formatFlagUsage
@@ -49,13 +49,13 @@ func AddFormatFlag(cmd *cobra.Command, target *string, f Formats) {
 	}
 }
 
-// isJSONFormat reports whether format asks for JSON ("json" or docker's "{{json .}}").
+// IsJSONFormat reports whether format asks for JSON ("json" or docker's "{{json .}}").
 func IsJSONFormat(format string) bool {
 	f := strings.TrimSpace(format)
 	return f == "json" || f == "{{json .}}"
 }
 
-// writeJSON writes v as indented JSON, the way docker trust inspect did.
+// WriteJSON writes v as indented JSON, the way docker trust inspect did.
 func WriteJSON(out io.Writer, v any) error {
 	b, err := json.MarshalIndent(v, "", "    ")
 	if err != nil {
@@ -65,7 +65,7 @@ func WriteJSON(out io.Writer, v any) error {
 	return err
 }
 
-// writeTemplate applies the Go template format to each item, one line each.
+// WriteTemplate applies the Go template format to each item, one line each.
 func WriteTemplate[T any](out io.Writer, format string, items []T) error {
 	tmpl, err := templates.Parse(format)
 	if err != nil {
@@ -83,13 +83,13 @@ func WriteTemplate[T any](out io.Writer, format string, items []T) error {
 	return nil
 }
 
-// usageError marks an error as a usage error (exit code 125).
+// UsageError marks an error as a usage error (exit code 125).
 type UsageError struct{ Err error }
 
 func (e UsageError) Error() string { return e.Err.Error() }
 func (e UsageError) Unwrap() error { return e.Err }
 
-// writeFormatted writes items as --format asks: JSON, or the template once
+// WriteFormatted writes items as --format asks: JSON, or the template once
 // per item. It reports false when format is empty: the caller writes its
 // table.
 func WriteFormatted[T any](out io.Writer, format string, items []T) (bool, error) {

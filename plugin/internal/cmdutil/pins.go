@@ -8,7 +8,7 @@ import (
 	"github.com/acrtrust/docker-acrtrust/trust"
 )
 
-// trustDir is <DOCKER_CONFIG>/trust: keys, the metadata cache, the default pins file.
+// TrustDir is <DOCKER_CONFIG>/trust: keys, the metadata cache, the default pins file.
 func (d *Deps) TrustDir() string { return filepath.Join(d.ConfigDir, "trust") }
 
 // pinsFile is the pins file in use: --pins, else ACRTRUST_PINS, else
@@ -30,12 +30,12 @@ func (d *Deps) loadPins() {
 	d.Pins, d.PinsErr = trust.LoadPins(d.PinsPath)
 }
 
-// requirePin is --require-pin, ACRTRUST_REQUIRE_PIN, or disable_tofu in the pins file.
+// RequirePin is --require-pin, ACRTRUST_REQUIRE_PIN, or disable_tofu in the pins file.
 func (d *Deps) RequirePin() bool {
 	return d.flags.requirePin || d.Env.requirePin || d.Pins.DisableTOFU
 }
 
-// offline is --offline or ACRTRUST_OFFLINE.
+// Offline is --offline or ACRTRUST_OFFLINE.
 func (d *Deps) Offline() bool { return d.flags.offline || d.Env.offline }
 
 // warnOffline says once per repository, on stderr, that its trust data

@@ -14,7 +14,7 @@ import (
 // What is known about an error beyond its words: the operation that failed,
 // where (registry, repository, trust server), and the login involved.
 
-// where names what an error was about: the registry host, the repository
+// Where names what an error was about: the registry host, the repository
 // and its trust data, and the registry's name when it is an ACR login
 // server (myregistry.azurecr.io), for az commands.
 type Where struct {
@@ -50,7 +50,7 @@ func (d *Deps) trustServerHost(registryHost string) string {
 // clouds (public, China, US Government, Germany).
 var acrLoginServerSuffixes = []string{".azurecr.io", ".azurecr.cn", ".azurecr.us", ".azurecr.de"}
 
-// acrRegistryName returns "myregistry" for myregistry.azurecr.io, or "".
+// ACRRegistryName returns "myregistry" for myregistry.azurecr.io, or "".
 func ACRRegistryName(host string) string {
 	h := strings.ToLower(host)
 	if hh, _, err := net.SplitHostPort(h); err == nil {
@@ -64,7 +64,7 @@ func ACRRegistryName(host string) string {
 	return ""
 }
 
-// login is what the docker config holds for a registry: never the secret.
+// Login is what the docker config holds for a registry: never the secret.
 type Login struct {
 	Found         bool
 	User          string
@@ -76,7 +76,7 @@ type Login struct {
 
 var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
-// loginFor reads the login for host the way the clients do.
+// LoginFor reads the login for host the way the clients do.
 func (d *Deps) LoginFor(host string) Login {
 	cred, err := d.Credentials(host)
 	if err != nil || cred == (trust.Credential{}) {
@@ -118,7 +118,7 @@ func (l Login) assignee() string {
 	return "<user, group or service principal ID>"
 }
 
-// problem is what is known about an error beyond its message.
+// Problem is what is known about an error beyond its message.
 type Problem struct {
 	op           trust.Op
 	Where        // empty when the error names no repository

@@ -34,7 +34,7 @@ type cancelledError struct{}
 func (cancelledError) Error() string { return "cancelled while waiting for an answer" }
 func (cancelledError) Cancelled()    {}
 
-// confirm asks question on out, docker's way ("QUESTION [y/N] "), and
+// Confirm asks question on out, docker's way ("QUESTION [y/N] "), and
 // reports whether the answer read from in is "y" or "yes" (any case).
 // Anything else, an empty line or end of input, is no. When in is not a
 // terminal it asks nothing and returns a *noConfirmationError naming the

@@ -40,7 +40,7 @@ func LoginRefusedRemedy(w Where, l Login) string {
 	return msg + " Log in again with " + w.logInAgain() + "."
 }
 
-// deniedRemedy explains a refusal by what was attempted: ACR answers a
+// DeniedRemedy explains a refusal by what was attempted: ACR answers a
 // missing role with a bare 401, and the role depends on the operation.
 func (d *Deps) DeniedRemedy(op trust.Op, w Where, l Login, readRefused bool) string {
 	relogin := "then log in again with " + w.logInAgain() + ": a role change applies to new tokens only."
@@ -103,7 +103,7 @@ func doctorHint(w Where) string {
 	return fmt.Sprintf("Run `docker acrtrust doctor %s` to see what this login may do.", w.image)
 }
 
-// adminAccountRemedy is for a login with ACR's admin account, which
+// AdminAccountRemedy is for a login with ACR's admin account, which
 // cannot sign.
 func AdminAccountRemedy(w Where) string {
 	return fmt.Sprintf("The admin account can push and pull but cannot sign (ACR: admin accounts cannot push trusted images). "+

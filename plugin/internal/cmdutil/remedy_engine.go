@@ -6,7 +6,7 @@ import (
 	"github.com/moby/moby/client"
 )
 
-// engineError marks an error as the docker engine's: which call failed and
+// EngineError marks an error as the docker engine's: which call failed and
 // at which address, so that a failure to reach the engine is never taken
 // for a registry's.
 type EngineError struct {

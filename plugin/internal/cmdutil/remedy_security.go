@@ -96,13 +96,13 @@ func (d *Deps) expiredRemedy(te *trust.Error, p Problem) string {
 		"Until then every trusted pull of %s fails.", role, te.GUN, p.Repo, p.Repo)
 }
 
-// pinAddRemedy is how to pin a repository.
+// PinAddRemedy is how to pin a repository.
 func PinAddRemedy(w Where) string {
 	return fmt.Sprintf("Ask the publisher for its root key ID (`docker acrtrust inspect %s` shows it under Root; compare out of band), then pin it: "+
 		"`docker acrtrust pin add %s --key-id ROOT_KEY_ID`, and commit the pins file for your pipeline.", w.Repo, w.GUN)
 }
 
-// requirePinSource names what made pins required.
+// RequirePinSource names what made pins required.
 func (d *Deps) RequirePinSource() string {
 	switch {
 	case d.flags.requirePin:

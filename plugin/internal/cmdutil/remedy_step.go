@@ -8,7 +8,7 @@ import (
 	"github.com/acrtrust/docker-acrtrust/trust"
 )
 
-// fail records that the step op on ref failed with err, and attaches the
+// Fail records that the step op on ref failed with err, and attaches the
 // remedy for that step: the trust, registry and engine failures explained
 // by what was attempted, where, and with which login.
 func (d *Deps) Fail(op trust.Op, ref trust.Ref, err error) error {
@@ -18,7 +18,7 @@ func (d *Deps) Fail(op trust.Op, ref trust.Ref, err error) error {
 	return d.Explained(trust.WithOp(op, ref, err))
 }
 
-// explained attaches the remedy for a failure of the trust or registry
+// Explained attaches the remedy for a failure of the trust or registry
 // client, the key store or the engine. An error that carries a remedy of
 // its own keeps it; one explained at an inner step is explained again here,
 // where more is known (the operation and the reference).
@@ -48,7 +48,7 @@ func (e *stepError) Error() string  { return e.err.Error() }
 func (e *stepError) Unwrap() error  { return e.err }
 func (e *stepError) Remedy() string { return e.remedy }
 
-// stepRemedy says what to do about what the trust and registry clients,
+// StepRemedy says what to do about what the trust and registry clients,
 // the key store and the engine return.
 func (d *Deps) StepRemedy(err error) string {
 	var pinsFile *trust.PinsFileError

@@ -15,7 +15,7 @@ import (
 // Remedies for trust data errors by kind, and for the connection to the
 // trust server.
 
-// noTrustDataRemedy explains missing trust data: nothing signed yet, or
+// NoTrustDataRemedy explains missing trust data: nothing signed yet, or
 // content trust off for the registry (which, on ACR, deletes all trust data).
 func NoTrustDataRemedy(op trust.Op, w Where) string {
 	if op == trust.OpTrustWrite {
@@ -26,7 +26,7 @@ func NoTrustDataRemedy(op trust.Op, w Where) string {
 		"(turning it off deletes all trust data). ", w.GUN) + NoTrustDataFix(w)
 }
 
-// noTrustDataFix is what to do about a repository without trust data.
+// NoTrustDataFix is what to do about a repository without trust data.
 func NoTrustDataFix(w Where) string {
 	return fmt.Sprintf("%s. Then sign a tag: `docker acrtrust push %s:TAG` or `docker acrtrust sign %s:TAG`.", enableContentTrust(w), w.Repo, w.Repo)
 }
@@ -52,7 +52,7 @@ func (d *Deps) CertificateRemedy(host, issuer string) string {
 		"add the proxy's CA there or bypass the proxy for %s.", filepath.Join(d.ConfigDir, "tls", host, "ca.crt"), host)
 }
 
-// kindRemedy explains a trust error of kind k.
+// KindRemedy explains a trust error of kind k.
 func (d *Deps) KindRemedy(k trust.Kind, p Problem, err error) string {
 	var te *trust.Error
 	if errors.As(err, &te) && (k.Security() || k == trust.KindUnpinned) {
@@ -108,7 +108,7 @@ func (d *Deps) NoSigningKeyRemedy(gun string) string {
 		"(`docker acrtrust signer add`).", gun, filepath.Join(d.ConfigDir, "trust", "private"))
 }
 
-// unreachableRemedy is for a trust server that could not be reached; host
+// UnreachableRemedy is for a trust server that could not be reached; host
 // is the registry's.
 func (d *Deps) UnreachableRemedy(host string) string {
 	if d.Env.Server != "" {
@@ -117,18 +117,18 @@ func (d *Deps) UnreachableRemedy(host string) string {
 	return fmt.Sprintf("Check that the trust server https://%s is reachable (set DOCKER_CONTENT_TRUST_SERVER if the trust data is served elsewhere).", host)
 }
 
-// noSignedTagsRemedy is for trust data in which no tag is signed (all revoked).
+// NoSignedTagsRemedy is for trust data in which no tag is signed (all revoked).
 func NoSignedTagsRemedy(w Where) string {
 	return fmt.Sprintf("Trusted pulls of %s fail until a tag is signed: `docker acrtrust sign %s:TAG`.", w.Repo, w.Repo)
 }
 
-// expiryRemedy is for trust metadata that expired (or soon will).
+// ExpiryRemedy is for trust metadata that expired (or soon will).
 func ExpiryRemedy(w Where) string {
 	return fmt.Sprintf("Once targets or signer metadata expires, every trusted pull of %s fails. A publisher with the key must sign again "+
 		"(`docker acrtrust sign %s:TAG`) before then; root metadata is renewed by the holder of the root key.", w.Repo, w.Repo)
 }
 
-// certificateExpiryRemedy is for a trust server certificate about to expire.
+// CertificateExpiryRemedy is for a trust server certificate about to expire.
 func CertificateExpiryRemedy(host string) string {
 	return fmt.Sprintf("Renew the TLS certificate of %s before it expires: after that no client can reach the trust data.", host)
 }
@@ -145,7 +145,7 @@ func (d *Deps) passphraseRemedy() string {
 	return ""
 }
 
-// noSignableRolesRemedy is for a repository with signers where none of the
+// NoSignableRolesRemedy is for a repository with signers where none of the
 // local keys is a signer's (trust.ErrNoSignableRoles).
 func (d *Deps) NoSignableRolesRemedy(w Where) string {
 	repo := "REPOSITORY"
@@ -170,7 +170,7 @@ func notSignedRemedy(w Where, outcome, alternative string) string {
 	return "The tag is not signed" + outcome + ". " + sign + alternative + "."
 }
 
-// withNotSignedRemedy gives an unsigned tag the remedy of the command that
+// WithNotSignedRemedy gives an unsigned tag the remedy of the command that
 // met it; a tag that does not exist at all keeps its own.
 func (d *Deps) WithNotSignedRemedy(err error, ref trust.Ref, outcome, alternative string) error {
 	var missing *TagNotFoundError
@@ -180,7 +180,7 @@ func (d *Deps) WithNotSignedRemedy(err error, ref trust.Ref, outcome, alternativ
 	return WithRemedy(err, notSignedRemedy(d.WhereOf(ref), outcome, alternative))
 }
 
-// tagNotFoundError: a tag that is neither signed nor in the registry.
+// TagNotFoundError: a tag that is neither signed nor in the registry.
 type TagNotFoundError struct {
 	Ref trust.Ref
 	err error // the trust data's "not signed"
@@ -197,7 +197,7 @@ func (e *TagNotFoundError) Remedy() string {
 	return fmt.Sprintf("Check the tag: `docker acrtrust verify %s` lists the repository's tags and whether each is signed.", e.Ref.Familiar())
 }
 
-// unsignedOrMissing says "does not exist" rather than "not signed" when the
+// UnsignedOrMissing says "does not exist" rather than "not signed" when the
 // registry answers that it has no such tag (a typo, a deleted tag).
 func (d *Deps) UnsignedOrMissing(ctx context.Context, ref trust.Ref, err error) error {
 	if trust.KindOf(err) != trust.KindNotSigned || ref.Tag == "" {

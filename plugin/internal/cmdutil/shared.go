@@ -14,7 +14,7 @@ type ExpiringRole struct {
 	Expires time.Time
 }
 
-// parseDays accepts Go durations and whole days ("30d").
+// ParseDays accepts Go durations and whole days ("30d").
 func ParseDays(s string) (time.Duration, error) {
 	if n, ok := strings.CutSuffix(s, "d"); ok {
 		days, err := strconv.Atoi(n)
@@ -36,7 +36,7 @@ func OrDash(s string) string {
 	return s
 }
 
-// parseDuration is parseDays with the flag's name in its error.
+// ParseDuration is parseDays with the flag's name in its error.
 func ParseDuration(flag, s string) (time.Duration, error) {
 	w, err := ParseDays(s)
 	if err != nil {
@@ -45,7 +45,7 @@ func ParseDuration(flag, s string) (time.Duration, error) {
 	return w, nil
 }
 
-// withoutReferrersTags drops the referrers tag schema's tags from a tag list.
+// WithoutReferrersTags drops the referrers tag schema's tags from a tag list.
 func WithoutReferrersTags(tags []string) []string {
 	out := tags[:0:0]
 	for _, t := range tags {

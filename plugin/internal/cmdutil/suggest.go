@@ -13,7 +13,7 @@ import (
 // be from a real one to be suggested: cobra's default.
 const suggestDistance = 2
 
-// groupArgs is the Args check of the root and of command groups (key,
+// GroupArgs is the Args check of the root and of command groups (key,
 // signer): cli.NoArgs, whose "unknown command" error says nothing of what
 // was meant, plus cobra's "Did you mean this?" suggestions. Cobra adds
 // those only for a root command without an Args check, so a group with

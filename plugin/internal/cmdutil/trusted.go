@@ -9,7 +9,7 @@ import (
 
 const DisableContentTrustFlag = "disable-content-trust"
 
-// addContentTrustFlag adds --disable-content-trust as docker push and pull
+// AddContentTrustFlag adds --disable-content-trust as docker push and pull
 // had it. Content trust is on unless DOCKER_CONTENT_TRUST is a parseable
 // false or the flag says otherwise; the flag, when given, wins either way
 // (--disable-content-trust=false turns trust on for one command).
@@ -17,7 +17,7 @@ func AddContentTrustFlag(flags *pflag.FlagSet, target *bool) {
 	flags.BoolVar(target, DisableContentTrustFlag, false, "Skip image signing or verification")
 }
 
-// trusted reports whether content trust applies to this run of cmd.
+// Trusted reports whether content trust applies to this run of cmd.
 func (d *Deps) Trusted(cmd *cobra.Command, disable bool) bool {
 	if cmd.Flags().Changed(DisableContentTrustFlag) {
 		return !disable
@@ -25,7 +25,7 @@ func (d *Deps) Trusted(cmd *cobra.Command, disable bool) bool {
 	return d.Env.ContentTrust
 }
 
-// warnUnverified prints the one-line warning for a run without trust.
+// WarnUnverified prints the one-line warning for a run without trust.
 func (d *Deps) WarnUnverified(what string) {
 	_, _ = fmt.Fprintf(d.CLI.Err(), "WARNING: content trust is disabled: %s\n", what)
 }

@@ -10,7 +10,7 @@ import (
 // What every command that reads or writes trust data does first: read the
 // reference, and open the repository's trust data.
 
-// parseTrustRef parses image for a command that works on signed tags: a
+// ParseTrustRef parses image for a command that works on signed tags: a
 // digest reference is refused (trust data is found by tag), and so, when
 // requireTag is true, is a reference without a tag.
 func ParseTrustRef(image string, requireTag bool) (trust.Ref, error) {
@@ -27,7 +27,7 @@ func ParseTrustRef(image string, requireTag bool) (trust.Ref, error) {
 	return ref, nil
 }
 
-// openTrust opens ref's trust data, for writing when write is true. A
+// OpenTrust opens ref's trust data, for writing when write is true. A
 // failure says so in Docker's words and names the step (trust read or
 // trust write) for the remedies.
 func OpenTrust(ctx context.Context, d *Deps, ref trust.Ref, write bool) (trust.Repository, error) {
@@ -42,7 +42,7 @@ func OpenTrust(ctx context.Context, d *Deps, ref trust.Ref, write bool) (trust.R
 	return repo, nil
 }
 
-// connectionError is Docker's wording for a trust repository that could not
+// ConnectionError is Docker's wording for a trust repository that could not
 // be opened.
 func ConnectionError(err error) error {
 	return fmt.Errorf("error establishing connection to trust repository: %w", err)

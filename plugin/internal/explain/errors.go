@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// flagErrorFunc makes flag errors usage errors (exit 125), as in docker.
+// FlagErrorFunc makes flag errors usage errors (exit 125), as in docker.
 func FlagErrorFunc(cmd *cobra.Command, err error) error {
 	return cli.StatusError{
 		Status:     fmt.Sprintf("%s\nSee '%s --help'.", err, cmd.CommandPath()),

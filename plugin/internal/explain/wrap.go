@@ -14,9 +14,10 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Commands makes every command start the same way (an interruptible
-// context, deps initialised) and its error go through d.userError, the one
-// place that turns trust errors into sentences with a remedy.
+// Commands makes every command below root start the same way (an
+// interruptible context, d initialised) and end the same way: its error
+// goes through Error, which prints the message, then the remedy the error
+// carries, and picks the exit code.
 func Commands(root *cobra.Command, d *cmdutil.Deps) {
 	explainErrorsBelow(root, root, d)
 }
