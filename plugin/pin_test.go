@@ -86,6 +86,7 @@ func TestFailClosedWhenTrustServerUnreachable(t *testing.T) {
 		t.Run(args[0]+" refuses the cache", func(t *testing.T) {
 			d2, cli, eng := otherProcess(t, d, unreachable)
 			err := runCommand(t, d2, args...)
+			assert.Assert(t, err != nil, "%s used the cache", args[0])
 			msg := err.Error() + cli.ErrBuf.String()
 			assert.Check(t, is.Contains(msg, "Error: error contacting notary server"))
 			assert.Check(t, is.Contains(msg, "the trust data cached on this machine was not used"))
@@ -161,6 +162,7 @@ func TestPinning(t *testing.T) {
 		for _, args := range [][]string{{"pull", host + "/app:v1"}, {"resolve", host + "/app:v1"}, {"verify", host + "/app"}} {
 			d, cli, eng := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 			err := runCommand(t, d, append([]string{"--pins", pins}, args...)...)
+			assert.Assert(t, err != nil, "%s accepted a root that is not the pinned one", args[0])
 			msg := err.Error() + cli.ErrBuf.String()
 			assert.Check(t, is.Contains(msg, "Warning: potential malicious behavior - the root of trust for "+host+"/app does not match its pin"))
 			assert.Check(t, is.Contains(msg, "pinned root key IDs ["+bogusKeyID+"], presented root key IDs ["+root+"]"))
