@@ -32,6 +32,7 @@ const identityTokenLogin = "identity-token"
 // TestErrorsNameTheFix runs each command as each sandbox identity and
 // checks what the user reads: Docker's wording first, then what to do.
 func TestErrorsNameTheFix(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	ctx := context.Background()
 	host := sb.Host()
@@ -161,6 +162,7 @@ func assertInOrder(t *testing.T, msg string, want []string) {
 }
 
 func TestErrorsAfterLoginAndServerProblems(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	ctx := context.Background()
 	host := sb.Host()
@@ -236,6 +238,7 @@ func TestErrorsAfterLoginAndServerProblems(t *testing.T) {
 // TestErrorsWhenContentTrustIsOff: on ACR, turning content trust off deletes
 // all trust data and the trust endpoint answers 404.
 func TestErrorsWhenContentTrustIsOff(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	ctx := context.Background()
 	host := sb.Host()
@@ -423,6 +426,7 @@ func TestACRRegistryName(t *testing.T) {
 // TestWriteCommandsExplainRefusals: sign, revoke and signer add/remove, run
 // with the repository's keys but a login that may not write trust data.
 func TestWriteCommandsExplainRefusals(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	ctx := context.Background()
 	host := sb.Host()

@@ -162,6 +162,7 @@ func tagStatuses(rep migrate.MigrateReport) map[string]string {
 }
 
 func TestMigrateSignsWhatContentTrustVerified(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	ms := newMigrateStack(t)
 	host := ms.sb.Host()
 	policyDir := t.TempDir()
@@ -240,6 +241,7 @@ func notaryRootKeyIDs(t *testing.T, sb *sandbox.Sandbox, repo string) []string {
 }
 
 func TestMigrateRefusesWhatContentTrustDoesNotVerify(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	ms := newMigrateStack(t)
 	host := ms.sb.Host()
 	// v1 drifts: someone pushed over the signed tag without signing.
@@ -323,6 +325,7 @@ func TestMigrateUsage(t *testing.T) {
 // On a registry without the Referrers API, signatures go through the
 // referrers tag schema, as notation does, and are found again there.
 func TestMigrateReferrersTagSchema(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	if testing.Short() {
 		t.Skip("integration: needs the in-process sandbox (run without -short)")
 	}
@@ -367,6 +370,7 @@ func TestMigrateReferrersTagSchema(t *testing.T) {
 // An interrupted migration reports what it left undone, and the same
 // command run again signs exactly the rest.
 func TestMigrateInterruptedResumes(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	const n = 30

@@ -71,6 +71,7 @@ func writePins(t *testing.T, pins map[string][]string) string {
 const bogusKeyID = "0000000000000000000000000000000000000000000000000000000000000001"
 
 func TestFailClosedWhenTrustServerUnreachable(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb, signed := signedSandbox(t)
 	host := sb.Host()
 	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
@@ -129,6 +130,7 @@ func TestFailClosedWhenTrustServerUnreachable(t *testing.T) {
 }
 
 func TestFailClosedWhenTrustDataIsGone(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb, _ := signedSandbox(t)
 	host := sb.Host()
 	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
@@ -146,6 +148,7 @@ func TestFailClosedWhenTrustDataIsGone(t *testing.T) {
 }
 
 func TestPinning(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb, signed := signedSandbox(t)
 	host := sb.Host()
 	ctx := context.Background()
@@ -319,6 +322,7 @@ func TestPinCommands(t *testing.T) {
 }
 
 func TestMalformedPinsFileStopsEverything(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb, _ := signedSandbox(t)
 	path := filepath.Join(t.TempDir(), "pins.json")
 	assert.NilError(t, os.WriteFile(path, []byte("{\n  \"trust_pinning\": {\n    \"cert\": {}\n  }\n}\n"), 0o644))
@@ -341,6 +345,7 @@ func newTestDepsAt(t *testing.T, cli *cmdtest.FakeCLI, configDir string) *cmduti
 // one; clients that trusted the old root follow it, the publisher's pin
 // moves to the new key, and a consumer still pinned to the old key refuses.
 func TestKeyRotateRoot(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	pushed := pushRandom(t, sb, "app", "v1", "v2")
@@ -403,6 +408,7 @@ func TestKeyRotateRoot(t *testing.T) {
 }
 
 func TestInspectShowsPin(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb, _ := signedSandbox(t)
 	host := sb.Host()
 	root := rootKeyID(t, sb, "app")
@@ -425,6 +431,7 @@ func TestInspectShowsPin(t *testing.T) {
 }
 
 func TestDoctorChecksPins(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb, _ := signedSandbox(t)
 	host := sb.Host()
 	root := rootKeyID(t, sb, "app")
@@ -464,6 +471,7 @@ func TestDoctorChecksPins(t *testing.T) {
 // timestamp key signed (its freeze mode), written into the cache as if it
 // had been downloaded long ago.
 func TestOfflineRefusesAnExpiredCache(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb, _ := signedSandbox(t)
 	host := sb.Host()
 	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
@@ -504,6 +512,7 @@ func TestOfflineRefusesAnExpiredCache(t *testing.T) {
 // `notary init --rootcert` makes it) is accepted under a pin to that CA
 // and refused under a pin to another CA, by notary's own CA check.
 func TestCAPin(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	ctx := context.Background()
@@ -617,6 +626,7 @@ func TestOfflineWritesPushNothing(t *testing.T) {
 // nothing: sign, revoke, signer add, key rotate and a signed push all stop
 // at the pin, after the publisher's trust data was read.
 func TestWritesHonourPins(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb, _ := signedSandbox(t)
 	host := sb.Host()
 	publisher, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
