@@ -49,7 +49,7 @@ test-short:
 E2E_CLIS ?= v29 dct
 e2e:
 	@status=0; for cli in $(E2E_CLIS); do \
-		echo "e2e: the plugin driven by docker $$cli (E2E_DOCKER_CLI=$$cli)"; \
+		echo "e2e: E2E_DOCKER_CLI=$$cli drives the plugin (v29: docker v29; dct: the content trust peer, docker 28)"; \
 		E2E_DOCKER_CLI=$$cli $(GO) test -tags e2e -count=1 -timeout 20m ./e2e/... || status=1; \
 	done; exit $$status
 
