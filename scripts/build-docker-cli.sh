@@ -25,6 +25,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${DOCKER_CLI_CACHE:-$root/bin/docker-cli}"
 module=github.com/docker/cli
+# The version is go.mod's, and the copy builds as a module of its own: no
+# go.work around either may change what is built.
+export GOWORK=off
 
 log() { printf 'build-docker-cli: %s\n' "$*" >&2; }
 fail() { log "$*"; exit 1; }
