@@ -59,6 +59,7 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 10x ./plugin/
+	$(GO) test -run '^$$' -bench ParsePins -benchtime 1x ./trust/
 
 bench-peers: build sandbox
 	./scripts/bench-peers.sh
