@@ -31,7 +31,7 @@ var (
 type Kind int
 
 // The kinds of trust errors. The plugin turns each into a sentence with a
-// remedy. The security kinds (KindRootRotation to KindUnpinned) are each a
+// remedy. The security kinds (KindRootRotation to KindRedirect) are each a
 // refusal of trust data that may come from an attack.
 const (
 	KindUnknown        Kind = iota
@@ -55,6 +55,7 @@ const (
 	KindRollback            // metadata older than what this machine has seen
 	KindChecksum            // metadata does not match the checksum that lists it
 	KindUnpinned            // pins are required and none covers the repository
+	KindRedirect            // the trust server redirected away from https on its own host (redirect.go)
 	KindOfflineNoCache      // --offline with nothing cached for the repository; keep last (Kinds)
 )
 
@@ -106,7 +107,7 @@ func KindOf(err error) Kind {
 // attack (as opposed to missing data, keys, access or connectivity).
 func (k Kind) Security() bool {
 	switch k {
-	case KindRootRotation, KindPinMismatch, KindUntrustedRoot, KindBadSignature, KindRollback, KindChecksum, KindExpired:
+	case KindRootRotation, KindPinMismatch, KindUntrustedRoot, KindBadSignature, KindRollback, KindChecksum, KindExpired, KindRedirect:
 		return true
 	}
 	return false
@@ -151,8 +152,12 @@ func Classify(gun data.GUN, err error) error {
 		malicious   storage.ErrMaliciousServer
 		badRoot     validation.ErrBadRoot
 		offline     storage.ErrOffline
+		redirect    *RedirectError
 	)
 	switch {
+	case asThrough(err, &redirect):
+		// Before the network kinds: notary wraps it as a NetworkError.
+		return mk(KindRedirect, "Warning: potential malicious behavior - %v (remote repository %s)", redirect, gun)
 	case rootRotationFailure(err):
 		return mk(KindRootRotation, "Warning: potential malicious behavior - trust data mismatch for remote repository %s: %v", gun, err)
 	case pinValidationFailure(err), errors.As(err, &badRoot):
