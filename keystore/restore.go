@@ -77,6 +77,9 @@ type archiveFile struct {
 // Files are written 0600 in 0700 folders, each atomically.
 func Restore(trustDir string, r io.Reader, opts RestoreOptions) (RestoreResult, error) {
 	var res RestoreResult
+	if err := CheckWritable(trustDir); err != nil {
+		return res, err
+	}
 	files, dirs, err := readArchive(trustDir, r)
 	if err != nil {
 		return res, err
