@@ -73,8 +73,8 @@ func TestWritePolicySecondCertificate(t *testing.T) {
 	assert.Check(t, holdsFile(t, notationDir, b.Name, second.Cert))
 
 	var raw struct {
-		Team           map[string]string `json:"x-team"`
-		TrustPolicies []map[string]any   `json:"trustPolicies"`
+		Team          map[string]string `json:"x-team"`
+		TrustPolicies []map[string]any  `json:"trustPolicies"`
 	}
 	assert.NilError(t, json.Unmarshal(after, &raw))
 	assert.Check(t, is.DeepEqual(raw.Team, map[string]string{"owner": "platform"}))
