@@ -38,6 +38,7 @@ func (r *Registry) Repositories(ctx context.Context, host string, fn func(page [
 		}
 		reg.PlainHTTP = plain
 		p := newPager(ctx, "the repositories of "+host, r.Limits)
+		p.catalog = true
 		reg.Client = p.watch(r.client(host, cfg), reg.Reference.Host())
 		reg.RepositoryListPageSize = catalogPageSize
 		return p.done(ctx, reg.Repositories(auth.AppendScopes(ctx, auth.ScopeRegistryCatalog), "", func(page []string) error {

@@ -90,6 +90,8 @@ type ListingError struct {
 	// Listing says what was listed: "the repositories of HOST" or "the tags
 	// of REPOSITORY".
 	Listing string
+	// Catalog is true for a listing of the registry's repositories.
+	Catalog bool
 	// Err is ErrPageRepeated, ErrPageBackwards, ErrTooManyPages,
 	// ErrListingTimeout, ErrListingTooLarge or ErrListBudget.
 	Err error
@@ -183,9 +185,10 @@ func (b *ListBudget) Hold(ctx context.Context) (context.Context, func()) {
 
 // pager bounds one listing: the pages it reads and the names it keeps.
 type pager struct {
-	what   string
-	limits ListLimits
-	hold   *hold // nil: the charge ends with the listing
+	what    string
+	catalog bool
+	limits  ListLimits
+	hold    *hold // nil: the charge ends with the listing
 
 	mu      sync.Mutex
 	start   time.Time
@@ -208,7 +211,7 @@ func newPager(ctx context.Context, what string, limits ListLimits) *pager {
 
 func (p *pager) stop(err error, link, limit string) error {
 	if p.failed == nil {
-		p.failed = &ListingError{Listing: p.what, Err: err, Pages: p.pages, Link: link, Limit: limit}
+		p.failed = &ListingError{Listing: p.what, Catalog: p.catalog, Err: err, Pages: p.pages, Link: link, Limit: limit}
 	}
 	return p.failed
 }

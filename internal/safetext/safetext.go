@@ -44,6 +44,26 @@ func Escape(s string) string {
 	return b.String()
 }
 
+// EscapeText is Escape for a message of several lines: newlines and tabs
+// are kept as they are (they are the message's own layout); every other
+// control character is escaped.
+func EscapeText(s string) string {
+	if !strings.ContainsAny(s, "\n\t") {
+		return Escape(s)
+	}
+	var b strings.Builder
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' || s[i] == '\t' {
+			b.WriteString(Escape(s[start:i]))
+			b.WriteByte(s[i])
+			start = i + 1
+		}
+	}
+	b.WriteString(Escape(s[start:]))
+	return b.String()
+}
+
 // Escapes returns each of ss escaped, in a new slice.
 func Escapes(ss []string) []string {
 	out := make([]string, len(ss))

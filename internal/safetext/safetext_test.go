@@ -31,6 +31,7 @@ func TestEscape(t *testing.T) {
 		})
 	}
 	assert.Check(t, is.DeepEqual(Escapes([]string{"a", "\x1b"}), []string{"a", `\x1b`}))
+	assert.Check(t, is.Equal(EscapeText("error: tag \x1b[2J\nremedy:\tdo\rthis"), "error: tag \\x1b[2J\nremedy:\tdo\\x0dthis"))
 }
 
 func FuzzEscape(f *testing.F) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/acrtrust/docker-acrtrust/internal/safetext"
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/explain"
 
@@ -220,16 +221,16 @@ func migrateRepository(d *cmdutil.Deps, ctx context.Context, ref trust.Ref, imag
 	rep := migrateRepoReport{Name: image, Repository: ref.Name.Name(), Tags: []migrateTagReport{}}
 	plan, err := migratePlan(d, ctx, ref, &rep, opts.includeUnsigned)
 	if err != nil {
-		rep.Error = explain.Error(d, err).Error()
+		rep.Error = explain.Message(err)
 		if progress {
-			_, _ = fmt.Fprintf(d.CLI.Err(), "%s: %s\n", image, rep.Error)
+			_, _ = fmt.Fprintf(d.CLI.Err(), "%s: %s\n", safetext.Escape(image), safetext.EscapeText(rep.Error))
 		}
 		return rep
 	}
 	if progress {
 		for _, t := range rep.Tags {
 			if t.Status != "" {
-				_, _ = fmt.Fprintf(d.CLI.Err(), "Refused: %s:%s: %s\n", ref.Familiar(), t.Tag, refusalReason(t))
+				_, _ = fmt.Fprintf(d.CLI.Err(), "Refused: %s:%s: %s\n", ref.Familiar(), safetext.Escape(t.Tag), safetext.Escape(refusalReason(t)))
 			}
 		}
 		dry := ""
@@ -266,7 +267,7 @@ func migrateRepository(d *cmdutil.Deps, ctx context.Context, ref trust.Ref, imag
 		if err != nil {
 			line += ": " + err.Error()
 		}
-		_, _ = fmt.Fprintln(d.CLI.Out(), line)
+		_, _ = fmt.Fprintln(d.CLI.Out(), safetext.EscapeText(line))
 	}
 	for range min(opts.parallel, len(plan)) {
 		wg.Add(1)

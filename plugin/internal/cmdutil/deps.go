@@ -98,13 +98,16 @@ type Deps struct {
 	// Ctx is the running command's context (it ends on Ctrl-C).
 	Ctx context.Context
 
-	once               sync.Once
-	Env                Environment
-	ConfigDir          string
-	Audit              *trust.Audit
-	Network            trust.Network
-	OpenRepo           trust.RepoFactory
-	Registry           RegistryReader
+	once      sync.Once
+	Env       Environment
+	ConfigDir string
+	Audit     *trust.Audit
+	Network   trust.Network
+	OpenRepo  trust.RepoFactory
+	Registry  RegistryReader
+	// ListBudget caps the memory of all registry listings of the command
+	// together, whatever --parallel is (issue 21); set by Init.
+	ListBudget         *trust.ListBudget
 	ORAS               ORASRepositories // the registry for Notation; set with Registry
 	Engine             Engine
 	Builder            BuildTool // nil: the docker CLI that runs the plugin (plugin/build_tool.go)
@@ -122,6 +125,11 @@ type Deps struct {
 	// offlineWarned lists the repositories whose offline use was announced.
 	offlineWarned map[string]bool
 }
+
+// ListBudgetBytes is the memory all registry listings of one command may
+// hold at once: the names of about 3 million tags or repositories. One
+// listing may take at most trust.DefaultListMaxBytes of it.
+const ListBudgetBytes = 256 << 20
 
 func NewDeps(dockerCLI command.Cli) *Deps {
 	return &Deps{CLI: dockerCLI, Getenv: os.Getenv}
@@ -156,6 +164,14 @@ func (d *Deps) Init() {
 				if d.PinsErr != nil {
 					return nil, d.PinsErr
 				}
+				if write {
+					// notary writes keys into the key store (a first
+					// signing, a rotation): not into one others can
+					// write to, nor through a link out of it.
+					if err := keystore.CheckWritable(d.TrustDir()); err != nil {
+						return nil, err
+					}
+				}
 				// Built per call: pin add and key rotate change the pins.
 				opener := trust.Opener{
 					TrustDir:          d.TrustDir(),
@@ -175,8 +191,12 @@ func (d *Deps) Init() {
 				return repo, err
 			}
 		}
+		if d.ListBudget == nil {
+			d.ListBudget = trust.NewListBudget(ListBudgetBytes)
+		}
 		if d.Registry == nil {
 			reg := trust.NewRegistry(d.Network, d.Audit)
+			reg.Limits = trust.ListLimits{Budget: d.ListBudget}
 			d.Registry, d.ORAS = reg, reg
 		}
 		if d.Engine == nil {
