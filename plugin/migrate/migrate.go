@@ -154,6 +154,18 @@ func runMigrate(ctx context.Context, d *cmdutil.Deps, opts migrateOptions) error
 	if err != nil {
 		return err
 	}
+	if opts.emitPolicy != "" {
+		// Before any network work: a policy that already trusts another
+		// certificate for one of these repositories is left as it is, and
+		// nothing is signed that it would not verify (issue 21).
+		all := make([]string, len(refs))
+		for i, ref := range refs {
+			all[i] = ref.Name.Name()
+		}
+		if err := notationbridge.CheckPolicy(opts.emitPolicy, notationbridge.PolicyOptions{Scopes: all, Chain: signer.Chain}); err != nil {
+			return d.Explained(err)
+		}
+	}
 	jsonOut := cmdutil.IsJSONFormat(opts.format)
 	report := MigrateReport{
 		DryRun:          opts.dryRun,
@@ -195,7 +207,7 @@ func runMigrate(ctx context.Context, d *cmdutil.Deps, opts migrateOptions) error
 	if opts.emitPolicy != "" && !opts.dryRun && len(scopes) > 0 {
 		path, err := notationbridge.WritePolicy(opts.emitPolicy, notationbridge.PolicyOptions{Scopes: scopes, Chain: signer.Chain})
 		if err != nil {
-			return err
+			return d.Explained(err)
 		}
 		report.Policy = path
 	}
