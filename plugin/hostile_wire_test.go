@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -114,6 +115,16 @@ func TestRedirectedTrustMetadata(t *testing.T) {
 	assert.Check(t, is.Contains(remedy, "so the redirect was not followed"))
 	assertRemedyNamesExist(t, remedy, "pull")
 	assert.Check(t, is.Len(eng.Pulled, 0))
+
+	// Another https host is followed only once it is allowed.
+	assert.NilError(t, sb.SetHostile("app", sandbox.HostileRedirectHost))
+	d, _, _ = cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
+	assert.Check(t, is.ErrorContains(runCommand(t, d, "pull", host+"/app:v1"), "(another host)"))
+	_, port, err := net.SplitHostPort(host)
+	assert.NilError(t, err)
+	d, _, eng = cmdtest.SandboxDeps(t, sb, sandbox.UserPull, map[string]string{"ACRTRUST_TRUST_REDIRECT_HOSTS": "localhost:" + port})
+	assert.NilError(t, runCommand(t, d, "pull", host+"/app:v1"))
+	assert.Check(t, is.Len(eng.Pulled, 1))
 }
 
 // TestUnsafeKeyStore: a trust directory others can write to is refused

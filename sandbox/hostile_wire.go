@@ -31,7 +31,8 @@ const (
 	// HostileRedirectHost answers every trust metadata request with a
 	// redirect to the same path over https on the sandbox's other name
 	// (localhost for 127.0.0.1), which its certificate also covers, and
-	// serves the genuine data there: from a host the client did not ask.
+	// serves the genuine data there without a login: from a host the
+	// client did not ask.
 	HostileRedirectHost Hostility = "redirect-host"
 )
 
@@ -61,9 +62,17 @@ func (s *Sandbox) serveWire(w http.ResponseWriter, r *http.Request) string {
 	if strings.HasPrefix(p, "/v2/") && strings.Contains(p, "/_trust/tuf/") {
 		gun, _, _ := strings.Cut(strings.TrimPrefix(p, "/v2/"), "/_trust/")
 		repo, _ := s.trustRepo(gun)
-		// Redirected to the other name, a request is served there.
-		if mode := s.hostile.mode(repo); mode == HostileRedirectHTTP || mode == HostileRedirectHost && r.Host == s.host {
+		switch mode := s.hostile.mode(repo); {
+		case mode == HostileRedirectHTTP || mode == HostileRedirectHost && r.Host == s.host:
 			s.redirectTrust(w, r, mode)
+			return "-"
+		case mode == HostileRedirectHost:
+			// The other name serves the genuine data without a login,
+			// as a storage host behind a signed redirect would.
+			s.mu.Lock()
+			h := s.notary
+			s.mu.Unlock()
+			h.ServeHTTP(w, r)
 			return "-"
 		}
 		return s.route(w, r)

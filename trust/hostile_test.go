@@ -3,6 +3,7 @@ package trust
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"path/filepath"
 	"testing"
@@ -69,6 +70,14 @@ func TestTrustRedirects(t *testing.T) {
 		})
 	}
 
+	_, port, err := net.SplitHostPort(sb.Host())
+	assert.NilError(t, err)
+	allowed := network
+	allowed.TrustRedirectHosts = []string{net.JoinHostPort("localhost", port)}
+	assert.NilError(t, sb.SetHostile("app", sandbox.HostileRedirectHost))
+	assert.NilError(t, resolve(allowed), "a host the configuration allows")
+	assert.NilError(t, sb.SetHostile("app", sandbox.HostileRedirectHTTP))
+	assert.Check(t, is.Equal(KindOf(resolve(allowed)), KindRedirect), "plain http is never allowed")
 }
 
 // TestRedirectPolicy: trust metadata follows only https on its own host or

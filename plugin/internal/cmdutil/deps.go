@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/docker/cli/cli/command"
@@ -32,6 +33,9 @@ const (
 	envPins       = "ACRTRUST_PINS"
 	envRequirePin = "ACRTRUST_REQUIRE_PIN"
 	envOffline    = "ACRTRUST_OFFLINE"
+	// EnvTrustRedirectHosts lists (comma-separated HOST[:PORT]) where the
+	// trust server may redirect trust metadata requests, over https.
+	EnvTrustRedirectHosts = "ACRTRUST_TRUST_REDIRECT_HOSTS"
 )
 
 // Environment holds the variables Docker's content trust read, and ours,
@@ -48,6 +52,8 @@ type Environment struct {
 	// offline is set only when ACRTRUST_OFFLINE is a parseable true: a typo
 	// must not turn fail-closed off.
 	offline bool
+	// redirectHosts are ACRTRUST_TRUST_REDIRECT_HOSTS.
+	redirectHosts []string
 }
 
 func readEnvironment(getenv func(string) string) Environment {
@@ -69,6 +75,11 @@ func readEnvironment(getenv func(string) string) Environment {
 	}
 	if b, err := strconv.ParseBool(getenv(envOffline)); err == nil {
 		env.offline = b
+	}
+	for _, h := range strings.Split(getenv(EnvTrustRedirectHosts), ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			env.redirectHosts = append(env.redirectHosts, h)
+		}
 	}
 	return env
 }
@@ -149,7 +160,10 @@ func (d *Deps) Init() {
 			Credentials: d.Credentials,
 			UserAgent:   "docker-acrtrust",
 			Insecure:    d.insecureRegistry,
-			Pool:        trust.NewPool(), // one handshake and one token per scope for a whole run (audit)
+			// Trust metadata is redirected only to https on the trust
+			// server's own host, or to these (trust/redirect.go).
+			TrustRedirectHosts: d.Env.redirectHosts,
+			Pool:               trust.NewPool(), // one handshake and one token per scope for a whole run (audit)
 		}
 		d.loadPins()
 		if d.OpenRepo == nil {
