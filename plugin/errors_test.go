@@ -248,6 +248,7 @@ func TestErrorsWhenContentTrustIsOff(t *testing.T) {
 	t.Run("pull", func(t *testing.T) {
 		d, _, eng := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		err := runCommand(t, d, "pull", host+"/app:v1")
+		assert.Assert(t, err != nil)
 		assertInOrder(t, err.Error(), []string{"Error: remote trust data does not exist for " + host + "/app",
 			"no tag of it was signed yet, or content trust is off for the registry (turning it off deletes all trust data)"})
 		assert.Check(t, is.Len(eng.Pulled, 0))
@@ -255,6 +256,7 @@ func TestErrorsWhenContentTrustIsOff(t *testing.T) {
 	t.Run("push", func(t *testing.T) {
 		d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 		err := runCommand(t, d, "push", host+"/app:v1")
+		assert.Assert(t, err != nil)
 		assertInOrder(t, err.Error(), []string{"was pushed to the registry but is NOT signed",
 			"The trust server " + host + " serves no trust data for " + host + "/app, so nothing can be signed there: content trust is off for the registry"})
 	})

@@ -400,10 +400,19 @@ func TestMigrateInterruptedResumes(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	sb.ResetStats()
 	go func() {
+		defer cancel()
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		deadline := time.After(30 * time.Second) // the run ends first, or fails the checks below
 		for sb.Stats().ReferrersRequests < 3 {
-			time.Sleep(time.Millisecond)
+			select {
+			case <-tick.C:
+			case <-ctx.Done(): // the run is over
+				return
+			case <-deadline:
+				return
+			}
 		}
-		cancel()
 	}()
 	first, err := run(ctx)
 	cancel()

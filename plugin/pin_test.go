@@ -86,12 +86,15 @@ func TestFailClosedWhenTrustServerUnreachable(t *testing.T) {
 		t.Run(args[0]+" refuses the cache", func(t *testing.T) {
 			d2, cli, eng := otherProcess(t, d, unreachable)
 			err := runCommand(t, d2, args...)
+			assert.Assert(t, err != nil, "%s used the cache", args[0])
 			msg := err.Error() + cli.ErrBuf.String()
 			assert.Check(t, is.Contains(msg, "Error: error contacting notary server"))
 			assert.Check(t, is.Contains(msg, "the trust data cached on this machine was not used"))
 			assert.Check(t, is.Contains(msg, "https://127.0.0.1:1 (from DOCKER_CONTENT_TRUST_SERVER)"))
 			assert.Check(t, is.Contains(msg, "--offline"))
-			assert.Check(t, is.Len(eng.Pulled, 0))
+			if args[0] == "pull" { // the others never reach the engine
+				assert.Check(t, is.Len(eng.Pulled, 0))
+			}
 			assert.Check(t, !strings.Contains(cli.OutBuf.String(), signed["v1"]), "nothing resolved: %s", cli.OutBuf.String())
 		})
 	}
@@ -159,11 +162,14 @@ func TestPinning(t *testing.T) {
 		for _, args := range [][]string{{"pull", host + "/app:v1"}, {"resolve", host + "/app:v1"}, {"verify", host + "/app"}} {
 			d, cli, eng := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 			err := runCommand(t, d, append([]string{"--pins", pins}, args...)...)
+			assert.Assert(t, err != nil, "%s accepted a root that is not the pinned one", args[0])
 			msg := err.Error() + cli.ErrBuf.String()
 			assert.Check(t, is.Contains(msg, "Warning: potential malicious behavior - the root of trust for "+host+"/app does not match its pin"))
 			assert.Check(t, is.Contains(msg, "pinned root key IDs ["+bogusKeyID+"], presented root key IDs ["+root+"]"))
 			assert.Check(t, is.Contains(msg, "docker acrtrust pin add "+host+"/app --key-id "+root))
-			assert.Check(t, is.Len(eng.Pulled, 0))
+			if args[0] == "pull" { // the others never reach the engine
+				assert.Check(t, is.Len(eng.Pulled, 0))
+			}
 			assert.Check(t, !strings.Contains(cli.OutBuf.String(), signed["v1"]))
 		}
 	})
@@ -206,12 +212,11 @@ func TestPinning(t *testing.T) {
 	t.Run("disable_tofu in the pins file requires pins too", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "pins.json")
 		assert.NilError(t, os.WriteFile(path, []byte(`{"trust_pinning": {"certs": {"`+host+`/app": ["`+root+`"]}, "disable_tofu": true}}`), 0o644))
-		d, cli, eng := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		err := runCommand(t, d, "--pins", path, "resolve", host+"/other:v1")
 		assert.ErrorContains(t, err, "1 of 1 references could not be resolved")
 		assert.Check(t, is.Contains(cli.ErrBuf.String(), `Pins are required ("disable_tofu" in the pins file)`))
 		assert.Check(t, is.Equal(cli.OutBuf.String(), ""))
-		assert.Check(t, is.Len(eng.Pulled, 0))
 	})
 
 	t.Run("require-pin still lets a publisher create a new repository", func(t *testing.T) {
