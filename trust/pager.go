@@ -190,15 +190,17 @@ type pager struct {
 	limits  ListLimits
 	hold    *hold // nil: the charge ends with the listing
 
-	mu      sync.Mutex
-	start   time.Time
-	away    time.Duration // time spent in the caller's hands, not waiting on the registry
-	pages   int
-	fetched map[string]bool // request URIs answered with a page
-	last    string          // the previous page request's "last" parameter
-	seen    map[string]struct{}
-	charged int64 // bytes of this listing
-	failed  error // the first limit reached, reported even if wrapped away
+	mu       sync.Mutex
+	start    time.Time
+	away     time.Duration // time spent in the caller's hands, not waiting on the registry
+	pages    int
+	fetched  map[string]bool // request URIs answered with a page
+	last     string          // the previous page request's "last" parameter
+	unsorted bool            // some name came before one listed earlier
+	greatest string          // the greatest name listed so far
+	seen     map[string]struct{}
+	charged  int64 // bytes of this listing
+	failed   error // the first limit reached, reported even if wrapped away
 }
 
 func newPager(ctx context.Context, what string, limits ListLimits) *pager {
@@ -231,9 +233,10 @@ func (p *pager) page(u *url.URL) error {
 		return p.stop(ErrPageRepeated, uri, "")
 	}
 	// Pages follow each other in lexical order of "last" (the distribution
-	// spec's pagination); links without it (opaque tokens) are not compared.
+	// spec's pagination). Links without it (opaque tokens), and registries
+	// whose names do not come in lexical order, are not compared.
 	last := u.Query().Get("last")
-	if p.pages > 0 && (last != "" || p.last != "") && last <= p.last {
+	if p.pages > 0 && !p.unsorted && (last != "" || p.last != "") && last <= p.last {
 		return p.stop(ErrPageBackwards, uri, "")
 	}
 	if p.pages >= p.limits.maxPages() {
@@ -257,6 +260,11 @@ func (p *pager) names(page []string) ([]string, error) {
 	fresh := page[:0:0]
 	var cost int64
 	for _, n := range page {
+		if n < p.greatest {
+			p.unsorted = true
+		} else {
+			p.greatest = n
+		}
 		if _, dup := p.seen[n]; dup {
 			continue
 		}

@@ -94,6 +94,19 @@ func TestListingsAreBounded(t *testing.T) {
 			want: ErrPageBackwards, most: 3,
 		},
 		{
+			name: "a next link that goes backwards, names out of order",
+			page: func(last string) ([]string, string) {
+				switch last {
+				case "":
+					return []string{"m", "a"}, "/v2/app/tags/list?last=m"
+				case "m":
+					return []string{"z"}, "/v2/app/tags/list?last=b"
+				}
+				return []string{"a"}, "/v2/app/tags/list?last=c"
+			},
+			want: ErrPageRepeated, most: 3, // not called backwards: the registry does not sort
+		},
+		{
 			name: "pages without end",
 			page: endless, limits: ListLimits{MaxPages: 5},
 			want: ErrTooManyPages, most: 6,
