@@ -15,6 +15,7 @@ import (
 	"github.com/acrtrust/docker-acrtrust/plugin/audit"
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdtest"
 	"github.com/acrtrust/docker-acrtrust/sandbox"
+	"github.com/acrtrust/docker-acrtrust/trust"
 )
 
 // What a hostile registry or trust server does on the wire (the sandbox's
@@ -150,4 +151,29 @@ func TestUnsafeKeyStore(t *testing.T) {
 	_ = runCommand(t, d2, "doctor", "--sign", "--format", "json", host+"/other/plain:latest")
 	_, got := checkStatuses(t, cli.OutBuf.String())
 	assert.Check(t, is.Equal(got["key store"], "fail"))
+}
+
+// TestAuditListingBudget: the listings of one audit share one memory cap,
+// whatever --parallel is; a repository whose tags do not fit is an error of
+// its own with the remedy, and the audit goes on.
+func TestAuditListingBudget(t *testing.T) {
+	sb := wireSandbox(t)
+	host := sb.Host()
+	d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
+	// app's two tags take 133 bytes of it, other/plain's one 70.
+	d.ListBudget = trust.NewListBudget(100)
+	repos := filepath.Join(t.TempDir(), "repos")
+	assert.NilError(t, os.WriteFile(repos, []byte("app\nother/plain\n"), 0o600))
+	err := runCommand(t, d, "audit", "--format", "json", "--parallel", "8", "--repos", repos, host)
+	assert.Assert(t, err != nil)
+	var doc struct{ Repositories []audit.AuditRepo }
+	assert.NilError(t, json.Unmarshal(cli.OutBuf.Bytes(), &doc), cli.OutBuf.String())
+	errs := map[string]string{}
+	for _, r := range doc.Repositories {
+		errs[r.Name] = r.Error
+	}
+	assert.Check(t, is.Contains(errs[host+"/app"], "the registry's listings are larger than the memory allowed for them in one command"))
+	assert.Check(t, is.Contains(errs[host+"/app"], "`docker acrtrust audit --parallel 2 REGISTRY`"))
+	assert.Check(t, is.Equal(errs[host+"/other/plain"], ""))
+	assert.Check(t, is.Equal(d.ListBudget.Used(), int64(0)), "every charge released at the end")
 }
