@@ -316,6 +316,7 @@ func sameKeys(a, b []string) bool {
 // TestHostileCompromisePushesImposter: a repository with one image only
 // gets a random one pushed as evil-1, for the forged tags to point at.
 func TestHostileCompromisePushesImposter(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	if testing.Short() {
 		t.Skip("integration: needs the in-process sandbox")
 	}
@@ -344,6 +345,7 @@ func TestHostileCompromisePushesImposter(t *testing.T) {
 // targets/releases with a warning: the tag is then not found, and nothing
 // is resolved.
 func TestHostileTamperDelegationOnly(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	if testing.Short() {
 		t.Skip("integration: needs the in-process sandbox")
 	}
@@ -397,6 +399,7 @@ func getTrustStatus(t *testing.T, sb *Sandbox, repo, file string) (int, []byte) 
 // TestHostileServesEveryName: the forged metadata answers every name
 // notary's client may ask for, the same bytes each time.
 func TestHostileServesEveryName(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	if testing.Short() {
 		t.Skip("integration: needs the in-process sandbox")
 	}
@@ -432,6 +435,7 @@ func TestHostileServesEveryName(t *testing.T) {
 // including one signed after the mode was set; a repository's own mode
 // wins.
 func TestSetHostileEveryRepository(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	if testing.Short() {
 		t.Skip("integration: needs the in-process sandbox")
 	}
@@ -468,6 +472,7 @@ func TestSetHostileEveryRepository(t *testing.T) {
 }
 
 func TestSetHostileErrors(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	if testing.Short() {
 		t.Skip("integration: needs the in-process sandbox")
 	}
@@ -490,6 +495,7 @@ func TestSetHostileErrors(t *testing.T) {
 // metadata goes with it: nothing is served for a repository without trust
 // data.
 func TestSetContentTrustForgetsHostileData(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	if testing.Short() {
 		t.Skip("integration: needs the in-process sandbox")
 	}

@@ -33,10 +33,32 @@ import (
 
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "docker-acrtrust")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	assert.NilError(t, err, string(out))
-	return bin
+	built.once.Do(func() {
+		built.dir, built.err = os.MkdirTemp("", "acrtrust-terminal-test-")
+		if built.err != nil {
+			return
+		}
+		built.bin = filepath.Join(built.dir, "docker-acrtrust")
+		built.out, built.err = exec.Command("go", "build", "-o", built.bin, ".").CombinedOutput()
+	})
+	assert.NilError(t, built.err, string(built.out))
+	return built.bin
+}
+
+// built is the binary, built once for all the tests of the package.
+var built struct {
+	once     sync.Once
+	dir, bin string
+	out      []byte
+	err      error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		_ = os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
 }
 
 // openPTY returns the master and the slave side of a new pseudo-terminal.
@@ -193,6 +215,7 @@ func baseEnv(configDir string) []string {
 }
 
 func TestPassphrasesOnATerminal(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	if testing.Short() {
 		t.Skip("integration: builds the binary and runs the in-process sandbox")
 	}
@@ -254,6 +277,7 @@ func unsignedApp(t *testing.T) (bin string, sb *sandbox.Sandbox, cfg string) {
 }
 
 func TestNoTerminalNoPassphraseFailsAtOnce(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	bin, sb, cfg := unsignedApp(t)
 
 	// stdin is an open pipe that never says anything: Docker's prompt would
@@ -279,6 +303,7 @@ func TestNoTerminalNoPassphraseFailsAtOnce(t *testing.T) {
 // command at once with exit 130, says that it was interrupted and nothing
 // was signed, and leaves the terminal echoing again.
 func TestCtrlCAtAPassphrasePrompt(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	bin, sb, cfg := unsignedApp(t)
 
 	s := startOnTerminal(t, bin, baseEnv(cfg), "sign", sb.Host()+"/app:v1")
