@@ -38,6 +38,7 @@ func wireSandbox(t *testing.T) *sandbox.Sandbox {
 // (it never ended before); a tag listing that loops is that repository's
 // error in the report, and the others are audited.
 func TestAuditLoopingRegistry(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := wireSandbox(t)
 	host := sb.Host()
 	assert.NilError(t, sb.SetHostile("", sandbox.HostileLoopLink))
@@ -71,6 +72,7 @@ func TestAuditLoopingRegistry(t *testing.T) {
 // listings reach the terminal escaped (visible, not interpreted) in verify
 // and audit tables, errors included; JSON keeps them exact.
 func TestServerNamesAreEscaped(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := wireSandbox(t)
 	host := sb.Host()
 	assert.NilError(t, sb.SetHostile("", sandbox.HostileEscapeNames))
@@ -102,6 +104,7 @@ func TestServerNamesAreEscaped(t *testing.T) {
 // to plain http is refused with its own message and remedy; nothing is
 // pulled, and it does not read as "no trust data".
 func TestRedirectedTrustMetadata(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := wireSandbox(t)
 	host := sb.Host()
 	assert.NilError(t, sb.SetHostile("app", sandbox.HostileRedirectHTTP))
@@ -131,6 +134,7 @@ func TestRedirectedTrustMetadata(t *testing.T) {
 // TestUnsafeKeyStore: a trust directory others can write to is refused
 // for signing before anything is written, with the fix; doctor reports it.
 func TestUnsafeKeyStore(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := wireSandbox(t)
 	host := sb.Host()
 	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
@@ -157,6 +161,7 @@ func TestUnsafeKeyStore(t *testing.T) {
 // whatever --parallel is; a repository whose tags do not fit is an error of
 // its own with the remedy, and the audit goes on.
 func TestAuditListingBudget(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := wireSandbox(t)
 	host := sb.Host()
 	d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)

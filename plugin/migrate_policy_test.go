@@ -19,12 +19,13 @@ import (
 // refused before anything is signed or pushed, and the policy is unchanged
 // (the second migration used to re-bind the first, after pushing).
 func TestMigrateEmitPolicyKeepsWhatWasTrusted(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	pushed := map[string]map[string]string{}
 	admin, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	for _, repo := range []string{"one", "two"} {
-		p := pushImages(t, sb, repo, "v1")
+		p := cmdtest.PushImages(t, sb, repo, "v1")
 		pushed[repo] = map[string]string{"v1": p["v1"].Digest.String()}
 		assert.NilError(t, runCommand(t, admin, "sign", host+"/"+repo+":v1"))
 	}

@@ -42,6 +42,7 @@ func hostileSandbox(t *testing.T) (*sandbox.Sandbox, Network, string) {
 // http, or to another host, is refused with KindRedirect (it read as "no
 // trust data" before); a host the configuration allows is followed.
 func TestTrustRedirects(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb, network, _ := hostileSandbox(t)
 	ref, err := ParseRef(sb.Host() + "/app:v1")
 	assert.NilError(t, err)
@@ -125,6 +126,7 @@ func TestRedirectPolicy(t *testing.T) {
 // names with escape sequences come through as they are (the plugin
 // escapes them where it prints them).
 func TestHostileListings(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb, network, _ := hostileSandbox(t)
 	ref, err := ParseRef(sb.Host() + "/app")
 	assert.NilError(t, err)
