@@ -257,22 +257,17 @@ func (p Pins) Lookup(gun data.GUN) (Pin, bool) {
 	if ids, ok := p.Certs[g]; ok {
 		return Pin{Pattern: g, KeyIDs: ids}, true
 	}
-	best := ""
-	for pattern := range p.Certs {
-		if prefix, ok := strings.CutSuffix(pattern, "*"); ok && strings.HasPrefix(g, prefix) && len(pattern) > len(best) {
-			best = pattern
+	// The prefixes of g, longest first: a lookup costs the length of the
+	// name, not the size of the pins file.
+	for i := len(g); i > 0; i-- {
+		if ids, ok := p.Certs[g[:i]+"*"]; ok {
+			return Pin{Pattern: g[:i] + "*", KeyIDs: ids}, true
 		}
 	}
-	if best != "" {
-		return Pin{Pattern: best, KeyIDs: p.Certs[best]}, true
-	}
-	for prefix := range p.CA {
-		if strings.HasPrefix(g, prefix) && len(prefix) > len(best) {
-			best = prefix
+	for i := len(g); i > 0; i-- {
+		if file, ok := p.CA[g[:i]]; ok {
+			return Pin{Pattern: g[:i], CA: p.caPath(file)}, true
 		}
-	}
-	if best != "" {
-		return Pin{Pattern: best, CA: p.caPath(p.CA[best])}, true
 	}
 	return Pin{}, false
 }

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/theupdateframework/notary/tuf/data"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
@@ -77,4 +78,29 @@ func TestParsePinsNamesTheFirstBadEntry(t *testing.T) {
 		assert.Check(t, is.Equal(pe.Line, 32))
 		assert.Check(t, is.ErrorContains(err, `r.example/app30: "short" is not a root key ID`))
 	}
+}
+
+// TestPinsLookupPrecedence: the repository's own entry, then the longest
+// "prefix*", then the longest CA prefix, as notary decides; a lookup reads
+// the prefixes of the name, not every entry.
+func TestPinsLookupPrecedence(t *testing.T) {
+	id := func(c string) []string { return []string{strings.Repeat(c, 64)} }
+	p := Pins{
+		Certs: map[string][]string{"r.io/team/app": id("a"), "r.io/team/*": id("b"), "r.io/*": id("c"), "r.io/te*": id("d")},
+		CA:    map[string]string{"r.io/": "/ca.pem", "r.io/other/": "/other.pem"},
+	}
+	for _, tc := range []struct{ gun, want string }{
+		{"r.io/team/app", "r.io/team/app"},
+		{"r.io/team/web", "r.io/team/*"},
+		{"r.io/tea", "r.io/te*"},
+		{"r.io/x", "r.io/*"},
+	} {
+		got, ok := p.Lookup(data.GUN(tc.gun))
+		assert.Check(t, ok && got.Pattern == tc.want, "%s: %+v", tc.gun, got)
+	}
+	p.Certs = nil
+	got, ok := p.Lookup("r.io/other/app")
+	assert.Check(t, ok && got.CA == "/other.pem", "%+v", got)
+	_, ok = p.Lookup("s.io/app")
+	assert.Check(t, !ok)
 }
