@@ -61,7 +61,7 @@ test-e2e: e2e
 # Go runs one fuzz target per invocation. Minimisation is bounded so that a
 # new finding does not eat the whole budget.
 FUZZTIME ?= 10s
-FUZZ_TARGETS := trust:FuzzParseRef trust:FuzzParsePins keystore:FuzzRestore
+FUZZ_TARGETS := trust:FuzzParseRef trust:FuzzParsePins keystore:FuzzRestore internal/safetext:FuzzEscape
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t#*:}; \
@@ -71,6 +71,7 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 10x ./plugin/
+	$(GO) test -run '^$$' -bench ParsePins -benchtime 1x ./trust/
 
 bench-peers: build sandbox
 	./scripts/bench-peers.sh

@@ -77,7 +77,7 @@ type archiveFile struct {
 // Files are written 0600 in 0700 folders, each atomically.
 func Restore(trustDir string, r io.Reader, opts RestoreOptions) (RestoreResult, error) {
 	var res RestoreResult
-	files, dirs, err := readArchive(trustDir, r)
+	files, dirs, err := checkedArchive(trustDir, r)
 	if err != nil {
 		return res, err
 	}
@@ -289,4 +289,13 @@ func (ar *archiveReader) result() ([]archiveFile, []string, error) {
 	}
 	sort.Strings(dirs) // parents before children
 	return ar.files, dirs, nil
+}
+
+// checkedArchive is readArchive into a key store that keys may be written
+// to (CheckWritable).
+func checkedArchive(trustDir string, r io.Reader) ([]archiveFile, []string, error) {
+	if err := CheckWritable(trustDir); err != nil {
+		return nil, nil, err
+	}
+	return readArchive(trustDir, r)
 }

@@ -94,7 +94,7 @@ func TestDoctorAgainstTheSandbox(t *testing.T) {
 		rep, got := checkStatuses(t, fc.OutBuf.String())
 		assert.Check(t, !rep.OK)
 		assert.Check(t, is.DeepEqual(got, map[string]string{
-			"credentials": "ok", "pins": "warn", "trust server": "ok", "registry pull": "ok", "registry push": "warn",
+			"credentials": "ok", "pins": "warn", "key store": "ok", "trust server": "ok", "registry pull": "ok", "registry push": "warn",
 			"trust read": "ok", "trust write": "fail", "trust data": "ok", "root key": "ok", "signing keys": "fail", "expiry": "ok",
 		}))
 		for _, c := range rep.Checks {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acrtrust/docker-acrtrust/internal/safetext"
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
 
 	"github.com/opencontainers/go-digest"
@@ -223,7 +224,7 @@ func printNotationReport(d *cmdutil.Deps, rep verifyReport) error {
 		return nil
 	}
 	out := d.CLI.Out()
-	_, _ = fmt.Fprintf(out, "Notation signatures of %s:\n", rep.Repository)
+	_, _ = fmt.Fprintf(out, "Notation signatures of %s:\n", safetext.Escape(rep.Repository))
 	rows := [][]string{{"TAG", "NOTATION", "DIGEST"}}
 	for _, n := range rep.Notation {
 		status := "verified"

@@ -252,7 +252,7 @@ func (s *Sandbox) count(f func(*Stats)) {
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	who := s.route(rec, r)
+	who := s.serveWire(rec, r) // s.route, with the wire's hostile modes (hostile_wire.go)
 	if s.opts.Log != nil {
 		if who == "" {
 			who = "-"

@@ -53,6 +53,10 @@ type Network struct {
 	// 127.0.0.0/8, as docker push allows). Nil means loopback only. It
 	// never applies to the trust server, which must be verified.
 	Insecure func(host string) bool
+	// TrustRedirectHosts are the hosts (host or host:port) that a trust
+	// metadata request may be redirected to, over https only, besides the
+	// trust server's own host (redirect.go). Nil means none.
+	TrustRedirectHosts []string
 	// Pool, when not nil, shares connections and token caches between
 	// the clients made from this Network (see Pool). Nil means every
 	// repository opened gets its own.
@@ -163,7 +167,7 @@ func (n Network) authClient(base http.RoundTripper, registryHost string, audit *
 
 func (n Network) newAuthClient(base http.RoundTripper, registryHost string, audit *Audit) *auth.Client {
 	c := &auth.Client{
-		Client:   &http.Client{Transport: audit.wrap(base), Timeout: 2 * time.Minute},
+		Client:   &http.Client{Transport: audit.wrap(base), Timeout: 2 * time.Minute, CheckRedirect: n.checkRedirect},
 		Cache:    auth.NewCache(),
 		ClientID: authClientID,
 		Credential: func(ctx context.Context, _ string) (auth.Credential, error) {

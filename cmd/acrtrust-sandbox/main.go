@@ -149,6 +149,10 @@ var hostileModes = []struct {
 	{sandbox.HostileExpired, "the snapshot re-signed expired, under a fresh timestamp: snapshot expired"},
 	{sandbox.HostileTamper, "targets pointing at other images, original signatures kept, snapshot and timestamp re-signed: signature threshold not met"},
 	{sandbox.HostileCorrupt, "targets changed after the snapshot listed it, genuine snapshot and timestamp: checksum mismatch"},
+	{sandbox.HostileLoopLink, "every page of the catalog and tag listings links to itself as the next page: a listing that follows it never ends"},
+	{sandbox.HostileEscapeNames, "the catalog and tag listings gain names with terminal escape sequences (clear screen, window title, colour)"},
+	{sandbox.HostileRedirectHTTP, "trust metadata requests are redirected to plain http:// on the same host"},
+	{sandbox.HostileRedirectHost, "trust metadata requests are redirected to https on the sandbox's other name (localhost or 127.0.0.1)"},
 }
 
 // writeIdentities writes the identities and the ACR roles they stand for;

@@ -140,6 +140,7 @@ func diagnose(ctx context.Context, d *cmdutil.Deps, ref trust.Ref, sign bool) Do
 
 	g.checkCredentials()
 	g.checkPins(ref)
+	g.checkKeyStore(trustDir)
 	server := probe.CheckServer(ctx, ref)
 	g.report.TrustServer = server.URL
 	serverOK := g.checkServer(server)

@@ -108,6 +108,18 @@ func toRoleKeys(r trust.CachedRole, local map[string]bool) roleKeys {
 	return rk
 }
 
+// checkKeyStore reports a key store that keys are not written to: one
+// others can write to, or a private folder linked out of the trust
+// directory (keystore.CheckWritable, which every write obeys).
+func (g *diagnosis) checkKeyStore(trustDir string) {
+	err := keystore.CheckWritable(trustDir)
+	if err == nil {
+		g.add("key store", CheckOK, fmt.Sprintf("%s is private to its owner", trustDir), "")
+		return
+	}
+	g.add("key store", g.forSigning(), err.Error(), g.d.StepRemedy(err))
+}
+
 func (g *diagnosis) checkKeys(k keyReport) {
 	switch {
 	case !k.HasTrustData && len(k.LocalRootKeys) > 0:

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/acrtrust/docker-acrtrust/internal/safetext"
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/explain"
 
@@ -188,6 +189,18 @@ func runMigrate(ctx context.Context, d *cmdutil.Deps, opts migrateOptions) error
 	if err != nil {
 		return err
 	}
+	if opts.emitPolicy != "" {
+		// Before any network work: a policy that already trusts another
+		// certificate for one of these repositories is left as it is, and
+		// nothing is signed that it would not verify (issue 21).
+		all := make([]string, len(refs))
+		for i, ref := range refs {
+			all[i] = ref.Name.Name()
+		}
+		if err := notationbridge.CheckPolicy(opts.emitPolicy, notationbridge.PolicyOptions{Scopes: all, Chain: signer.Chain}); err != nil {
+			return d.Explained(err)
+		}
+	}
 	jsonOut := cmdutil.IsJSONFormat(opts.format)
 	report := MigrateReport{
 		DryRun:          opts.dryRun,
@@ -211,7 +224,7 @@ func runMigrate(ctx context.Context, d *cmdutil.Deps, opts migrateOptions) error
 	if opts.emitPolicy != "" && !opts.dryRun && len(scopes) > 0 {
 		path, err := notationbridge.WritePolicy(opts.emitPolicy, notationbridge.PolicyOptions{Scopes: scopes, Chain: signer.Chain})
 		if err != nil {
-			return err
+			return d.Explained(err)
 		}
 		report.Policy = path
 	}
@@ -237,16 +250,16 @@ func migrateRepository(ctx context.Context, d *cmdutil.Deps, ref trust.Ref, imag
 	rep := migrateRepoReport{Name: image, Repository: ref.Name.Name(), Tags: []migrateTagReport{}}
 	plan, err := migratePlan(ctx, d, ref, &rep, opts.includeUnsigned)
 	if err != nil {
-		rep.Error = explain.Error(d, err).Error()
+		rep.Error = explain.Message(err)
 		if progress {
-			_, _ = fmt.Fprintf(d.CLI.Err(), "%s: %s\n", image, rep.Error)
+			_, _ = fmt.Fprintf(d.CLI.Err(), "%s: %s\n", safetext.Escape(image), safetext.EscapeText(rep.Error))
 		}
 		return rep
 	}
 	if progress {
 		for _, t := range rep.Tags {
 			if t.Status != "" {
-				_, _ = fmt.Fprintf(d.CLI.Err(), "Refused: %s:%s: %s\n", ref.Familiar(), t.Tag, refusalReason(t))
+				_, _ = fmt.Fprintf(d.CLI.Err(), "Refused: %s:%s: %s\n", ref.Familiar(), safetext.Escape(t.Tag), safetext.Escape(refusalReason(t)))
 			}
 		}
 		dry := ""
@@ -283,7 +296,7 @@ func migrateRepository(ctx context.Context, d *cmdutil.Deps, ref trust.Ref, imag
 		if err != nil {
 			line += ": " + err.Error()
 		}
-		_, _ = fmt.Fprintln(d.CLI.Out(), line)
+		_, _ = fmt.Fprintln(d.CLI.Out(), safetext.EscapeText(line))
 	}
 	for range min(opts.parallel, len(plan)) {
 		wg.Add(1)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/docker/cli/cli/command"
@@ -32,6 +33,9 @@ const (
 	envPins       = "ACRTRUST_PINS"
 	envRequirePin = "ACRTRUST_REQUIRE_PIN"
 	envOffline    = "ACRTRUST_OFFLINE"
+	// EnvTrustRedirectHosts lists (comma-separated HOST[:PORT]) where the
+	// trust server may redirect trust metadata requests, over https.
+	EnvTrustRedirectHosts = "ACRTRUST_TRUST_REDIRECT_HOSTS"
 )
 
 // Environment holds the variables Docker's content trust read, and ours,
@@ -48,6 +52,8 @@ type Environment struct {
 	// offline is set only when ACRTRUST_OFFLINE is a parseable true: a typo
 	// must not turn fail-closed off.
 	offline bool
+	// redirectHosts are ACRTRUST_TRUST_REDIRECT_HOSTS.
+	redirectHosts []string
 }
 
 func readEnvironment(getenv func(string) string) Environment {
@@ -69,6 +75,11 @@ func readEnvironment(getenv func(string) string) Environment {
 	}
 	if b, err := strconv.ParseBool(getenv(envOffline)); err == nil {
 		env.offline = b
+	}
+	for _, h := range strings.Split(getenv(EnvTrustRedirectHosts), ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			env.redirectHosts = append(env.redirectHosts, h)
+		}
 	}
 	return env
 }
@@ -98,13 +109,16 @@ type Deps struct {
 	// Ctx is the running command's context (it ends on Ctrl-C).
 	Ctx context.Context
 
-	once               sync.Once
-	Env                Environment
-	ConfigDir          string
-	Audit              *trust.Audit
-	Network            trust.Network
-	OpenRepo           trust.RepoFactory
-	Registry           RegistryReader
+	once      sync.Once
+	Env       Environment
+	ConfigDir string
+	Audit     *trust.Audit
+	Network   trust.Network
+	OpenRepo  trust.RepoFactory
+	Registry  RegistryReader
+	// ListBudget caps the memory of all registry listings of the command
+	// together, whatever --parallel is (issue 21); set by Init.
+	ListBudget         *trust.ListBudget
 	ORAS               ORASRepositories // the registry for Notation; set with Registry
 	Engine             Engine
 	Builder            BuildTool // nil: the docker CLI that runs the plugin (plugin/build_tool.go)
@@ -122,6 +136,11 @@ type Deps struct {
 	// offlineWarned lists the repositories whose offline use was announced.
 	offlineWarned map[string]bool
 }
+
+// ListBudgetBytes is the memory all registry listings of one command may
+// hold at once: the names of about 3 million tags or repositories. One
+// listing may take at most trust.DefaultListMaxBytes of it.
+const ListBudgetBytes = 256 << 20
 
 func NewDeps(dockerCLI command.Cli) *Deps {
 	return &Deps{CLI: dockerCLI, Getenv: os.Getenv}
@@ -141,7 +160,10 @@ func (d *Deps) Init() {
 			Credentials: d.Credentials,
 			UserAgent:   "docker-acrtrust",
 			Insecure:    d.insecureRegistry,
-			Pool:        trust.NewPool(), // one handshake and one token per scope for a whole run (audit)
+			// Trust metadata is redirected only to https on the trust
+			// server's own host, or to these (trust/redirect.go).
+			TrustRedirectHosts: d.Env.redirectHosts,
+			Pool:               trust.NewPool(), // one handshake and one token per scope for a whole run (audit)
 		}
 		d.loadPins()
 		if d.OpenRepo == nil {
@@ -155,6 +177,14 @@ func (d *Deps) Init() {
 			d.OpenRepo = func(ctx context.Context, ref trust.Ref, write bool) (trust.Repository, error) {
 				if d.PinsErr != nil {
 					return nil, d.PinsErr
+				}
+				if write {
+					// notary writes keys into the key store (a first
+					// signing, a rotation): not into one others can
+					// write to, nor through a link out of it.
+					if err := keystore.CheckWritable(d.TrustDir()); err != nil {
+						return nil, err
+					}
 				}
 				// Built per call: pin add and key rotate change the pins.
 				opener := trust.Opener{
@@ -175,8 +205,12 @@ func (d *Deps) Init() {
 				return repo, err
 			}
 		}
+		if d.ListBudget == nil {
+			d.ListBudget = trust.NewListBudget(ListBudgetBytes)
+		}
 		if d.Registry == nil {
 			reg := trust.NewRegistry(d.Network, d.Audit)
+			reg.Limits = trust.ListLimits{Budget: d.ListBudget}
 			d.Registry, d.ORAS = reg, reg
 		}
 		if d.Engine == nil {
