@@ -173,6 +173,11 @@ func checkPinPattern(pattern string, certs bool) error {
 	if certs {
 		name = strings.TrimSuffix(pattern, "*")
 	}
+	if !certs && strings.Contains(name, "*") {
+		// notary matches a ca entry as a plain prefix: "*" would be a
+		// character that no repository name has.
+		return fmt.Errorf("%q is not a CA pin prefix: a CA pin takes a plain prefix, without \"*\" (write it as %s)", pattern, caPrefixExample(name))
+	}
 	if name == "" || strings.ContainsAny(name, "* \t") || strings.Contains(name, "://") {
 		return fmt.Errorf("%q is not a repository name or prefix (write it as myregistry.azurecr.io/app or myregistry.azurecr.io/team/*)", pattern)
 	}
@@ -180,6 +185,16 @@ func checkPinPattern(pattern string, certs bool) error {
 		return fmt.Errorf("%q names no repository: a pin is for myregistry.azurecr.io/REPOSITORY or a prefix of one", pattern)
 	}
 	return nil
+}
+
+// caPrefixExample is pattern as a CA pin takes it: cut at its first "*",
+// or the generic example when nothing is left.
+func caPrefixExample(pattern string) string {
+	prefix, _, _ := strings.Cut(pattern, "*")
+	if !strings.Contains(prefix, "/") || strings.ContainsAny(prefix, " \t") {
+		return "myregistry.azurecr.io/team/"
+	}
+	return prefix
 }
 
 func loadCAs(path string) ([]*x509.Certificate, error) {
