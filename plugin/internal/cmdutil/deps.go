@@ -37,11 +37,14 @@ const (
 // Environment holds the variables Docker's content trust read, and ours,
 // read once.
 type Environment struct {
-	// contentTrust is false only when DOCKER_CONTENT_TRUST is a parseable false.
+	// ContentTrust is false only when DOCKER_CONTENT_TRUST is a parseable false.
 	ContentTrust bool
-	Server       string
-	Passphrases  keystore.Env
-	pins         string // ACRTRUST_PINS
+	// contentTrustValue is DOCKER_CONTENT_TRUST as set, for the warning
+	// that names what turned content trust off.
+	contentTrustValue string
+	Server            string
+	Passphrases       keystore.Env
+	pins              string // ACRTRUST_PINS
 	// requirePin is set unless ACRTRUST_REQUIRE_PIN is empty or a parseable
 	// false: a typo must not turn a security check off.
 	requirePin bool
@@ -58,10 +61,11 @@ func readEnvironment(getenv func(string) string) Environment {
 		}
 	}
 	env := Environment{
-		ContentTrust: enabled,
-		Server:       getenv("DOCKER_CONTENT_TRUST_SERVER"),
-		Passphrases:  keystore.EnvFromLookup(getenv),
-		pins:         getenv(envPins),
+		ContentTrust:      enabled,
+		contentTrustValue: getenv("DOCKER_CONTENT_TRUST"),
+		Server:            getenv("DOCKER_CONTENT_TRUST_SERVER"),
+		Passphrases:       keystore.EnvFromLookup(getenv),
+		pins:              getenv(envPins),
 	}
 	if v := getenv(envRequirePin); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -121,6 +125,8 @@ type Deps struct {
 	PinsErr  error
 	// offlineWarned lists the repositories whose offline use was announced.
 	offlineWarned map[string]bool
+	// trustOffBy is what turned content trust off for this run (Trusted).
+	trustOffBy string
 }
 
 func NewDeps(dockerCLI command.Cli) *Deps {
