@@ -151,11 +151,15 @@ func (d *Deps) Init() {
 		}
 		d.loadPins()
 		if d.OpenRepo == nil {
-			retriever, lastErr := keystore.Retriever(d.Env.Passphrases, keystore.Prompter{
-				In:         d.CLI.In(),
-				Out:        d.CLI.Out(),
-				IsTerminal: d.CLI.In().IsTerminal(),
-				Done:       d.interrupted,
+			retriever, lastErr := keystore.RetrieverFrom(keystore.Sources{
+				Env: d.Env.Passphrases,
+				Prompter: keystore.Prompter{
+					In:         d.CLI.In(),
+					Out:        d.CLI.Out(),
+					IsTerminal: d.CLI.In().IsTerminal(),
+					Done:       d.interrupted,
+				},
+				ShortEnv: d.WarnShortPassphrase,
 			})
 			d.passErr = lastErr
 			d.OpenRepo = func(ctx context.Context, ref trust.Ref, write bool) (trust.Repository, error) {
