@@ -66,6 +66,7 @@ func roleKeyIDs(t *testing.T, repo client.Repository, role data.RoleName) []stri
 // up and restored into an empty DOCKER_CONFIG (a new CI runner), sign the
 // same repository again without creating new keys.
 func TestKeyBackupRestoreSignAgain(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	pushed := pushRandom(t, sb, "app", "v1", "v2")
@@ -108,6 +109,7 @@ func TestKeyBackupRestoreSignAgain(t *testing.T) {
 // of the repository's root certificate, what pins name) can be found in
 // key list, in the table and in the JSON, next to the key file's own ID.
 func TestKeyListMatchesInspect(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	pushRandom(t, sb, "app", "v1")
@@ -148,6 +150,7 @@ func TestKeyListMatchesInspect(t *testing.T) {
 }
 
 func TestKeyRotateTargets(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	pushed := pushRandom(t, sb, "app", "v1", "v2")
@@ -190,6 +193,7 @@ func TestKeyRotateTargets(t *testing.T) {
 }
 
 func TestKeyRotateServerManaged(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	pushRandom(t, sb, "app", "v1")
@@ -216,6 +220,7 @@ func TestKeyRotateServerManaged(t *testing.T) {
 
 // TestKeyRotateWrongRootPassphrase: the error names the key and its role.
 func TestKeyRotateWrongRootPassphrase(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	pushRandom(t, sb, "app", "v1")
@@ -268,6 +273,7 @@ func TestKeyRotateRefusedRoles(t *testing.T) {
 // TestKeyRotateAfterLosingTargetsKey: with the root key, a lost repository
 // key is replaced and the repository signs again.
 func TestKeyRotateAfterLosingTargetsKey(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	pushed := pushRandom(t, sb, "app", "v1", "v2")
@@ -290,6 +296,7 @@ func TestKeyRotateAfterLosingTargetsKey(t *testing.T) {
 // while staging a rotation; a rotation that cannot be published must not
 // leave the machine unable to sign.
 func TestKeyRotateKeepsTheOldKeyWhenItFails(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	pushRandom(t, sb, "app", "v1", "v2", "v3")

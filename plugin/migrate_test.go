@@ -162,6 +162,7 @@ func tagStatuses(rep migrate.MigrateReport) map[string]string {
 }
 
 func TestMigrateSignsWhatContentTrustVerified(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	ms := newMigrateStack(t)
 	host := ms.sb.Host()
 	policyDir := t.TempDir()
@@ -240,6 +241,7 @@ func notaryRootKeyIDs(t *testing.T, sb *sandbox.Sandbox, repo string) []string {
 }
 
 func TestMigrateRefusesWhatContentTrustDoesNotVerify(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	ms := newMigrateStack(t)
 	host := ms.sb.Host()
 	// v1 drifts: someone pushed over the signed tag without signing.
@@ -323,6 +325,7 @@ func TestMigrateUsage(t *testing.T) {
 // On a registry without the Referrers API, signatures go through the
 // referrers tag schema, as notation does, and are found again there.
 func TestMigrateReferrersTagSchema(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	if testing.Short() {
 		t.Skip("integration: needs the in-process sandbox (run without -short)")
 	}
@@ -367,6 +370,7 @@ func TestMigrateReferrersTagSchema(t *testing.T) {
 // An interrupted migration reports what it left undone, and the same
 // command run again signs exactly the rest.
 func TestMigrateInterruptedResumes(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	const n = 30
@@ -400,10 +404,19 @@ func TestMigrateInterruptedResumes(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	sb.ResetStats()
 	go func() {
+		defer cancel()
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		deadline := time.After(30 * time.Second) // the run ends first, or fails the checks below
 		for sb.Stats().ReferrersRequests < 3 {
-			time.Sleep(time.Millisecond)
+			select {
+			case <-tick.C:
+			case <-ctx.Done(): // the run is over
+				return
+			case <-deadline:
+				return
+			}
 		}
-		cancel()
 	}()
 	first, err := run(ctx)
 	cancel()

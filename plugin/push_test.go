@@ -82,6 +82,7 @@ func TestPushDefaultsToLatest(t *testing.T) {
 }
 
 func TestPushSignsWhatTheRegistryServes(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	ctx := context.Background()
 	desc, err := sb.PushRandomImage(ctx, "app", "v1")
@@ -123,6 +124,7 @@ func TestPushSignsWhatTheRegistryServes(t *testing.T) {
 }
 
 func TestPushLaterNeedsOnlyRepositoryPassphrase(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	ctx := context.Background()
 	_, err := sb.PushRandomImage(ctx, "app", "v1")
@@ -145,6 +147,7 @@ func TestPushLaterNeedsOnlyRepositoryPassphrase(t *testing.T) {
 }
 
 func TestPushFailsClosed(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	_, err := sb.PushRandomImage(context.Background(), "app", "v1")
 	assert.NilError(t, err)
@@ -179,6 +182,7 @@ func TestPushFailsClosed(t *testing.T) {
 }
 
 func TestPushWrongRepositoryPassphraseNamesTheKey(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	_, err := sb.PushRandomImage(context.Background(), "app", "v1")
 	assert.NilError(t, err)
@@ -198,6 +202,7 @@ func TestPushWrongRepositoryPassphraseNamesTheKey(t *testing.T) {
 }
 
 func TestPushWithIdentityToken(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	desc, err := sb.PushRandomImage(context.Background(), "app", "v1")
 	assert.NilError(t, err)

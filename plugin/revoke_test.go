@@ -25,6 +25,7 @@ func signedApp(t *testing.T, sb *sandbox.Sandbox) *cmdutil.Deps {
 }
 
 func TestRevokeOneTag(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	d, cli := sameMachine(t, signedApp(t, sb))
@@ -39,6 +40,7 @@ func TestRevokeOneTag(t *testing.T) {
 }
 
 func TestRevokeAll(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	for _, tc := range []struct {
 		name     string
 		args     []string
@@ -94,6 +96,7 @@ func TestRevokeAll(t *testing.T) {
 }
 
 func TestRevokeErrors(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	publisher := signedApp(t, sb)

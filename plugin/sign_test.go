@@ -136,6 +136,7 @@ func pushImages(t *testing.T, sb *sandbox.Sandbox, repo string, tags ...string) 
 }
 
 func TestSignRemoteImage(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	pushed := pushImages(t, sb, "app", "v1")
@@ -163,6 +164,7 @@ func TestSignRemoteImage(t *testing.T) {
 }
 
 func TestSignFreshRepositoryWithIdentityToken(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	pushImages(t, sb, "app", "v1")
@@ -181,6 +183,7 @@ func TestSignFreshRepositoryWithIdentityToken(t *testing.T) {
 }
 
 func TestSignMultiPlatformIndex(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	index, err := sb.PushRandomIndex(context.Background(), "multi", "v1")
@@ -197,6 +200,7 @@ func TestSignMultiPlatformIndex(t *testing.T) {
 }
 
 func TestSignManyTagsOnePublishPerRepository(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	const n = 100
@@ -258,6 +262,7 @@ func mustOpen(t *testing.T, sb *sandbox.Sandbox, repo string) trust.Repository {
 }
 
 func TestSignReplacedDigestIsReported(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	first := pushImages(t, sb, "app", "v1")
@@ -277,6 +282,7 @@ func TestSignReplacedDigestIsReported(t *testing.T) {
 }
 
 func TestSignTagNotInRegistry(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	pushImages(t, sb, "app", "v1")
@@ -289,6 +295,7 @@ func TestSignTagNotInRegistry(t *testing.T) {
 }
 
 func TestSignLocalPushesThenSigns(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	ref := host + "/app:v1"

@@ -120,6 +120,7 @@ func (s signerStack) roles(t *testing.T, repo, tag string) map[data.RoleName]dig
 }
 
 func TestSignerAddThenSignAsDelegate(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	st := newSignerStack(t)
 	host := st.sb.Host()
 	pushed := pushImages(t, st.sb, "app", "v1", "v2", "v3")
@@ -199,6 +200,7 @@ func TestSignerAddThenSignAsDelegate(t *testing.T) {
 }
 
 func TestSignerAddInitializesRepository(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	alice, bob := newDelegateKey(t, "alice"), newDelegateKey(t, "bob")
@@ -256,6 +258,7 @@ func TestSignerAddErrors(t *testing.T) {
 }
 
 func TestSignerRemove(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	st := newSignerStack(t)
 	host := st.sb.Host()
 	repo := host + "/app"
@@ -379,6 +382,7 @@ func TestSignerRemove(t *testing.T) {
 // Key IDs and digests vary from run to run and are replaced by names of
 // the same length.
 func TestInspectSandboxGolden(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	st := newSignerStack(t)
 	host := st.sb.Host()
 	pushed := pushImages(t, st.sb, "app", "v1", "v2", "v10")
@@ -436,6 +440,7 @@ func sameLength(name, value string) string {
 // signed for publishes nothing and says so, with or without keys; a role
 // of this machine that has not signed it yet signs it, and needs its key.
 func TestSignWhatIsAlreadySigned(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	st := newSignerStack(t)
 	host := st.sb.Host()
 	pushImages(t, st.sb, "app", "v1", "v2")
@@ -488,6 +493,7 @@ func TestSignWhatIsAlreadySigned(t *testing.T) {
 // TestDoctorOnARepositoryWithSigners: once a repository has signers, the
 // repository key alone signs no tags; doctor says so instead of "can sign".
 func TestDoctorOnARepositoryWithSigners(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	st := newSignerStack(t)
 	host := st.sb.Host()
 	pushImages(t, st.sb, "app", "v1", "v2")
