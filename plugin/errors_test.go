@@ -462,10 +462,8 @@ func TestWriteCommandsExplainRefusals(t *testing.T) {
 			{"signer", "add", "--key", pubKey, "alice", image},
 		} {
 			t.Run(tc.user+" "+args[0], func(t *testing.T) {
-				fc := cmdtest.NewFakeCLI(t, "")
-				fc.Login(host, tc.user, sandbox.Password)
-				d := cmdtest.NewTestDeps(t, fc, cmdtest.PassphraseEnv())
-				d.ConfigDir, d.Engine = publisher.ConfigDir, &cmdtest.FakeEngine{} // the publisher's keys
+				d, fc, _ := cmdtest.SandboxDeps(t, sb, tc.user, cmdtest.PassphraseEnv())
+				d.ConfigDir = publisher.ConfigDir // the publisher's keys
 				err := runCommand(t, d, args...)
 				assert.Assert(t, err != nil)
 				assertInOrder(t, err.Error()+"\n"+fc.ErrBuf.String(), []string{

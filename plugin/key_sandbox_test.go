@@ -1,7 +1,6 @@
 package plugin
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -14,7 +13,6 @@ import (
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
 	"github.com/acrtrust/docker-acrtrust/plugin/key"
 
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/theupdateframework/notary/client"
 	"github.com/theupdateframework/notary/tuf/data"
 	"gotest.tools/v3/assert"
@@ -24,19 +22,6 @@ import (
 	"github.com/acrtrust/docker-acrtrust/sandbox"
 	"github.com/acrtrust/docker-acrtrust/trust"
 )
-
-// pushRandom pushes a random image for each tag of repo straight to the
-// registry, as buildx or another machine would.
-func pushRandom(t *testing.T, sb *sandbox.Sandbox, repo string, tags ...string) map[string]ocispec.Descriptor {
-	t.Helper()
-	out := map[string]ocispec.Descriptor{}
-	for _, tag := range tags {
-		desc, err := sb.PushRandomImage(context.Background(), repo, tag)
-		assert.NilError(t, err)
-		out[tag] = desc
-	}
-	return out
-}
 
 // signWithPush signs image:tag, already in the registry, with the push
 // command over the fake engine: it signs what the registry serves.
@@ -69,7 +54,7 @@ func TestKeyBackupRestoreSignAgain(t *testing.T) {
 	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
-	pushed := pushRandom(t, sb, "app", "v1", "v2")
+	pushed := cmdtest.PushImages(t, sb, "app", "v1", "v2")
 
 	laptop, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	signWithPush(t, laptop, host+"/app:v1")
@@ -112,7 +97,7 @@ func TestKeyListMatchesInspect(t *testing.T) {
 	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
-	pushRandom(t, sb, "app", "v1")
+	cmdtest.PushImages(t, sb, "app", "v1")
 	d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	signWithPush(t, d, host+"/app:v1")
 
@@ -153,7 +138,7 @@ func TestKeyRotateTargets(t *testing.T) {
 	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
-	pushed := pushRandom(t, sb, "app", "v1", "v2")
+	pushed := cmdtest.PushImages(t, sb, "app", "v1", "v2")
 	d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	signWithPush(t, d, host+"/app:v1")
 	before := roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole)
@@ -196,7 +181,7 @@ func TestKeyRotateServerManaged(t *testing.T) {
 	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
-	pushRandom(t, sb, "app", "v1")
+	cmdtest.PushImages(t, sb, "app", "v1")
 	d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	signWithPush(t, d, host+"/app:v1")
 	localKeys := cmdtest.KeyIDs(t, d)
@@ -223,7 +208,7 @@ func TestKeyRotateWrongRootPassphrase(t *testing.T) {
 	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
-	pushRandom(t, sb, "app", "v1")
+	cmdtest.PushImages(t, sb, "app", "v1")
 	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	signWithPush(t, d, host+"/app:v1")
 	before := roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole)
@@ -276,7 +261,7 @@ func TestKeyRotateAfterLosingTargetsKey(t *testing.T) {
 	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
-	pushed := pushRandom(t, sb, "app", "v1", "v2")
+	pushed := cmdtest.PushImages(t, sb, "app", "v1", "v2")
 	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	signWithPush(t, d, host+"/app:v1")
 	lost := roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole)[0]
@@ -299,7 +284,7 @@ func TestKeyRotateKeepsTheOldKeyWhenItFails(t *testing.T) {
 	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
-	pushRandom(t, sb, "app", "v1", "v2", "v3")
+	cmdtest.PushImages(t, sb, "app", "v1", "v2", "v3")
 	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	signWithPush(t, d, host+"/app:v1")
 	targetsKey := roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole)[0]
@@ -314,7 +299,7 @@ func TestKeyRotateKeepsTheOldKeyWhenItFails(t *testing.T) {
 		assert.NilError(t, os.Rename(rootFile, aside))
 		defer func() { assert.NilError(t, os.Rename(aside, rootFile)) }()
 
-		next, _ := sameMachine(t, d)
+		next, _ := cmdtest.SameMachine(t, d)
 		err = runCommand(t, next, "key", "rotate", host+"/app", "targets")
 		assert.ErrorContains(t, err, "rotating a key of "+host+"/app needs its root key ("+rootIDs[0]+"), which is not on this machine; nothing was changed")
 		assert.ErrorContains(t, err, "docker acrtrust key restore FILE")
@@ -324,7 +309,7 @@ func TestKeyRotateKeepsTheOldKeyWhenItFails(t *testing.T) {
 	})
 
 	t.Run("a failed publish puts the old key back", func(t *testing.T) {
-		next, cli := sameMachine(t, d)
+		next, cli := cmdtest.SameMachine(t, d)
 		next.Getenv = func(k string) string {
 			if k == keystore.EnvRootPassphrase {
 				return "not-the-root-passphrase"

@@ -103,7 +103,7 @@ func newMigrateStack(t *testing.T) migrateStack {
 	t.Helper()
 	st := newSignerStack(t)
 	host := st.sb.Host()
-	pushed := pushImages(t, st.sb, "app", "v1", "v2")
+	pushed := cmdtest.PushImages(t, st.sb, "app", "v1", "v2")
 	idx, err := st.sb.PushRandomIndex(context.Background(), "app", "multi")
 	assert.NilError(t, err)
 	pushed["multi"] = idx
@@ -111,7 +111,7 @@ func newMigrateStack(t *testing.T) migrateStack {
 	admin, _ := st.machine(t, sandbox.UserSigner, cmdtest.PassphraseEnv(), "", false)
 	assert.NilError(t, runCommand(t, admin, "sign", host+"/app:v1", host+"/app:multi"))
 	alice := newDelegateKey(t, "alice")
-	d, _ := sameMachine(t, admin)
+	d, _ := cmdtest.SameMachine(t, admin)
 	assert.NilError(t, runCommand(t, d, "signer", "add", "--key", alice.pubPath, "alice", host+"/app"))
 	d, _ = st.delegate(t, alice, map[string]string{"DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE": cmdtest.TestRepoPass}, "", false)
 	assert.NilError(t, runCommand(t, d, "sign", host+"/app:v2"))
@@ -333,7 +333,7 @@ func TestMigrateReferrersTagSchema(t *testing.T) {
 	assert.NilError(t, err)
 	t.Cleanup(func() { _ = sb.Close() })
 	host := sb.Host()
-	pushed := pushImages(t, sb, "app", "v1")
+	pushed := cmdtest.PushImages(t, sb, "app", "v1")
 	admin, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	assert.NilError(t, runCommand(t, admin, "sign", host+"/app:v1"))
 
@@ -377,7 +377,7 @@ func TestMigrateInterruptedResumes(t *testing.T) {
 	args := []string{"sign"}
 	for i := range n {
 		tag := fmt.Sprintf("t%02d", i)
-		pushImages(t, sb, "app", tag)
+		cmdtest.PushImages(t, sb, "app", tag)
 		args = append(args, host+"/app:"+tag)
 	}
 	admin, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())

@@ -37,19 +37,6 @@ import (
 	"github.com/acrtrust/docker-acrtrust/trust"
 )
 
-// otherProcess returns a second process on d's machine: the same docker
-// config and trust cache, another environment, its own engine.
-func otherProcess(t *testing.T, d *cmdutil.Deps, env map[string]string) (*cmdutil.Deps, *cmdtest.FakeCLI, *cmdtest.FakeEngine) {
-	t.Helper()
-	cli := cmdtest.NewFakeCLI(t, "")
-	cli.Cfg = d.CLI.ConfigFile()
-	d2 := cmdtest.NewTestDeps(t, cli, env)
-	d2.ConfigDir = d.ConfigDir
-	eng := &cmdtest.FakeEngine{}
-	d2.Engine = eng
-	return d2, cli, eng
-}
-
 // rootKeyID is the root key ID that inspect shows for repo.
 func rootKeyID(t *testing.T, sb *sandbox.Sandbox, repo string) string {
 	t.Helper()
@@ -87,7 +74,7 @@ func TestFailClosedWhenTrustServerUnreachable(t *testing.T) {
 		{"inspect", host + "/app"},
 	} {
 		t.Run(args[0]+" refuses the cache", func(t *testing.T) {
-			d2, cli, eng := otherProcess(t, d, unreachable)
+			d2, cli, eng := cmdtest.OtherProcess(t, d, unreachable)
 			err := runCommand(t, d2, args...)
 			assert.Assert(t, err != nil, "%s used the cache", args[0])
 			msg := err.Error() + cli.ErrBuf.String()
@@ -103,7 +90,7 @@ func TestFailClosedWhenTrustServerUnreachable(t *testing.T) {
 	}
 
 	t.Run("--offline uses the cache and says how old it is", func(t *testing.T) {
-		d2, cli, eng := otherProcess(t, d, unreachable)
+		d2, cli, eng := cmdtest.OtherProcess(t, d, unreachable)
 		assert.NilError(t, runCommand(t, d2, "--offline", "pull", host+"/app:v1"))
 		assert.DeepEqual(t, eng.Pulled, []string{host + "/app@" + signed["v1"]})
 		assert.Check(t, is.Contains(cli.ErrBuf.String(), "WARNING: offline: the trust data of "+host+"/app comes from this machine's cache; its freshness was not checked"))
@@ -111,7 +98,7 @@ func TestFailClosedWhenTrustServerUnreachable(t *testing.T) {
 	})
 
 	t.Run("ACRTRUST_OFFLINE=1 resolves from the cache", func(t *testing.T) {
-		d2, cli, _ := otherProcess(t, d, map[string]string{"DOCKER_CONTENT_TRUST_SERVER": "https://127.0.0.1:1", "ACRTRUST_OFFLINE": "1"})
+		d2, cli, _ := cmdtest.OtherProcess(t, d, map[string]string{"DOCKER_CONTENT_TRUST_SERVER": "https://127.0.0.1:1", "ACRTRUST_OFFLINE": "1"})
 		assert.NilError(t, runCommand(t, d2, "resolve", host+"/app:v1"))
 		assert.Equal(t, cli.OutBuf.String(), host+"/app@"+signed["v1"]+"\n")
 	})
@@ -125,7 +112,7 @@ func TestFailClosedWhenTrustServerUnreachable(t *testing.T) {
 	})
 
 	t.Run("--offline cannot sign", func(t *testing.T) {
-		d2, _, _ := otherProcess(t, d, cmdtest.PassphraseEnv())
+		d2, _, _ := cmdtest.OtherProcess(t, d, cmdtest.PassphraseEnv())
 		err := runCommand(t, d2, "--offline", "sign", host+"/app:dev")
 		assert.ErrorContains(t, err, "cannot publish trust data offline")
 	})
@@ -142,7 +129,7 @@ func TestFailClosedWhenTrustDataIsGone(t *testing.T) {
 	// client used to go on with its cache (notary treats a missing
 	// timestamp like a network error).
 	sb.SetContentTrust(false)
-	d2, cli, eng := otherProcess(t, d, nil)
+	d2, cli, eng := cmdtest.OtherProcess(t, d, nil)
 	err := runCommand(t, d2, "pull", host+"/app:v1")
 	assert.ErrorContains(t, err, "trust data missing for remote repository "+host+"/app")
 	assert.ErrorContains(t, err, "the trust data cached on this machine was not used")
@@ -198,7 +185,7 @@ func TestPinning(t *testing.T) {
 		d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		assert.NilError(t, runCommand(t, d, "pull", host+"/app:v1")) // trust on first use
 		pins := writePins(t, map[string][]string{host + "/app": {bogusKeyID}})
-		d2, _, eng := otherProcess(t, d, map[string]string{"ACRTRUST_PINS": pins})
+		d2, _, eng := cmdtest.OtherProcess(t, d, map[string]string{"ACRTRUST_PINS": pins})
 		err := runCommand(t, d2, "pull", host+"/app:v1")
 		assert.ErrorContains(t, err, "does not match its pin")
 		assert.Check(t, is.Len(eng.Pulled, 0))
@@ -350,7 +337,7 @@ func TestKeyRotateRoot(t *testing.T) {
 	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
-	pushed := pushRandom(t, sb, "app", "v1", "v2")
+	pushed := cmdtest.PushImages(t, sb, "app", "v1", "v2")
 	pins := filepath.Join(t.TempDir(), "pins.json")
 	env := cmdtest.PassphraseEnv()
 	env["ACRTRUST_PINS"] = pins
@@ -387,7 +374,7 @@ func TestKeyRotateRoot(t *testing.T) {
 	assert.NilError(t, runCommand(t, publisher, "--require-pin", "resolve", host+"/app:v2"))
 
 	t.Run("a client that trusted the old root follows the rotation", func(t *testing.T) {
-		d, _, eng := otherProcess(t, warm, nil)
+		d, _, eng := cmdtest.OtherProcess(t, warm, nil)
 		assert.NilError(t, runCommand(t, d, "pull", host+"/app:v2"))
 		assert.DeepEqual(t, eng.Pulled, []string{host + "/app@" + pushed["v2"].Digest.String()})
 	})
@@ -410,7 +397,7 @@ func TestKeyRotateRoot(t *testing.T) {
 		assert.NilError(t, os.WriteFile(caFile, sb.CACertPEM(), 0o644))
 		caPins := filepath.Join(t.TempDir(), "pins.json")
 		assert.NilError(t, os.WriteFile(caPins, []byte(`{"trust_pinning": {"ca": {"`+host+`/": "`+caFile+`"}}}`), 0o644))
-		d, _ := sameMachine(t, publisher)
+		d, _ := cmdtest.SameMachine(t, publisher)
 		err := runCommand(t, d, "--pins", caPins, "key", "rotate", host+"/app", "root")
 		assert.ErrorContains(t, err, "is pinned to the CA in "+caFile)
 		assert.Equal(t, rootKeyID(t, sb, "app"), newRoot)
@@ -511,7 +498,7 @@ func TestOfflineRefusesAnExpiredCache(t *testing.T) {
 	cached := filepath.Join(d.ConfigDir, "trust", "tuf", filepath.FromSlash(gun), "metadata", "timestamp.json")
 	assert.NilError(t, os.WriteFile(cached, stale, 0o600))
 
-	d2, cli, eng := otherProcess(t, d, map[string]string{"DOCKER_CONTENT_TRUST_SERVER": "https://127.0.0.1:1"})
+	d2, cli, eng := cmdtest.OtherProcess(t, d, map[string]string{"DOCKER_CONTENT_TRUST_SERVER": "https://127.0.0.1:1"})
 	err = runCommand(t, d2, "--offline", "pull", host+"/app:v1")
 	assert.ErrorContains(t, err, "out-of-date")
 	assert.ErrorContains(t, err, "--offline uses the cache only while its timestamp is current; this one has expired")
@@ -651,7 +638,7 @@ func TestWritesHonourPins(t *testing.T) {
 		{"key", "rotate", host + "/app", "targets"},
 	} {
 		t.Run(strings.Join(args[:2], " "), func(t *testing.T) {
-			d, cli := sameMachine(t, publisher)
+			d, cli := cmdtest.SameMachine(t, publisher)
 			sb.ResetStats()
 			err := runCommand(t, d, append([]string{"--pins", pins}, args...)...)
 			msg := ""
