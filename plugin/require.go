@@ -61,15 +61,14 @@ func requirement(d *cmdutil.Deps, o requireOptions) (string, error) {
 // --disable-content-trust turns it off then. After content trust is gone
 // from a registry, pipelines may well set DOCKER_CONTENT_TRUST=0.
 func pullTrusted(d *cmdutil.Deps, cmd *cobra.Command, opts pullOptions) bool {
-	if cmd.Flags().Changed(cmdutil.DisableContentTrustFlag) {
-		return !opts.disableContentTrust
+	if !cmd.Flags().Changed(cmdutil.DisableContentTrustFlag) {
+		// An invalid requirement is verification too: pull then stops on
+		// it instead of pulling unverified.
+		if req, err := requirement(d, opts.requireOptions); err != nil || req != requireDCT {
+			return true
+		}
 	}
-	// An invalid requirement is verification too: pull then stops on it
-	// instead of pulling unverified.
-	if req, err := requirement(d, opts.requireOptions); err != nil || req != requireDCT {
-		return true
-	}
-	return d.Env.ContentTrust
+	return d.Trusted(cmd, opts.disableContentTrust)
 }
 
 // requiredTargets resolves ref's tag (or every tag) to the digests pull

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -135,6 +136,11 @@ func ParsePins(path string, b []byte) (Pins, error) {
 			return fail(syn.Offset, err)
 		case errors.As(err, &typ):
 			return fail(typ.Offset, err)
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			// The decoder names no place: the file ends inside a value.
+			return Pins{}, &PinsFileError{Path: path, Line: lastLine(b), Err: errors.New("the file ends before the JSON does: a closing brace, bracket or quote is missing")}
+		case errors.Is(err, io.EOF):
+			return Pins{}, &PinsFileError{Path: path, Line: lastLine(b), Err: errors.New(`the file holds no JSON: a pins file is an object such as {"trust_pinning": {"certs": {...}}}`)}
 		}
 		if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 			return fail(offsetOf(b, field, 0), fmt.Errorf("unknown field %s (pins go under \"trust_pinning\": \"certs\", \"ca\", \"disable_tofu\")", field))
@@ -225,6 +231,11 @@ func checkPinPattern(pattern string, certs bool) error {
 	if certs {
 		name = strings.TrimSuffix(pattern, "*")
 	}
+	if !certs && strings.Contains(name, "*") {
+		// notary matches a ca entry as a plain prefix: "*" would be a
+		// character that no repository name has.
+		return fmt.Errorf("%q is not a CA pin prefix: a CA pin takes a plain prefix, without \"*\" (write it as %s)", pattern, caPrefixExample(name))
+	}
 	if name == "" || strings.ContainsAny(name, "* \t") || strings.Contains(name, "://") {
 		return fmt.Errorf("%q is not a repository name or prefix (write it as myregistry.azurecr.io/app or myregistry.azurecr.io/team/*)", pattern)
 	}
@@ -232,6 +243,16 @@ func checkPinPattern(pattern string, certs bool) error {
 		return fmt.Errorf("%q names no repository: a pin is for myregistry.azurecr.io/REPOSITORY or a prefix of one", pattern)
 	}
 	return nil
+}
+
+// caPrefixExample is pattern as a CA pin takes it: cut at its first "*",
+// or the generic example when nothing is left.
+func caPrefixExample(pattern string) string {
+	prefix, _, _ := strings.Cut(pattern, "*")
+	if !strings.Contains(prefix, "/") || strings.ContainsAny(prefix, " \t") {
+		return "myregistry.azurecr.io/team/"
+	}
+	return prefix
 }
 
 func loadCAs(path string) ([]*x509.Certificate, error) {
@@ -427,6 +448,12 @@ func lineAt(b []byte, offset int64) int {
 		offset = int64(len(b))
 	}
 	return bytes.Count(b[:offset], []byte("\n")) + 1
+}
+
+// lastLine is the 1-based line of the last character in b that is not
+// white space (1 for an empty file): where a file that ends too early ends.
+func lastLine(b []byte) int {
+	return bytes.Count(bytes.TrimRight(b, " \t\r\n"), []byte("\n")) + 1
 }
 
 // offsetOf finds s in b at or after from (a best effort to place a semantic

@@ -85,9 +85,8 @@ func (t *auditTable) write(out io.Writer, sum AuditSummary, window time.Duration
 	if sum.Expiring > 0 {
 		_, _ = fmt.Fprintf(out, "%d repositories have trust metadata expiring within %s. To re-sign it:\n  %s\n", sum.Expiring, windowText, sum.Refresh)
 	}
-	for _, v := range sum.Violations {
-		_, _ = fmt.Fprintf(out, "Policy: %s\n", v)
-	}
+	// The --fail-on violations are not repeated here: the error that ends
+	// the command names each of them, once, on stderr.
 	return nil
 }
 

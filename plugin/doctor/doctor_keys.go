@@ -154,10 +154,10 @@ func (g *diagnosis) checkKeys(k keyReport) {
 		if len(k.Repository.Local) > 0 {
 			msg += fmt.Sprintf(" (the repository key %s is, but it signs no tags once signers exist)", keyid.Short(k.Repository.Local[0]))
 		}
-		g.add("signing keys", g.forSigning(), msg, g.d.NoSignableRolesRemedy(g.w))
+		g.add("signing keys", g.forPublishing(), msg, g.d.NoSignableRolesRemedy(g.w))
 		return
 	case len(can) == 0:
-		g.add("signing keys", g.forSigning(), fmt.Sprintf("no key here signs for %s", g.w.GUN), g.d.NoSigningKeyRemedy(g.w.GUN))
+		g.add("signing keys", g.forPublishing(), fmt.Sprintf("no key here signs for %s", g.w.GUN), g.d.NoSigningKeyRemedy(g.w.GUN))
 		return
 	}
 	g.add("signing keys", CheckOK, "can sign with "+strings.Join(can, ", "), "")

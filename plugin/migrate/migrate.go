@@ -121,7 +121,31 @@ finds plugins: NOTATION_DIR/plugins/NAME/notation-NAME.`,
 	cmdutil.AddFormatFlag(cmd, &opts.format, cmdutil.JSONOnly(`Format output: "json" for the machine report (schema in the reference page)`))
 	cmd.PersistentFlags().StringVar(&opts.notationDir, "notation-dir", "", "Notation's configuration directory: plugins, trust store (default notation's own, $XDG_CONFIG_HOME/notation)")
 	cmd.AddCommand(newMigrateCertCommand(d, &opts.notationDir))
+	showOperandsInUsage(cmd)
 	return cmd
+}
+
+// Docker's usage template shows a command that has subcommands as
+// "CMD [OPTIONS] COMMAND", which for migrate (which takes images, and has
+// one helper group, cert) hides what it is run with.
+const (
+	dockerGroupUsage    = `{{- if .HasSubCommands}}  {{ .CommandPath}}{{- if .HasAvailableFlags}} [OPTIONS]{{end}} COMMAND{{end}}`
+	operandsAndCommands = `{{- if .HasSubCommands}}  {{.UseLine}}` + "\n" + `        {{ .CommandPath}} COMMAND{{end}}` // under "Usage:  "
+)
+
+// showOperandsInUsage makes cmd's help show its own usage line, then
+// "CMD COMMAND" for its subcommands, under whichever usage template
+// it runs (docker's when it runs as a plugin; its subcommands keep theirs).
+func showOperandsInUsage(cmd *cobra.Command) {
+	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
+		help := c.Root().HelpFunc()
+		if c == cmd {
+			tmpl := c.UsageTemplate()
+			c.SetUsageTemplate(strings.Replace(tmpl, dockerGroupUsage, operandsAndCommands, 1))
+			defer c.SetUsageTemplate("")
+		}
+		help(c, args)
+	})
 }
 
 // parseMigrateRefs reads the images to migrate: each with a tag, or each

@@ -41,11 +41,14 @@ const (
 // Environment holds the variables Docker's content trust read, and ours,
 // read once.
 type Environment struct {
-	// contentTrust is false only when DOCKER_CONTENT_TRUST is a parseable false.
+	// ContentTrust is false only when DOCKER_CONTENT_TRUST is a parseable false.
 	ContentTrust bool
-	Server       string
-	Passphrases  keystore.Env
-	pins         string // ACRTRUST_PINS
+	// contentTrustValue is DOCKER_CONTENT_TRUST as set, for the warning
+	// that names what turned content trust off.
+	contentTrustValue string
+	Server            string
+	Passphrases       keystore.Env
+	pins              string // ACRTRUST_PINS
 	// requirePin is set unless ACRTRUST_REQUIRE_PIN is empty or a parseable
 	// false: a typo must not turn a security check off.
 	requirePin bool
@@ -64,10 +67,11 @@ func readEnvironment(getenv func(string) string) Environment {
 		}
 	}
 	env := Environment{
-		ContentTrust: enabled,
-		Server:       getenv("DOCKER_CONTENT_TRUST_SERVER"),
-		Passphrases:  keystore.EnvFromLookup(getenv),
-		pins:         getenv(envPins),
+		ContentTrust:      enabled,
+		contentTrustValue: getenv("DOCKER_CONTENT_TRUST"),
+		Server:            getenv("DOCKER_CONTENT_TRUST_SERVER"),
+		Passphrases:       keystore.EnvFromLookup(getenv),
+		pins:              getenv(envPins),
 	}
 	if v := getenv(envRequirePin); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -135,6 +139,8 @@ type Deps struct {
 	PinsErr  error
 	// offlineWarned lists the repositories whose offline use was announced.
 	offlineWarned map[string]bool
+	// trustOffBy is what turned content trust off for this run (Trusted).
+	trustOffBy string
 }
 
 // ListBudgetBytes is the memory all registry listings of one command may
@@ -167,11 +173,15 @@ func (d *Deps) Init() {
 		}
 		d.loadPins()
 		if d.OpenRepo == nil {
-			retriever, lastErr := keystore.Retriever(d.Env.Passphrases, keystore.Prompter{
-				In:         d.CLI.In(),
-				Out:        d.CLI.Out(),
-				IsTerminal: d.CLI.In().IsTerminal(),
-				Done:       d.interrupted,
+			retriever, lastErr := keystore.RetrieverFrom(keystore.Sources{
+				Env: d.Env.Passphrases,
+				Prompter: keystore.Prompter{
+					In:         d.CLI.In(),
+					Out:        d.CLI.Out(),
+					IsTerminal: d.CLI.In().IsTerminal(),
+					Done:       d.interrupted,
+				},
+				ShortEnv: d.WarnShortPassphrase,
 			})
 			d.passErr = lastErr
 			d.OpenRepo = func(ctx context.Context, ref trust.Ref, write bool) (trust.Repository, error) {

@@ -48,7 +48,12 @@ func OpenTrust(ctx context.Context, d *Deps, ref trust.Ref, write bool) (trust.R
 }
 
 // ConnectionError is Docker's wording for a trust repository that could not
-// be opened.
+// be opened. A pins file that cannot be used is returned as it is: it
+// stopped the command before any connection was tried.
 func ConnectionError(err error) error {
+	var pinsFile *trust.PinsFileError
+	if errors.As(err, &pinsFile) {
+		return err
+	}
 	return fmt.Errorf("error establishing connection to trust repository: %w", err)
 }
