@@ -55,14 +55,15 @@ const (
 	KindRollback            // metadata older than what this machine has seen
 	KindChecksum            // metadata does not match the checksum that lists it
 	KindUnpinned            // pins are required and none covers the repository
-	KindOfflineNoCache      // --offline with nothing cached for the repository; keep last (Kinds)
+	KindOfflineNoCache      // --offline with nothing cached for the repository
+	KindThrottled           // the server kept answering 429 past the retry bound (retry.go); keep last (Kinds)
 )
 
 // Kinds lists every Kind but KindUnknown, for tests and docs that must
 // cover them all.
 func Kinds() []Kind {
 	var out []Kind
-	for k := KindNoTrustData; k <= KindOfflineNoCache; k++ {
+	for k := KindNoTrustData; k <= KindThrottled; k++ {
 		out = append(out, k)
 	}
 	return out
@@ -152,6 +153,10 @@ func Classify(gun data.GUN, err error) error {
 		badRoot     validation.ErrBadRoot
 		offline     storage.ErrOffline
 	)
+	if re, ok := Throttling(err); ok {
+		// Before the network kinds: notary wraps the transport's error.
+		return mk(KindThrottled, "Error: the trust server is throttling requests: %v", re)
+	}
 	switch {
 	case rootRotationFailure(err):
 		return mk(KindRootRotation, "Warning: potential malicious behavior - trust data mismatch for remote repository %s: %v", gun, err)

@@ -53,6 +53,11 @@ type Network struct {
 	// 127.0.0.0/8, as docker push allows). Nil means loopback only. It
 	// never applies to the trust server, which must be verified.
 	Insecure func(host string) bool
+	// MaxRetryWait bounds the total time one request waits between its
+	// attempts when the server throttles (429), fails (502, 503, 504) or
+	// resets the connection (retry.go). Zero means DefaultMaxRetryWait;
+	// negative turns retries off.
+	MaxRetryWait time.Duration
 	// Pool, when not nil, shares connections and token caches between
 	// the clients made from this Network (see Pool). Nil means every
 	// repository opened gets its own.
@@ -163,7 +168,9 @@ func (n Network) authClient(base http.RoundTripper, registryHost string, audit *
 
 func (n Network) newAuthClient(base http.RoundTripper, registryHost string, audit *Audit) *auth.Client {
 	c := &auth.Client{
-		Client:   &http.Client{Transport: audit.wrap(base), Timeout: 2 * time.Minute},
+		// Every attempt is counted; retries sit under token auth, so a
+		// token request is retried like any other.
+		Client:   &http.Client{Transport: newRetryTransport(audit.wrap(base), n.MaxRetryWait), Timeout: 2*time.Minute + max(n.MaxRetryWait, DefaultMaxRetryWait)},
 		Cache:    auth.NewCache(),
 		ClientID: authClientID,
 		Credential: func(ctx context.Context, _ string) (auth.Credential, error) {
@@ -194,10 +201,17 @@ func (n Network) newAuthClient(base http.RoundTripper, registryHost string, audi
 type scopedTransport struct {
 	client *auth.Client
 	scopes []string
+	// ctx is the command's, for requests that notary makes without one:
+	// Ctrl-C then also ends a wait between retries. Nil means none.
+	ctx context.Context
 }
 
 func (t scopedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx := auth.AppendScopes(req.Context(), t.scopes...)
+	ctx := req.Context()
+	if ctx.Done() == nil && t.ctx != nil {
+		ctx = t.ctx
+	}
+	ctx = auth.AppendScopes(ctx, t.scopes...)
 	return t.client.Do(req.WithContext(ctx))
 }
 

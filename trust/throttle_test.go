@@ -1,0 +1,113 @@
+package trust
+
+import (
+	"context"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/acrtrust/docker-acrtrust/sandbox"
+)
+
+// throttledSandbox starts a sandbox with signed repositories app and other,
+// throttled to rate requests per second where throttle says, and returns a
+// Network that reaches it as AcrPull with the given retry bound.
+func throttledSandbox(t *testing.T, rate int, throttle func(*http.Request) bool, bound time.Duration) (*sandbox.Sandbox, Network, string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration: needs the in-process sandbox")
+	}
+	sb, err := sandbox.Start(sandbox.Options{})
+	assert.NilError(t, err)
+	t.Cleanup(func() { sb.Close() })
+	assert.NilError(t, sb.Seed(context.Background(), []sandbox.SeedRepo{
+		{Name: "app", Signed: []string{"v1"}}, {Name: "other", Signed: []string{"v1"}},
+	}, 1))
+	config := t.TempDir()
+	assert.NilError(t, sb.InstallCA(config))
+	sb.SetNetwork(sandbox.Network{Rate: rate, Throttle: throttle})
+	return sb, Network{
+		CertsDir:     filepath.Join(config, "tls"),
+		MaxRetryWait: bound,
+		Credentials: func(string) (Credential, error) {
+			return Credential{Username: sandbox.UserPull, Password: sandbox.Password}, nil
+		},
+	}, filepath.Join(config, "trust")
+}
+
+func sandboxRef(t *testing.T, sb *sandbox.Sandbox, s string) Ref {
+	t.Helper()
+	ref, err := ParseRef(sb.Host() + "/" + s)
+	assert.NilError(t, err)
+	return ref
+}
+
+// assertThrottled checks that err is throttling and nothing else a user
+// could be sent after: no login, role or TLS problem.
+func assertThrottled(t *testing.T, err error, audit *Audit) {
+	t.Helper()
+	assert.Assert(t, err != nil)
+	re, ok := Throttling(err)
+	assert.Assert(t, ok, "not throttling: %v", err)
+	assert.Check(t, is.Equal(re.Status, http.StatusTooManyRequests))
+	assert.Check(t, !Denied(err), "throttling is no refusal: %v", err)
+	assert.Check(t, !TLSFailure(err))
+	assert.Check(t, is.Len(audit.Denials(), 0), "no refusal recorded, so no login or role advice")
+}
+
+// TestThrottledTrustRead: a trust server that keeps answering 429 past
+// the bound gives KindThrottled.
+func TestThrottledTrustRead(t *testing.T) {
+	sb, network, trustDir := throttledSandbox(t, 1, sandbox.ThrottleTrust, 300*time.Millisecond)
+	audit := &Audit{}
+	repo, err := Opener{TrustDir: trustDir, Network: network, Audit: audit}.Open(context.Background(), sandboxRef(t, sb, "app"), false)
+	assert.NilError(t, err)
+	_, err = Resolve(context.Background(), repo, "v1")
+	assertThrottled(t, err, audit)
+	assert.Check(t, is.Equal(KindOf(err), KindThrottled))
+	assert.Check(t, sb.Throttled() > 0)
+}
+
+// TestThrottledRegistryRead: the registry's 429 past the bound.
+func TestThrottledRegistryRead(t *testing.T) {
+	sb, network, _ := throttledSandbox(t, 1, sandbox.ThrottleRegistry, 300*time.Millisecond)
+	audit := &Audit{}
+	// The 401 challenge is the second's one request; the read with a token is over.
+	_, err := NewRegistry(network, audit).Resolve(context.Background(), sandboxRef(t, sb, "app:v1"))
+	assertThrottled(t, err, audit)
+}
+
+// TestThrottledToken: the token service's 429 past the bound is
+// throttling, never a refused login.
+func TestThrottledToken(t *testing.T) {
+	sb, network, _ := throttledSandbox(t, 1, sandbox.ThrottleToken, 300*time.Millisecond)
+	audit := &Audit{}
+	reg := NewRegistry(network, audit)
+	_, err := reg.Resolve(context.Background(), sandboxRef(t, sb, "app:v1"))
+	assert.NilError(t, err)
+	_, err = reg.Resolve(context.Background(), sandboxRef(t, sb, "other:v1")) // another scope, another token
+	assertThrottled(t, err, audit)
+}
+
+// TestThrottlingSurvived: within the bound, every step waits as asked
+// (Retry-After) and the command succeeds.
+func TestThrottlingSurvived(t *testing.T) {
+	sb, network, trustDir := throttledSandbox(t, 5, nil, 0)
+	audit := &Audit{}
+	reg := NewRegistry(network, audit)
+	for _, name := range []string{"app", "other"} {
+		ref := sandboxRef(t, sb, name+":v1")
+		desc, err := reg.Resolve(context.Background(), ref)
+		assert.NilError(t, err)
+		repo, err := Opener{TrustDir: trustDir, Network: network, Audit: audit}.Open(context.Background(), ref, false)
+		assert.NilError(t, err)
+		target, err := Resolve(context.Background(), repo, "v1")
+		assert.NilError(t, err)
+		assert.Check(t, is.Equal(target.Digest, desc.Digest))
+	}
+	assert.Check(t, sb.Throttled() > 0, "the rate was reached")
+}
