@@ -90,7 +90,7 @@ func (r *Registry) acrTagDigests(ctx context.Context, ref Ref, host string) (map
 	if err != nil {
 		return nil, err
 	}
-	ctx = auth.AppendScopes(ctx, auth.ScopeRepository(ref.Path(), "metadata_read"))
+	ctx = auth.AppendScopes(withNeedsScopes(ctx, ref), auth.ScopeRepository(ref.Path(), "metadata_read"))
 	scheme, client := "https", r.client(ref.Registry(), tlsCfg)
 	next := fmt.Sprintf("/acr/v1/%s/_tags?n=%d", ref.Path(), acrTagsPageSize)
 	out := map[string]digest.Digest{}

@@ -62,6 +62,7 @@ func (r *Registry) Resolve(ctx context.Context, ref Ref) (ocispec.Descriptor, er
 	if target == "" {
 		return ocispec.Descriptor{}, fmt.Errorf("no tag specified for %s", ref.Original)
 	}
+	ctx = withNeedsScopes(ctx, ref) // scopes.go
 	var desc ocispec.Descriptor
 	err := r.with(ref, func(repo *remote.Repository) error {
 		var err error
@@ -76,6 +77,7 @@ func (r *Registry) Resolve(ctx context.Context, ref Ref) (ocispec.Descriptor, er
 
 // Tags lists every tag of ref's repository.
 func (r *Registry) Tags(ctx context.Context, ref Ref) ([]string, error) {
+	ctx = withNeedsScopes(ctx, ref) // scopes.go
 	var tags []string
 	err := r.with(ref, func(repo *remote.Repository) error {
 		tags = nil

@@ -79,6 +79,16 @@ func Throttling(err error) (*RetryError, bool) {
 	return nil, false
 }
 
+type waitObserverKey struct{}
+
+// WithWaitObserver returns a context whose requests call observe each time
+// a server throttles one (429), with the wait it causes: an adaptive bound
+// on concurrency (internal/adaptive) lowers itself, and a report can say
+// what throttling cost. observe must be safe for concurrent use.
+func WithWaitObserver(ctx context.Context, observe func(wait time.Duration)) context.Context {
+	return context.WithValue(ctx, waitObserverKey{}, observe)
+}
+
 // retryTransport sends each request through oras-go's retry transport
 // (registry/remote/retry: it rewinds bodies, closes discarded responses
 // and stops waiting when the request's context ends, Ctrl-C included)
@@ -139,6 +149,10 @@ func (p *retryPolicy) Retry(attempt int, resp *http.Response, err error) (time.D
 	wait := backoff(attempt, asked)
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if observe, ok := p.req.Context().Value(waitObserverKey{}).(func(time.Duration)); ok && resp != nil &&
+		resp.StatusCode == http.StatusTooManyRequests {
+		observe(min(wait, p.bound-p.waited))
+	}
 	if p.waited+wait > p.bound {
 		re := &RetryError{Method: p.req.Method, Host: p.req.URL.Host, Path: p.req.URL.Path,
 			RetryAfter: asked, Attempts: attempt + 1, Waited: p.waited, Bound: p.bound, Err: err}

@@ -163,3 +163,17 @@ func TestRetryOff(t *testing.T) {
 	assert.Check(t, is.Equal(resp.StatusCode, 429))
 	assert.Check(t, is.Equal(n.Load(), int32(1)))
 }
+
+// TestWaitObserver: each 429 is reported with its wait, through the
+// request's context; other retries are not throttling.
+func TestWaitObserver(t *testing.T) {
+	srv, _ := answering(t, nil, 429, 503, 429, 200)
+	var waits []time.Duration
+	ctx := WithWaitObserver(context.Background(), func(d time.Duration) { waits = append(waits, d) })
+	_, err := send(t, ctx, time.Minute, http.MethodGet, srv.URL+"/v2/app/tags/list")
+	assert.NilError(t, err)
+	assert.Assert(t, is.Len(waits, 2))
+	for _, w := range waits {
+		assert.Check(t, w > 0)
+	}
+}

@@ -58,6 +58,10 @@ type Network struct {
 	// resets the connection (retry.go). Zero means DefaultMaxRetryWait;
 	// negative turns retries off.
 	MaxRetryWait time.Duration
+	// Tokens keeps registry tokens (tokencache.go): across commands when
+	// made with a directory. Nil means a cache for this run only, shared
+	// through Pool when there is one.
+	Tokens *TokenCache
 	// Pool, when not nil, shares connections and token caches between
 	// the clients made from this Network (see Pool). Nil means every
 	// repository opened gets its own.
@@ -167,11 +171,13 @@ func (n Network) authClient(base http.RoundTripper, registryHost string, audit *
 }
 
 func (n Network) newAuthClient(base http.RoundTripper, registryHost string, audit *Audit) *auth.Client {
+	tokens := n.tokenCache().view(func() string { return n.identity(registryHost) })
+	// Every attempt is counted; retries sit under token auth, so a token
+	// request is retried like any other.
+	tokens.next = newRetryTransport(audit.wrap(base), n.MaxRetryWait)
 	c := &auth.Client{
-		// Every attempt is counted; retries sit under token auth, so a
-		// token request is retried like any other.
-		Client:   &http.Client{Transport: newRetryTransport(audit.wrap(base), n.MaxRetryWait), Timeout: 2*time.Minute + max(n.MaxRetryWait, DefaultMaxRetryWait)},
-		Cache:    auth.NewCache(),
+		Client:   &http.Client{Transport: tokens, Timeout: 2*time.Minute + max(n.MaxRetryWait, DefaultMaxRetryWait)},
+		Cache:    tokens,
 		ClientID: authClientID,
 		Credential: func(ctx context.Context, _ string) (auth.Credential, error) {
 			if n.Credentials == nil {
