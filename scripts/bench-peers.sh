@@ -48,6 +48,11 @@
 #   BENCH_PEERS_AUDIT_TAGS signed tags per repository (default 20, at most 100)
 #   BENCH_PEERS_ONLY       "audit" runs only the audit benchmark (4), "pull"
 #                          only the realistic pull and its fixed cost (3b)
+#   BENCH_PEERS_LATENCY    milliseconds added to every request by the sandboxes
+#                          (--latency; default 0, at most 1000): a registry a
+#                          round trip away, e.g. 20
+#   BENCH_PEERS_RATE       requests per second the sandboxes serve before
+#                          answering 429 (--rate; default 0: no limit)
 #   DOCKER_HOST            the engine to use; without it, the current docker
 #                          context's, else the default socket
 set -euo pipefail
@@ -72,6 +77,9 @@ pull_runs="$(bounded BENCH_PEERS_PULL_RUNS "${BENCH_PEERS_PULL_RUNS:-5}" 1 20)"
 audit_repos="$(bounded BENCH_PEERS_AUDIT_REPOS "${BENCH_PEERS_AUDIT_REPOS:-1000}" 0 5000)"
 audit_tags="$(bounded BENCH_PEERS_AUDIT_TAGS "${BENCH_PEERS_AUDIT_TAGS:-20}" 1 100)"
 only="${BENCH_PEERS_ONLY:-all}"
+latency="$(bounded BENCH_PEERS_LATENCY "${BENCH_PEERS_LATENCY:-0}" 0 1000)"
+rate="$(bounded BENCH_PEERS_RATE "${BENCH_PEERS_RATE:-0}" 0 1000000)"
+network_args=(--latency "$latency" --rate "$rate")
 case "$only" in all | audit | pull) ;; *) fail "BENCH_PEERS_ONLY=$only: want all, audit or pull" ;; esac
 
 [ -x "$plugin" ] && [ -x "$sandbox_bin" ] || fail "build first: make build sandbox (or run make bench-peers)"
@@ -153,7 +161,7 @@ done
 
 note "starting the sandbox with $((${#seed_args[@]} / 2)) seeded images"
 log="$work/sandbox.log"
-"$sandbox_bin" --verbose --ca-out "$work/ca.crt" "${seed_args[@]}" >"$work/sandbox.out" 2>"$log" </dev/null &
+"$sandbox_bin" --verbose "${network_args[@]}" --ca-out "$work/ca.crt" "${seed_args[@]}" >"$work/sandbox.out" 2>"$log" </dev/null &
 sandbox_pid=$!
 for _ in $(seq 1 1200); do
 	grep -q '^Press Ctrl-C' "$work/sandbox.out" 2>/dev/null && break
@@ -516,6 +524,26 @@ fi
 # ------------------------------------------------- 3. pull, with an engine
 
 bench_pull="pull a small signed image"
+
+# dct_pull_row: Docker's own trusted pull (DOCKER_CONTENT_TRUST=1 docker
+# pull, a docker CLI older than v29) of the same tag, from its own
+# DOCKER_CONFIG; repeat's untimed first run warms its trust cache, as the
+# signing warmed docker acrtrust's.
+dct_pull_row() {
+	local label="\`DOCKER_CONTENT_TRUST=1 docker pull NAME:TAG\`"
+	if [ -z "$dct_docker" ]; then
+		skip_row "$bench_pull" "$label" "no docker CLI with content trust"
+		return
+	fi
+	dct_cfg() { DOCKER_CONTENT_TRUST=1 DOCKER_CONFIG="$work/docker" "$dct_docker" "$@"; }
+	note "pull: DOCKER_CONTENT_TRUST=1 docker pull NAME:TAG (Docker $dct_version), $pull_runs runs"
+	remove_image
+	if repeat dct-pull "$pull_runs" dct_cfg pull "$name:$tag"; then
+		row "$bench_pull" "$label (Docker $dct_version)" "$(fmt_ms "$rep_ms") (median of $pull_runs)" "$rep_total" "$rep_split" "" ""
+	else
+		fail_row "$bench_pull" "$label" "a run failed"
+	fi
+}
 pull_note=""
 if [ -z "$engine" ]; then
 	skip_row "$bench_pull" "\`docker pull NAME@DIGEST\`" "no engine"
@@ -553,6 +581,7 @@ else
 	else
 		fail_row "$bench_pull" "\`docker acrtrust pull NAME:TAG\`" "a run failed"
 	fi
+	dct_pull_row
 	before_each=""
 	remove_image
 fi
@@ -649,7 +678,7 @@ elif [ ! -x /usr/bin/time ]; then
 else
 	note "audit: starting a second sandbox seeded with ${audit_repos}x$audit_tags"
 	alog="$work/audit-sandbox.log"
-	"$sandbox_bin" --verbose --ca-out "$work/audit-ca.crt" --seed-registry "${audit_repos}x$audit_tags" >"$work/audit-sandbox.out" 2>"$alog" </dev/null &
+	"$sandbox_bin" --verbose "${network_args[@]}" --ca-out "$work/audit-ca.crt" --seed-registry "${audit_repos}x$audit_tags" >"$work/audit-sandbox.out" 2>"$alog" </dev/null &
 	audit_sandbox_pid=$!
 	for _ in $(seq 1 1200); do
 		grep -q '^Press Ctrl-C' "$work/audit-sandbox.out" 2>/dev/null && break
@@ -747,8 +776,8 @@ cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null |
 {
 	printf '## bench-peers, %s\n\n' "$(date -u +%Y-%m-%dT%H:%MZ)"
 	printf -- '- machine: %s cores%s\n' "$(nproc 2>/dev/null || echo '?')" "${cpu:+, $cpu}"
-	printf -- '- %s; sandbox https://%s (loopback, token auth, request log)\n' \
-		"$("$plugin" version 2>/dev/null </dev/null | head -n1)" "$host"
+	printf -- '- %s; sandbox https://%s (loopback, token auth, request log; %s ms added per request, %s)\n' \
+		"$("$plugin" version 2>/dev/null </dev/null | head -n1)" "$host" "$latency" "$([ "$rate" -gt 0 ] && printf 'at most %s requests/s' "$rate" || printf 'no rate limit')"
 	printf -- '- notary CLI: %s\n' "${notary_bin:-none}"
 	printf -- '- docker CLI with content trust: %s\n' "${dct_docker:-none}${dct_version:+ ($dct_version)}"
 	if [ -n "$engine" ]; then
