@@ -80,6 +80,7 @@ func TestTroubleshootingListsEveryRemedy(t *testing.T) {
 		{trust.ErrOfflineWrite, "cannot publish trust data offline"},
 		{&trust.PinsFileError{Path: "pins.json", Err: errors.New("x")}, "pins file FILE, line N"},
 		{&notInRegistryError{ref: ref.String(), err: errors.New("x")}, "is not in the registry, so there is nothing to sign"},
+		{&trust.RetryError{Host: ref.Registry(), Status: 429}, "is throttling requests (429 Too Many Requests)"},
 	} {
 		assert.Check(t, cmdutil.RemedyOf(d.Explained(tc.err)) != "", "%T has no remedy", tc.err)
 		assert.Check(t, strings.Contains(page, tc.phrase), "%T: docs/troubleshooting.md lacks %q", tc.err, tc.phrase)

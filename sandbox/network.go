@@ -20,7 +20,9 @@ type Network struct {
 	Rate int
 	// Throttle limits Rate to some requests; nil means every request.
 	// [ThrottleToken], [ThrottleTrust] and [ThrottleRegistry] single out
-	// one service, to test each step of a command under 429.
+	// one service, to test each step of a command under 429. With Rate 0,
+	// every request it selects is answered 429: a registry that keeps
+	// throttling.
 	Throttle func(*http.Request) bool
 }
 
@@ -78,10 +80,15 @@ func (s *Sandbox) delayAndLimit(w http.ResponseWriter, r *http.Request) bool {
 			t.Stop()
 		}
 	}
-	if n.Rate <= 0 || (n.Throttle != nil && !n.Throttle(r)) {
+	if n.Throttle != nil && !n.Throttle(r) || n.Throttle == nil && n.Rate <= 0 {
 		return false
 	}
-	wait, over := s.network.take(time.Now())
+	wait, over := time.Second, true
+	if n.Rate > 0 {
+		wait, over = s.network.take(time.Now())
+	} else {
+		s.network.refuse()
+	}
 	if !over {
 		return false
 	}
@@ -105,6 +112,12 @@ func (st *networkState) take(now time.Time) (time.Duration, bool) {
 	}
 	st.served++
 	return 0, false
+}
+
+func (st *networkState) refuse() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.refused++
 }
 
 func (st *networkState) resetStats() {

@@ -54,3 +54,15 @@ func TestNetworkWindow(t *testing.T) {
 	_, over = st.take(now.Add(time.Second))
 	assert.Check(t, !over, "a new second")
 }
+
+// TestThrottleWithoutRate: a Throttle without a Rate refuses every request
+// it selects.
+func TestThrottleWithoutRate(t *testing.T) {
+	sb := start(t, Options{Network: Network{Throttle: ThrottleRegistry}})
+	resp, _ := do(t, sb, http.MethodGet, "/v2/", "", nil)
+	assert.Check(t, is.Equal(resp.StatusCode, http.StatusTooManyRequests))
+	assert.Check(t, is.Equal(resp.Header.Get("Retry-After"), "1"))
+	resp, _ = do(t, sb, http.MethodGet, "/oauth2/token?service="+sb.Host(), "", nil)
+	assert.Check(t, resp.StatusCode != http.StatusTooManyRequests)
+	assert.Check(t, is.Equal(sb.Throttled(), 1))
+}

@@ -155,7 +155,7 @@ func Classify(gun data.GUN, err error) error {
 	)
 	if re, ok := Throttling(err); ok {
 		// Before the network kinds: notary wraps the transport's error.
-		return mk(KindThrottled, "Error: the trust server is throttling requests: %v", re)
+		return mk(KindThrottled, "Error: %s is throttling requests: %v", re.Host, re)
 	}
 	switch {
 	case rootRotationFailure(err):

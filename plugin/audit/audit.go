@@ -179,6 +179,9 @@ func RunAudit(ctx context.Context, d *cmdutil.Deps, opts AuditOptions) error {
 	if opts.Parallel < 1 {
 		return cmdutil.UsageError{Err: fmt.Errorf("invalid --parallel %d: want at least 1", opts.Parallel)}
 	}
+	// Fewer repositories at once while the registry throttles (issue 20).
+	d.Parallel = opts.Parallel
+	ctx, lim := d.Adaptive(ctx, opts.Parallel)
 	var targets []auditTarget
 	for _, a := range opts.Targets {
 		t, err := parseAuditTarget(a)
@@ -276,12 +279,17 @@ func RunAudit(ctx context.Context, d *cmdutil.Deps, opts AuditOptions) error {
 	}
 	trustDir := d.TrustDir()
 	emitErr := auditAll(ctx, opts.Parallel, names, func(ctx context.Context, name string) (AuditRepo, bool) {
+		if lim.Acquire(ctx) != nil {
+			return AuditRepo{}, false // interrupted
+		}
+		defer lim.Release()
 		return auditOne(ctx, d, name, trustDir, now, window)
 	}, emit)
 	cancelList()
 	for range names { // let the lister finish
 	}
 	progress.done()
+	d.ReportThrottling(lim, "the repositories audited")
 	if emitErr != nil {
 		return emitErr
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/acrtrust/docker-acrtrust/internal/adaptive"
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/explain"
 
@@ -28,6 +29,9 @@ type migrateOptions struct {
 	emitPolicy      string
 	notationDir     string
 	parallel        int
+	// limiter bounds the digests signed at once, fewer while the registry
+	// throttles (issue 20); set by runMigrate.
+	limiter *adaptive.Limiter
 }
 
 // The status of a tag in a migration (the Status of `migrate --format json`).
@@ -153,6 +157,9 @@ func runMigrate(ctx context.Context, d *cmdutil.Deps, opts migrateOptions) error
 	if err != nil {
 		return err
 	}
+	d.Parallel = opts.parallel
+	ctx, opts.limiter = d.Adaptive(ctx, opts.parallel)
+	defer d.ReportThrottling(opts.limiter, "the digests signed")
 	jsonOut := cmdutil.IsJSONFormat(opts.format)
 	report := MigrateReport{
 		DryRun:          opts.dryRun,
@@ -273,7 +280,11 @@ func migrateRepository(d *cmdutil.Deps, ctx context.Context, ref trust.Ref, imag
 		go func() {
 			defer wg.Done()
 			for it := range work {
+				if opts.limiter.Acquire(ctx) != nil {
+					continue // interrupted: reported as such below
+				}
 				status, err := migrateDigest(d, ctx, ref, signer, it, opts)
+				opts.limiter.Release()
 				finish(it, status, err)
 			}
 		}()

@@ -1,0 +1,65 @@
+package plugin
+
+import (
+	"os"
+	"testing"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdtest"
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
+	"github.com/acrtrust/docker-acrtrust/sandbox"
+)
+
+// TestWarmPullAsksNoToken: the token of one command serves the next (the
+// token cache under DOCKER_CONFIG): a warm trusted resolution makes one
+// request to the trust server and none to the token service.
+// ACRTRUST_NO_TOKEN_CACHE=1 keeps nothing on disk.
+func TestWarmPullAsksNoToken(t *testing.T) {
+	sb := cmdtest.StartSandbox(t)
+	assert.NilError(t, sb.Seed(t.Context(), []sandbox.SeedRepo{{Name: "app", Signed: []string{"v1"}}}, 1))
+	ref := sb.Host() + "/app:v1"
+	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
+	assert.NilError(t, runCommand(t, d, "resolve", ref)) // cold
+	again := func(env map[string]string) sandbox.Stats {
+		t.Helper()
+		next, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, env)
+		next.ConfigDir = d.ConfigDir
+		sb.ResetStats()
+		assert.NilError(t, runCommand(t, next, "resolve", ref))
+		return sb.Stats()
+	}
+	st := again(nil)
+	assert.Check(t, is.Equal(st.TrustRequests, 1), "the timestamp only")
+	assert.Check(t, is.Equal(st.TokenRequests, 0))
+
+	st = again(map[string]string{"ACRTRUST_NO_TOKEN_CACHE": "1"})
+	assert.Check(t, is.Equal(st.TokenRequests, 1))
+
+	off, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, map[string]string{"ACRTRUST_NO_TOKEN_CACHE": "1"})
+	assert.NilError(t, runCommand(t, off, "resolve", ref))
+	_, err := os.Stat(off.TokenCacheDir())
+	assert.Check(t, os.IsNotExist(err), "nothing kept: %v", err)
+}
+
+// TestMaxRetryWaitInput: a wait that is no duration is a usage error that
+// names where it came from.
+func TestMaxRetryWaitInput(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{name: "variable", env: map[string]string{"ACRTRUST_MAX_RETRY_WAIT": "soon"}, want: `ACRTRUST_MAX_RETRY_WAIT: "soon" is not a wait: want a duration such as 90s or 5m`},
+		{name: "flag", args: []string{"--max-retry-wait", "-1s"}, want: `"-1s" is not a wait`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := cmdtest.NewTestDeps(t, cmdtest.NewFakeCLI(t, ""), tc.env)
+			err := runCommand(t, d, append(tc.args, "resolve", "127.0.0.1:1/app:v1")...)
+			assert.Check(t, is.ErrorContains(err, tc.want))
+			assert.Check(t, is.Equal(cmdtest.StatusCode(t, err), cmdutil.ExitUsage))
+		})
+	}
+}
