@@ -46,6 +46,8 @@
 #   BENCH_PEERS_AUDIT_REPOS repositories seeded for the audit (default 1000, at most 5000;
 #                          0 skips the audit benchmark)
 #   BENCH_PEERS_AUDIT_TAGS signed tags per repository (default 20, at most 100)
+#   BENCH_PEERS_AUDIT_LOOPS 0 skips the shell loops the audit is compared with
+#                          (notary list, docker trust inspect); default 1
 #   BENCH_PEERS_ONLY       "audit" runs only the audit benchmark (4), "pull"
 #                          only the realistic pull and its fixed cost (3b)
 #   BENCH_PEERS_LATENCY    milliseconds added to every request by the sandboxes
@@ -77,6 +79,7 @@ pull_runs="$(bounded BENCH_PEERS_PULL_RUNS "${BENCH_PEERS_PULL_RUNS:-5}" 1 20)"
 audit_repos="$(bounded BENCH_PEERS_AUDIT_REPOS "${BENCH_PEERS_AUDIT_REPOS:-1000}" 0 5000)"
 audit_tags="$(bounded BENCH_PEERS_AUDIT_TAGS "${BENCH_PEERS_AUDIT_TAGS:-20}" 1 100)"
 only="${BENCH_PEERS_ONLY:-all}"
+audit_loops="$(bounded BENCH_PEERS_AUDIT_LOOPS "${BENCH_PEERS_AUDIT_LOOPS:-1}" 0 1)"
 latency="$(bounded BENCH_PEERS_LATENCY "${BENCH_PEERS_LATENCY:-0}" 0 1000)"
 rate="$(bounded BENCH_PEERS_RATE "${BENCH_PEERS_RATE:-0}" 0 1000000)"
 network_args=(--latency "$latency" --rate "$rate")
@@ -671,6 +674,45 @@ rss_timed() {
 }
 
 bench_audit="audit $audit_repos repositories × $audit_tags signed tags"
+
+# dct_inspect_loop_row: the loop people ran with Docker's own content trust,
+# `docker trust inspect` per repository (a docker CLI older than v29; it
+# needs no engine), timed against the audit's median.
+dct_inspect_loop_row() {
+	local label="shell loop: \`docker trust inspect\` per repository ($audit_repos processes)" dcfg i
+	if [ -z "$dct_docker" ]; then
+		skip_row "$bench_audit" "$label" "no docker CLI with content trust"
+		return
+	fi
+	dcfg="$(audit_config dct-audit)"
+	dct_loop() {
+		for ((i = 0; i < audit_repos; i++)); do
+			DOCKER_CONFIG="$dcfg" "$dct_docker" trust inspect "$ahost/$(printf 'seed/r%04d' "$i")" || return
+		done
+	}
+	note "audit: a shell loop of docker trust inspect (Docker $dct_version) over $audit_repos repositories"
+	if timed_in "$alog" "$work/dct-loop.out" dct_loop; then
+		local ratio=""
+		[ -n "$audit_ms" ] && [ "$audit_ms" -gt 0 ] && ratio="$(awk -v a="$elapsed_ms" -v b="$audit_ms" 'BEGIN { printf "docker-acrtrust audit is %.1f× faster (target: at least 10×)", a / b }')"
+		row "$bench_audit" "$label, Docker $dct_version" "$(fmt_ms "$elapsed_ms") (1 run)" "$(cells_total "$counts")" "$(cells_split "$counts")" "$(cells_pub "$counts")" "$ratio"
+	else
+		fail_row "$bench_audit" "$label" "a run failed"
+		fail_detail "$work/dct-loop.out"
+	fi
+}
+
+# timed_in LOG FILE CMD...: timed, with the requests counted in LOG.
+timed_in() {
+	local l="$1" file="$2" from start end rc=0
+	shift 2
+	from="$(wc -l <"$l")"
+	start="$(date +%s%N)"
+	"$@" >"$file" 2>&1 </dev/null || rc=$?
+	end="$(date +%s%N)"
+	elapsed_ms=$(((end - start) / 1000000))
+	counts="$(log="$l" window "$from")"
+	return "$rc"
+}
 if [ "$audit_repos" -eq 0 ]; then
 	note "audit: skipped (BENCH_PEERS_AUDIT_REPOS=0)"
 elif [ ! -x /usr/bin/time ]; then
@@ -742,7 +784,9 @@ else
 			fail_detail "$work/audit-$n.json.err"
 		fi
 	done
-	if [ -z "$notary_bin" ]; then
+	if [ "$audit_loops" -eq 0 ]; then
+		note "audit: shell loops skipped (BENCH_PEERS_AUDIT_LOOPS=0)"
+	elif [ -z "$notary_bin" ]; then
 		skip_row "$bench_audit" "shell loop of \`notary list\`" "no notary CLI (apt-get install notary)"
 	else
 		notary_loop() {
@@ -768,6 +812,7 @@ else
 			fail_detail "$work/notary-loop.out"
 		fi
 	fi
+	[ "$audit_loops" -eq 0 ] || dct_inspect_loop_row
 fi
 
 # ---------------------------------------------------------------- report
