@@ -21,6 +21,12 @@
 // --seed-registry REPOSxTAGS seeds REPOS signed repositories seed/r0000,
 // seed/r0001, ... of TAGS signed tags (t00, t01, ...) each, before the first
 // line is printed: a registry to audit.
+//
+// --latency MS adds MS milliseconds to every request, and --rate N answers
+// 429 Too Many Requests with Retry-After above N requests per second, as
+// ACR does over its SKU's limits: a registry a round trip away that
+// throttles, for benchmarks and for trying the retries (see package
+// sandbox, [sandbox.Network]). Seeding is done before they apply.
 package main
 
 import (
