@@ -28,9 +28,10 @@ import (
 // are never kept. It implements oras-go's auth.Cache (through a view per
 // identity), so oras-go's token flows stay as they are.
 //
-// It also remembers each host's token challenge (realm and service), so
-// that a request for a repository with no token yet asks the token
-// service at once instead of being challenged first (tokenView.RoundTrip).
+// It also remembers, for the run, each host's token challenge (realm and
+// service), so that a request for a repository with no token yet asks the
+// token service at once instead of being challenged first
+// (tokenView.RoundTrip).
 // Safe for concurrent use.
 type TokenCache struct {
 	dir string
@@ -42,8 +43,11 @@ type TokenCache struct {
 // hostTokens is what the cache keeps for one host and identity; its JSON
 // is the file.
 type hostTokens struct {
-	Challenge string                 `json:"challenge,omitempty"` // Www-Authenticate without scope
-	Tokens    map[string]cachedToken `json:"tokens"`              // by scopes, as oras-go joins them
+	// Challenge is the host's Www-Authenticate without its scope, learnt
+	// in this process only: a realm kept on disk could go stale, and a
+	// command would then fail before it learns the new one.
+	Challenge string                 `json:"-"`
+	Tokens    map[string]cachedToken `json:"tokens"` // by scopes, as oras-go joins them
 }
 
 type cachedToken struct {
@@ -257,7 +261,7 @@ func (v *tokenView) Set(ctx context.Context, host string, scheme auth.Scheme, ke
 func (v *tokenView) RoundTrip(req *http.Request) (*http.Response, error) {
 	authz := req.Header.Get("Authorization")
 	host := req.URL.Host
-	if authz == "" && strings.HasPrefix(req.URL.Path, "/v2") && len(auth.GetAllScopesForHost(req.Context(), host)) > 0 {
+	if authz == "" && registryPath(req.URL.Path) && len(auth.GetAllScopesForHost(req.Context(), host)) > 0 {
 		v.cache.mu.Lock()
 		h, _ := v.entry(host)
 		challenge := h.Challenge
@@ -281,11 +285,17 @@ func (v *tokenView) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		v.cache.save(fk, h)
 	}
-	if c := bearerChallenge(resp.Header.Get("Www-Authenticate")); c != "" && c != h.Challenge && strings.HasPrefix(req.URL.Path, "/v2") {
+	if c := bearerChallenge(resp.Header.Get("Www-Authenticate")); c != "" && registryPath(req.URL.Path) {
 		h.Challenge = c
-		v.cache.save(fk, h)
 	}
 	return resp, nil
+}
+
+// registryPath reports whether path is the registry's or the trust
+// server's (the distribution API, and ACR's own under /acr/), not the
+// token service's.
+func registryPath(path string) bool {
+	return strings.HasPrefix(path, "/v2") || strings.HasPrefix(path, "/acr/")
 }
 
 // bearerChallenge returns a Bearer challenge's realm and service as a
