@@ -17,6 +17,7 @@ import (
 // request to the trust server and none to the token service.
 // ACRTRUST_NO_TOKEN_CACHE=1 keeps nothing on disk.
 func TestWarmPullAsksNoToken(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	assert.NilError(t, sb.Seed(t.Context(), []sandbox.SeedRepo{{Name: "app", Signed: []string{"v1"}}}, 1))
 	ref := sb.Host() + "/app:v1"

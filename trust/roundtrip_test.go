@@ -50,6 +50,7 @@ func roundTripSandbox(t *testing.T, repos []sandbox.SeedRepo) (*sandbox.Sandbox,
 // run, not once per scope: at most 6 requests per repository (token, root,
 // timestamp, snapshot, targets, one tag-listing page).
 func TestAuditRoundTrips(t *testing.T) {
+	t.Parallel()
 	var repos []sandbox.SeedRepo
 	for i := range 4 {
 		repos = append(repos, sandbox.SeedRepo{Name: fmt.Sprintf("team/r%d", i), Signed: []string{"v1", "v2"}, Unsigned: []string{"dev"}})
@@ -86,6 +87,7 @@ func TestAuditRoundTrips(t *testing.T) {
 // server (the timestamp) and none to the token service; without it, the
 // token is asked for again.
 func TestWarmPullRoundTrips(t *testing.T) {
+	t.Parallel()
 	sb, network, trustDir := roundTripSandbox(t, []sandbox.SeedRepo{{Name: "app", Signed: []string{"v1"}}})
 	tokens := filepath.Join(t.TempDir(), "acrtrust", "tokens")
 	ref := sandboxRef(t, sb, "app:v1")
@@ -126,6 +128,7 @@ func TestWarmPullRoundTrips(t *testing.T) {
 // TestTokenDroppedOn401: a cached token that the server refuses is
 // dropped, and the command gets a new one and succeeds.
 func TestTokenDroppedOn401(t *testing.T) {
+	t.Parallel()
 	sb, network, trustDir := roundTripSandbox(t, []sandbox.SeedRepo{{Name: "app", Signed: []string{"v1"}}})
 	tokens := t.TempDir()
 	ref := sandboxRef(t, sb, "app:v1")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,9 +15,9 @@ import (
 )
 
 // throttledSandbox starts a sandbox with signed repositories app and other,
-// throttled to rate requests per second where throttle says, and returns a
-// Network that reaches it as AcrPull with the given retry bound.
-func throttledSandbox(t *testing.T, rate int, throttle func(*http.Request) bool, bound time.Duration) (*sandbox.Sandbox, Network, string) {
+// throttled as n says, and returns a Network that reaches it as AcrPull
+// with the given retry bound.
+func throttledSandbox(t *testing.T, n sandbox.Network, bound time.Duration) (*sandbox.Sandbox, Network, string) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration: needs the in-process sandbox")
@@ -29,7 +30,7 @@ func throttledSandbox(t *testing.T, rate int, throttle func(*http.Request) bool,
 	}, 1))
 	config := t.TempDir()
 	assert.NilError(t, sb.InstallCA(config))
-	sb.SetNetwork(sandbox.Network{Rate: rate, Throttle: throttle})
+	sb.SetNetwork(n)
 	return sb, Network{
 		CertsDir:     filepath.Join(config, "tls"),
 		MaxRetryWait: bound,
@@ -62,7 +63,8 @@ func assertThrottled(t *testing.T, err error, audit *Audit) {
 // TestThrottledTrustRead: a trust server that keeps answering 429 past
 // the bound gives KindThrottled.
 func TestThrottledTrustRead(t *testing.T) {
-	sb, network, trustDir := throttledSandbox(t, 1, sandbox.ThrottleTrust, 300*time.Millisecond)
+	t.Parallel()
+	sb, network, trustDir := throttledSandbox(t, sandbox.Network{Throttle: sandbox.ThrottleTrust}, 300*time.Millisecond)
 	audit := &Audit{}
 	repo, err := Opener{TrustDir: trustDir, Network: network, Audit: audit}.Open(context.Background(), sandboxRef(t, sb, "app"), false)
 	assert.NilError(t, err)
@@ -74,9 +76,9 @@ func TestThrottledTrustRead(t *testing.T) {
 
 // TestThrottledRegistryRead: the registry's 429 past the bound.
 func TestThrottledRegistryRead(t *testing.T) {
-	sb, network, _ := throttledSandbox(t, 1, sandbox.ThrottleRegistry, 300*time.Millisecond)
+	t.Parallel()
+	sb, network, _ := throttledSandbox(t, sandbox.Network{Throttle: sandbox.ThrottleRegistry}, 300*time.Millisecond)
 	audit := &Audit{}
-	// The 401 challenge is the second's one request; the read with a token is over.
 	_, err := NewRegistry(network, audit).Resolve(context.Background(), sandboxRef(t, sb, "app:v1"))
 	assertThrottled(t, err, audit)
 }
@@ -84,7 +86,10 @@ func TestThrottledRegistryRead(t *testing.T) {
 // TestThrottledToken: the token service's 429 past the bound is
 // throttling, never a refused login.
 func TestThrottledToken(t *testing.T) {
-	sb, network, _ := throttledSandbox(t, 1, sandbox.ThrottleToken, 300*time.Millisecond)
+	t.Parallel()
+	var tokens atomic.Int32 // the first token request is served, the others refused
+	secondToken := func(r *http.Request) bool { return sandbox.ThrottleToken(r) && tokens.Add(1) > 1 }
+	sb, network, _ := throttledSandbox(t, sandbox.Network{Throttle: secondToken}, 300*time.Millisecond)
 	audit := &Audit{}
 	reg := NewRegistry(network, audit)
 	_, err := reg.Resolve(context.Background(), sandboxRef(t, sb, "app:v1"))
@@ -94,9 +99,10 @@ func TestThrottledToken(t *testing.T) {
 }
 
 // TestThrottlingSurvived: within the bound, every step waits as asked
-// (Retry-After) and the command succeeds.
+// (Retry-After) and the command succeeds. Not in parallel: the requests
+// must come faster than 5 a second for the rate to be reached.
 func TestThrottlingSurvived(t *testing.T) {
-	sb, network, trustDir := throttledSandbox(t, 5, nil, 0)
+	sb, network, trustDir := throttledSandbox(t, sandbox.Network{Rate: 5}, 0)
 	audit := &Audit{}
 	reg := NewRegistry(network, audit)
 	for _, name := range []string{"app", "other"} {
