@@ -2,7 +2,9 @@ package plugin
 
 import (
 	"os"
+	"strings"
 	"testing"
+	"time"
 
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
@@ -10,6 +12,7 @@ import (
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdtest"
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
 	"github.com/acrtrust/docker-acrtrust/sandbox"
+	"github.com/acrtrust/docker-acrtrust/trust"
 )
 
 // TestWarmPullAsksNoToken: the token of one command serves the next (the
@@ -61,6 +64,38 @@ func TestMaxRetryWaitInput(t *testing.T) {
 			err := runCommand(t, d, append(tc.args, "resolve", "127.0.0.1:1/app:v1")...)
 			assert.Check(t, is.ErrorContains(err, tc.want))
 			assert.Check(t, is.Equal(cmdtest.StatusCode(t, err), cmdutil.ExitUsage))
+		})
+	}
+}
+
+// TestThrottledRemedyNamesWhatExists: the throttling remedy names
+// --parallel only for a command that has it, names the SKU check on ACR,
+// and every flag it names exists on the command that failed.
+func TestThrottledRemedyNamesWhatExists(t *testing.T) {
+	t.Parallel()
+	re := &trust.RetryError{Host: "myreg.azurecr.io", Status: 429, Bound: time.Minute}
+	for _, tc := range []struct {
+		command  string
+		parallel int
+		want     string
+	}{
+		{command: "audit", parallel: 8, want: "Lower --parallel (it was 8)"},
+		{command: "migrate", parallel: 4, want: "Lower --parallel (it was 4)"},
+		{command: "pull", want: "Run it again in a minute or two"},
+	} {
+		t.Run(tc.command, func(t *testing.T) {
+			d := cmdtest.NewTestDeps(t, cmdtest.NewFakeCLI(t, ""), nil)
+			d.Init()
+			d.Parallel = tc.parallel
+			r := d.ThrottledRemedy(re)
+			assert.Check(t, is.Contains(r, "myreg.azurecr.io is throttling requests (429 Too Many Requests): this is not a login, role or certificate problem."))
+			assert.Check(t, is.Contains(r, "`az acr show --name myreg --query sku.name`"))
+			assert.Check(t, is.Contains(r, tc.want))
+			assert.Check(t, is.Contains(r, "--max-retry-wait (it was 1m0s; also ACRTRUST_MAX_RETRY_WAIT)"))
+			if tc.parallel == 0 {
+				assert.Check(t, !strings.Contains(r, "--parallel"))
+			}
+			assertRemedyNamesExist(t, r, tc.command)
 		})
 	}
 }
