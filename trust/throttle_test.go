@@ -3,7 +3,6 @@ package trust
 import (
 	"context"
 	"net/http"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,25 +18,13 @@ import (
 // with the given retry bound.
 func throttledSandbox(t *testing.T, n sandbox.Network, bound time.Duration) (*sandbox.Sandbox, Network, string) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("integration: needs the in-process sandbox")
-	}
-	sb, err := sandbox.Start(sandbox.Options{})
-	assert.NilError(t, err)
-	t.Cleanup(func() { sb.Close() })
-	assert.NilError(t, sb.Seed(context.Background(), []sandbox.SeedRepo{
+	sb, network, trustDir := roundTripSandbox(t, []sandbox.SeedRepo{
 		{Name: "app", Signed: []string{"v1"}}, {Name: "other", Signed: []string{"v1"}},
-	}, 1))
-	config := t.TempDir()
-	assert.NilError(t, sb.InstallCA(config))
+	})
 	sb.SetNetwork(n)
-	return sb, Network{
-		CertsDir:     filepath.Join(config, "tls"),
-		MaxRetryWait: bound,
-		Credentials: func(string) (Credential, error) {
-			return Credential{Username: sandbox.UserPull, Password: sandbox.Password}, nil
-		},
-	}, filepath.Join(config, "trust")
+	net := network("")
+	net.MaxRetryWait = bound
+	return sb, net, trustDir
 }
 
 func sandboxRef(t *testing.T, sb *sandbox.Sandbox, s string) Ref {
