@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -97,5 +98,31 @@ func TestThrottledRemedyNamesWhatExists(t *testing.T) {
 			}
 			assertRemedyNamesExist(t, r, tc.command)
 		})
+	}
+}
+
+// TestSignManyTagsThrottled: signing many tags while the registry answers
+// 429 above 10 requests a second: the digest lookups slow down and wait as
+// asked, every tag is signed with the digest the registry serves, and the
+// cost is reported. Not in parallel: the lookups must come faster than 10
+// a second for the rate to be reached.
+func TestSignManyTagsThrottled(t *testing.T) {
+	sb := cmdtest.StartSandbox(t)
+	var tags, args []string
+	for i := range 30 {
+		tags = append(tags, fmt.Sprintf("t%02d", i))
+		args = append(args, fmt.Sprintf("%s/app:t%02d", sb.Host(), i))
+	}
+	pushed := cmdtest.PushImages(t, sb, "app", tags...)
+	d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
+	sb.SetNetwork(sandbox.Network{Rate: 10, Throttle: sandbox.ThrottleRegistry})
+	assert.NilError(t, runCommand(t, d, append([]string{"sign"}, args...)...), cli.ErrBuf.String())
+	assert.Check(t, sb.Throttled() > 0, "the rate was reached")
+	assert.Check(t, is.Contains(cli.ErrBuf.String(), "Throttled: the registry answered 429 to "))
+	sb.SetNetwork(sandbox.Network{})
+	for _, tag := range []string{"t00", "t29"} {
+		got, err := cmdtest.IndependentResolve(t, sb, sb.Host()+"/app:"+tag)
+		assert.NilError(t, err)
+		assert.Check(t, is.Equal(got.Digest, pushed[tag].Digest), tag)
 	}
 }
