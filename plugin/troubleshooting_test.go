@@ -91,6 +91,7 @@ func TestTroubleshootingListsEveryRemedy(t *testing.T) {
 		{&keystore.UnsafeDirError{Path: "/home/u/.docker/trust", Mode: 0o777}, "can be written by others"},
 		{&keystore.UnsafeDirError{Path: "/home/u/.docker/trust/private", Target: "/mnt/keys"}, "is a symbolic link to TARGET, outside the trust directory"},
 		{&notationbridge.PolicyConflictError{Path: "p", Scope: "s", Statement: "n"}, "which does not trust this signing certificate"},
+		{&trust.RetryError{Host: ref.Registry(), Status: 429}, "is throttling requests (429 Too Many Requests)"},
 	} {
 		assert.Check(t, cmdutil.RemedyOf(d.Explained(tc.err)) != "", "%T has no remedy", tc.err)
 		assert.Check(t, strings.Contains(page, tc.phrase), "%T: docs/troubleshooting.md lacks %q", tc.err, tc.phrase)

@@ -68,6 +68,8 @@ signs again.`,
 }
 
 func runVerify(ctx context.Context, d *cmdutil.Deps, opts verifyOptions) error {
+	// One token per repository for its trust data and its tags.
+	ctx = trust.WithNeeds(ctx, trust.Needs{RegistryPull: true, TagListing: true})
 	window, err := cmdutil.ParseDays(opts.expiryWarning)
 	if err != nil {
 		return err

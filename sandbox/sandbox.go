@@ -33,6 +33,9 @@ type Options struct {
 	// API, as registries from before OCI 1.1 do: clients then use the
 	// referrers tag schema. By default the API is served, as on ACR.
 	NoReferrersAPI bool
+	// Network adds latency and a rate limit (network.go); the zero value
+	// is loopback without limits.
+	Network Network
 }
 
 // Stats counts requests since [Start] or the last [Sandbox.ResetStats].
@@ -76,6 +79,7 @@ type Sandbox struct {
 
 	hostile   hostileState  // hostile modes: see hostile.go
 	referrers referrerIndex // the Referrers API: see referrers.go
+	network   networkState  // latency and rate limit: see network.go
 
 	closeOnce sync.Once
 	closeErr  error
@@ -129,6 +133,7 @@ func Start(opts Options) (*Sandbox, error) {
 		served:        make(chan struct{}),
 	}
 	s.aliases[s.host] = true
+	s.network.net = opts.Network
 	s.refresh[s.identityToken] = IdentityTokenUser
 
 	errorLog := log.New(io.Discard, "", 0)
@@ -240,6 +245,7 @@ func (s *Sandbox) ResetStats() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats = Stats{}
+	s.network.resetStats()
 }
 
 func (s *Sandbox) count(f func(*Stats)) {
@@ -252,7 +258,10 @@ func (s *Sandbox) count(f func(*Stats)) {
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	who := s.serveWire(rec, r) // s.route, with the wire's hostile modes (hostile_wire.go)
+	who := ""
+	if !s.delayAndLimit(rec, r) {
+		who = s.serveWire(rec, r) // s.route, with the wire's hostile modes (hostile_wire.go)
+	}
 	if s.opts.Log != nil {
 		if who == "" {
 			who = "-"

@@ -92,7 +92,7 @@ func (r *Registry) acrTagDigests(ctx context.Context, ref Ref, host string) (map
 	if err != nil {
 		return nil, err
 	}
-	ctx = auth.AppendScopes(ctx, auth.ScopeRepository(ref.Path(), "metadata_read"))
+	ctx = auth.AppendScopes(withNeedsScopes(ctx, ref), auth.ScopeRepository(ref.Path(), "metadata_read"))
 	p := newPager(ctx, "the tags of "+ref.Name.Name(), r.Limits)
 	scheme, client := "https", p.watch(r.client(ref.Registry(), tlsCfg), host)
 	next := fmt.Sprintf("/acr/v1/%s/_tags?n=%d", ref.Path(), acrTagsPageSize)

@@ -57,14 +57,15 @@ const (
 	KindChecksum            // metadata does not match the checksum that lists it
 	KindUnpinned            // pins are required and none covers the repository
 	KindRedirect            // the trust server redirected away from https on its own host (redirect.go)
-	KindOfflineNoCache      // --offline with nothing cached for the repository; keep last (Kinds)
+	KindOfflineNoCache      // --offline with nothing cached for the repository
+	KindThrottled           // the server kept answering 429 past the retry bound (retry.go); keep last (Kinds)
 )
 
 // Kinds lists every Kind but KindUnknown, for tests and docs that must
 // cover them all.
 func Kinds() []Kind {
 	var out []Kind
-	for k := KindNoTrustData; k <= KindOfflineNoCache; k++ {
+	for k := KindNoTrustData; k <= KindThrottled; k++ {
 		out = append(out, k)
 	}
 	return out
@@ -150,6 +151,10 @@ func Classify(gun data.GUN, err error) error {
 		notInit     client.ErrRepoNotInitialized
 		offline     storage.ErrOffline
 	)
+	if re, ok := Throttling(err); ok {
+		// Before the network kinds: notary wraps the transport's error.
+		return mk(KindThrottled, "Error: %s is throttling requests: %v", re.Host, re)
+	}
 	switch {
 	case errors.As(err, &expired):
 		e := mk(KindExpired, "Error: remote repository %s out-of-date: %v", gun, err)

@@ -66,6 +66,7 @@ func (r *Registry) Resolve(ctx context.Context, ref Ref) (ocispec.Descriptor, er
 	if target == "" {
 		return ocispec.Descriptor{}, fmt.Errorf("no tag specified for %s", ref.Original)
 	}
+	ctx = withNeedsScopes(ctx, ref) // scopes.go
 	var desc ocispec.Descriptor
 	err := r.with(ref, func(repo *remote.Repository) error {
 		var err error
@@ -81,6 +82,7 @@ func (r *Registry) Resolve(ctx context.Context, ref Ref) (ocispec.Descriptor, er
 // Tags lists every tag of ref's repository, each once, within r.Limits
 // (a listing cut short is a *ListingError).
 func (r *Registry) Tags(ctx context.Context, ref Ref) ([]string, error) {
+	ctx = withNeedsScopes(ctx, ref) // scopes.go
 	var tags []string
 	err := r.with(ref, func(repo *remote.Repository) error {
 		tags = nil

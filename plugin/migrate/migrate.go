@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/acrtrust/docker-acrtrust/internal/adaptive"
 	"github.com/acrtrust/docker-acrtrust/internal/safetext"
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/explain"
@@ -29,6 +30,9 @@ type migrateOptions struct {
 	emitPolicy      string
 	notationDir     string
 	parallel        int
+	// limiter bounds the digests signed at once, fewer while the registry
+	// throttles (issue 20); set by runMigrate.
+	limiter *adaptive.Limiter
 }
 
 // The status of a tag in a migration (the Status of `migrate --format json`).
@@ -225,6 +229,9 @@ func runMigrate(ctx context.Context, d *cmdutil.Deps, opts migrateOptions) error
 			return d.Explained(err)
 		}
 	}
+	d.Parallel = opts.parallel
+	ctx, opts.limiter = d.Adaptive(ctx, opts.parallel)
+	defer d.ReportThrottling(opts.limiter, "the digests signed")
 	jsonOut := cmdutil.IsJSONFormat(opts.format)
 	report := MigrateReport{
 		DryRun:          opts.dryRun,
@@ -327,8 +334,7 @@ func migrateRepository(ctx context.Context, d *cmdutil.Deps, ref trust.Ref, imag
 		go func() {
 			defer wg.Done()
 			for it := range work {
-				status, err := migrateDigest(ctx, d, ref, signer, it, opts)
-				finish(it, status, err)
+				migratePaced(ctx, d, ref, signer, it, opts, finish)
 			}
 		}()
 	}

@@ -90,9 +90,10 @@ func readEnvironment(getenv func(string) string) Environment {
 
 // globalFlags are the root command's persistent flags.
 type globalFlags struct {
-	pins       string
-	requirePin bool
-	offline    bool
+	pins         string
+	requirePin   bool
+	offline      bool
+	maxRetryWait retryWaitFlag // network.go
 }
 
 // AddGlobalFlags adds the root command's persistent flags, which fill
@@ -101,6 +102,7 @@ func AddGlobalFlags(flags *pflag.FlagSet, d *Deps) {
 	flags.StringVar(&d.flags.pins, "pins", "", "Pins file (default $ACRTRUST_PINS, else $DOCKER_CONFIG/trust/pins.json)")
 	flags.BoolVar(&d.flags.requirePin, "require-pin", false, "Refuse repositories that no pin covers (also ACRTRUST_REQUIRE_PIN=1)")
 	flags.BoolVar(&d.flags.offline, "offline", false, "Read trust data from this machine's cache without contacting the trust server (also ACRTRUST_OFFLINE=1)")
+	addNetworkFlags(flags, d)
 }
 
 // Deps is everything the commands use, built once when the first command
@@ -141,6 +143,11 @@ type Deps struct {
 	offlineWarned map[string]bool
 	// trustOffBy is what turned content trust off for this run (Trusted).
 	trustOffBy string
+	// Parallel is the running command's --parallel, 0 for a command
+	// without one: the throttling remedy names it (network.go).
+	Parallel int
+	// setupErr is a variable that makes the environment unusable.
+	setupErr error
 }
 
 // ListBudgetBytes is the memory all registry listings of one command may
@@ -171,6 +178,7 @@ func (d *Deps) Init() {
 			TrustRedirectHosts: d.Env.redirectHosts,
 			Pool:               trust.NewPool(), // one handshake and one token per scope for a whole run (audit)
 		}
+		d.configureNetwork() // retry bound, token cache (network.go)
 		d.loadPins()
 		if d.OpenRepo == nil {
 			retriever, lastErr := keystore.RetrieverFrom(keystore.Sources{

@@ -80,6 +80,10 @@ func (d *Deps) clientRemedy(err error) string {
 	if errors.As(err, &ee) && ee.unreachable() {
 		return ee.Remedy()
 	}
+	// Throttling before refusals: it is never a login or role problem.
+	if re, ok := trust.Throttling(err); ok {
+		return d.ThrottledRemedy(re)
+	}
 	p := d.problemOf(err)
 	switch {
 	case p.loginRefused:

@@ -42,6 +42,9 @@ func commandsBelow(cmd, root *cobra.Command, d *cmdutil.Deps) {
 			c.SetContext(ctx)
 			d.Ctx = ctx
 			d.Init()
+			if err := d.SetupError(); err != nil {
+				return Error(d, err)
+			}
 			return Error(d, run(c, args))
 		}
 	}
