@@ -97,7 +97,7 @@ func TestDoctorAgainstTheSandbox(t *testing.T) {
 		rep, got := checkStatuses(t, fc.OutBuf.String())
 		assert.Check(t, rep.OK)
 		assert.Check(t, is.DeepEqual(got, map[string]string{
-			"credentials": "ok", "pins": "warn", "trust server": "ok", "registry pull": "ok", "registry push": "info",
+			"credentials": "ok", "key store": "ok", "pins": "warn", "trust server": "ok", "registry pull": "ok", "registry push": "info",
 			"trust read": "ok", "trust write": "info", "trust data": "ok", "root key": "ok", "signing keys": "info", "expiry": "ok",
 		}))
 		assert.Check(t, is.DeepEqual(rep.Can, []string{"pull", "read trust data"}))
