@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/theupdateframework/notary/tuf/utils"
 )
@@ -32,7 +33,7 @@ const (
 )
 
 // keyFileName: <64 hex>.key, or notary's legacy <id>_<role>.key.
-var keyFileName = regexp.MustCompile(`^[0-9a-f]{64}(_[a-z0-9_\-]+)?\.key$`)
+var keyFileName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{64}(_[a-z0-9_\-]+)?\.key$`) }) // compiled on first use, not at start-up
 
 // cleanEntryName returns name without a leading "./" and a trailing "/",
 // or an error for names that could land outside the target folder or are
@@ -91,7 +92,7 @@ func capFor(name string) int64 {
 // checkKeyEntry: a key file is <id>.key and a private key PEM with the
 // attributes notary reads (one key, role header, known format).
 func checkKeyEntry(base string, data []byte) error {
-	if !keyFileName.MatchString(base) {
+	if !keyFileName().MatchString(base) {
 		return errors.New("not a key file name (<64 hex digits>.key)")
 	}
 	if _, err := keyBlock(data); err != nil {

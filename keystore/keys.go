@@ -9,6 +9,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/theupdateframework/notary"
 	"github.com/theupdateframework/notary/passphrase"
@@ -20,7 +21,7 @@ import (
 )
 
 // validName is Docker's rule for key and signer names.
-var validName = regexp.MustCompile(`^[a-z0-9][a-z0-9\_\-]*$`).MatchString
+var validName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9\_\-]*$`) }) // compiled on first use, not at start-up
 
 // reservedNames would turn a signer key into a repository role's key (a key
 // named "root" becomes a root key that new repositories pick up).
@@ -35,7 +36,7 @@ var reservedNames = map[string]bool{
 // CheckName returns Docker's error for a key name that is not
 // ^[a-z0-9][a-z0-9\_\-]*$, and refuses the names of repository roles.
 func CheckName(name string) error {
-	if !validName(name) {
+	if !validName().MatchString(name) {
 		return fmt.Errorf("key name \"%s\" must start with lowercase alphanumeric characters and can include \"-\" or \"_\" after the first character", name)
 	}
 	if reservedNames[name] {

@@ -3,6 +3,7 @@ package trust
 import (
 	"context"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -117,10 +118,10 @@ func tagDigests(ctx context.Context, reg RegistryReader, ref Ref) (map[string]di
 
 // referrersTag is a tag of the OCI referrers tag schema (distribution-spec
 // 1.1): sha256-<hex of the subject's digest>.
-var referrersTag = regexp.MustCompile(`^sha256-[0-9a-f]{64}$`)
+var referrersTag = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^sha256-[0-9a-f]{64}$`) }) // compiled on first use, not at start-up
 
 // IsReferrersTag reports whether tag is one of the referrers tag schema.
-func IsReferrersTag(tag string) bool { return referrersTag.MatchString(tag) }
+func IsReferrersTag(tag string) bool { return referrersTag().MatchString(tag) }
 
 // Expiring returns the expiries in exp before now+window.
 func Expiring(exp []RoleExpiry, now time.Time, window time.Duration) []RoleExpiry {

@@ -31,7 +31,7 @@ type probe struct {
 }
 
 // rootName matches root.json, <version>.root.json and root.<checksum>.json.
-var rootName = regexp.MustCompile(`^(\d+\.)?root(\.[0-9a-f]+)?\.json$`)
+var rootName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(\d+\.)?root(\.[0-9a-f]+)?\.json$`) }) // compiled on first use, not at start-up
 
 // maxRootSize bounds the copy of a presented root.json kept for messages.
 const maxRootSize = 1 << 20
@@ -99,7 +99,7 @@ func (p *probe) RoundTrip(req *http.Request) (*http.Response, error) {
 			p.poisoned = errStale
 		}
 	}
-	if err == nil && req.Method == http.MethodGet && resp.StatusCode == http.StatusOK && rootName.MatchString(base) {
+	if err == nil && req.Method == http.MethodGet && resp.StatusCode == http.StatusOK && rootName().MatchString(base) {
 		p.root = []byte{}
 		resp.Body = &rootCopy{ReadCloser: resp.Body, p: p}
 	}

@@ -7,6 +7,7 @@ import (
 	"path"
 	"regexp"
 	"sort"
+	"sync"
 
 	"github.com/theupdateframework/notary/client"
 	"github.com/theupdateframework/notary/tuf/data"
@@ -14,7 +15,7 @@ import (
 )
 
 // validSignerName is Docker's rule for signer (and key) names.
-var validSignerName = regexp.MustCompile(`^[a-z0-9][a-z0-9\_\-]*$`)
+var validSignerName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9\_\-]*$`) }) // compiled on first use, not at start-up
 
 // Errors about signers, in Docker's wording.
 var (
@@ -29,7 +30,7 @@ var (
 // ValidateSignerName checks name against Docker's rules for signers:
 // ^[a-z0-9][a-z0-9\_\-]*$, and not "releases".
 func ValidateSignerName(name string) error {
-	if !validSignerName.MatchString(name) {
+	if !validSignerName().MatchString(name) {
 		return fmt.Errorf("signer name %q must start with lowercase alphanumeric characters and can include \"-\" or \"_\" after the first character", name)
 	}
 	if name == "releases" {

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"io"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -32,7 +33,7 @@ func (h *auditHTML) begin() error {
 		return nil
 	}
 	h.started = true
-	return auditPage.ExecuteTemplate(h.out, "head", map[string]any{
+	return auditPage().ExecuteTemplate(h.out, "head", map[string]any{
 		"Registries": h.opts.Targets, "Generated": h.now.UTC().Format(time.RFC3339), "Window": h.opts.ExpiringWithin,
 	})
 }
@@ -48,7 +49,7 @@ func (h *auditHTML) repository(r AuditRepo) error {
 	for _, e := range r.Expiries {
 		h.expiries = append(h.expiries, repoExpiry{Repository: r.Name, Role: e.Role, Expires: e.Expires})
 	}
-	return auditPage.ExecuteTemplate(h.out, "repo", map[string]any{"R": r, "ID": len(h.rows), "Now": h.now, "Window": h.window})
+	return auditPage().ExecuteTemplate(h.out, "repo", map[string]any{"R": r, "ID": len(h.rows), "Now": h.now, "Window": h.window})
 }
 
 // timelineMonth is one bar of the expiry timeline: the roles expiring in
@@ -124,7 +125,7 @@ func (h *auditHTML) finish(sum AuditSummary) error {
 	if windowEnd.After(end) {
 		windowEnd = end
 	}
-	return auditPage.ExecuteTemplate(h.out, "tail", map[string]any{
+	return auditPage().ExecuteTemplate(h.out, "tail", map[string]any{
 		"Sum": sum, "Rows": h.rows, "Months": months, "Window": h.opts.ExpiringWithin,
 		"Ticks": ticks, "NowX": x(h.now), "WindowW": max(2, x(windowEnd)-x(h.now)),
 		"Soonest": firstExpiries(h.expiries, 50), "More": max(0, len(h.expiries)-50), "Now": h.now,
@@ -138,14 +139,22 @@ func firstExpiries(e []repoExpiry, n int) []repoExpiry {
 	return e
 }
 
-var auditPage = template.Must(template.New("audit").Funcs(template.FuncMap{
+// auditPage is parsed on first use, not at start-up: every command, and
+// the docker CLI's metadata call, would otherwise pay for parsing it.
+var auditPage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("audit").Funcs(auditFuncs).Parse(auditPageText))
+})
+
+var auditFuncs = template.FuncMap{
 	"date":   func(t time.Time) string { return t.UTC().Format(time.DateOnly) },
 	"iso":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"before": func(a, b time.Time) bool { return a.Before(b) },
 	"add":    func(t time.Time, d time.Duration) time.Time { return t.Add(d) },
 	"days":   func(t, now time.Time) int { return int(t.Sub(now).Hours() / 24) },
 	"add1":   func(i int) int { return i + 1 },
-}).Parse(`{{define "head"}}<!DOCTYPE html>
+}
+
+const auditPageText = `{{define "head"}}<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -257,4 +266,4 @@ svg.timeline .bar{fill:#54aeff}svg.timeline .bar.soon{fill:#fb8f44}svg.timeline 
 </script>
 </body>
 </html>
-{{end}}`))
+{{end}}`

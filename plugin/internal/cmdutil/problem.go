@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/acrtrust/docker-acrtrust/trust"
 )
@@ -74,7 +75,9 @@ type Login struct {
 	source        string // where it is stored, for doctor
 }
 
-var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+var guidPattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+}) // compiled on first use, not at start-up
 
 // LoginFor reads the login for host the way the clients do.
 func (d *Deps) LoginFor(host string) Login {
@@ -86,7 +89,7 @@ func (d *Deps) LoginFor(host string) Login {
 	if acr := ACRRegistryName(host); acr != "" && strings.EqualFold(cred.Username, acr) {
 		l.Admin = true
 	}
-	l.appID = !l.IdentityToken && guidPattern.MatchString(cred.Username) && cred.Username != identityTokenUser
+	l.appID = !l.IdentityToken && guidPattern().MatchString(cred.Username) && cred.Username != identityTokenUser
 	return l
 }
 
