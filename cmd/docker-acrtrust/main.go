@@ -3,6 +3,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,13 +23,28 @@ import (
 // Version is set at build time with -ldflags "-X main.Version=...".
 var Version = "dev"
 
-func main() {
-	meta := metadata.Metadata{
+// pluginMetadata is what the docker CLI reads before every plugin command.
+func pluginMetadata() metadata.Metadata {
+	return metadata.Metadata{
 		SchemaVersion:    "0.1.0",
 		Vendor:           "docker acrtrust authors",
 		Version:          Version,
 		ShortDescription: "Docker Content Trust for Azure Container Registry",
 		URL:              "https://github.com/acrtrust/docker-acrtrust",
+	}
+}
+
+func main() {
+	meta := pluginMetadata()
+	if len(os.Args) == 2 && os.Args[1] == metadata.MetadataSubcommandName {
+		// The docker CLI runs this before every "docker acrtrust ..."
+		// command: answer it without a docker CLI client or the command
+		// tree, which plugin.Run would build only to print meta.
+		if err := writeMetadata(os.Stdout, meta); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
 	}
 	if plugin.RunningStandalone() {
 		os.Exit(runStandalone())
@@ -46,6 +62,15 @@ func main() {
 		}
 		return cmd
 	}, meta)
+}
+
+// writeMetadata writes meta as docker/cli's plugin.Run does for the
+// docker-cli-plugin-metadata subcommand (plugin_test.go compares the two).
+func writeMetadata(w io.Writer, meta metadata.Metadata) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "     ")
+	return enc.Encode(meta)
 }
 
 // quietLibraryLogs discards what notary logs through the global logrus
