@@ -1,0 +1,56 @@
+package notationbridge
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/notaryproject/notation-go/registry"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Outcome is what SignNew did with a digest.
+type Outcome string
+
+// The outcomes of SignNew.
+const (
+	// Signed: a signature was made and pushed.
+	Signed Outcome = "signed"
+	// AlreadySigned: the digest already had an intact signature by the
+	// same key; nothing was pushed.
+	AlreadySigned Outcome = "already-signed"
+)
+
+// SignNew signs exactly desc's digest with s, as Sign does, unless the
+// digest already has an intact signature by s's key (SignedBy): running it
+// again after a partial failure completes the work and duplicates nothing.
+// Every command that signs a digest (push, sign, build --push, refresh,
+// copy, migrate) goes through here, so that they agree on what "already
+// signed" means.
+func SignNew(ctx context.Context, s *Signer, repo registry.Repository, desc ocispec.Descriptor, opts SignOptions) (Outcome, error) {
+	already, err := SignedBy(ctx, repo, desc, s)
+	if err != nil {
+		return "", err
+	}
+	if already {
+		return AlreadySigned, nil
+	}
+	if err := Sign(ctx, s, repo, desc, opts); err != nil {
+		return "", err
+	}
+	return Signed, nil
+}
+
+// CountSignatures returns how many Notation signatures desc has in repo,
+// by any key, intact or not (one referrers lookup: what "a signature
+// exists" means in audit). Whether one is accepted is the Verifier's call.
+func CountSignatures(ctx context.Context, repo registry.Repository, desc ocispec.Descriptor) (int, error) {
+	n := 0
+	err := repo.ListSignatures(ctx, desc, func(manifests []ocispec.Descriptor) error {
+		n += len(manifests)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("listing the Notation signatures of %s: %w", desc.Digest, err)
+	}
+	return n, nil
+}
