@@ -3,6 +3,7 @@ package notationbridge
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/notaryproject/notation-go/registry"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -53,4 +54,41 @@ func CountSignatures(ctx context.Context, repo registry.Repository, desc ocispec
 		return 0, fmt.Errorf("listing the Notation signatures of %s: %w", desc.Digest, err)
 	}
 	return n, nil
+}
+
+// Result is what SignNewAll did with one digest: Outcome, or Err.
+type Result struct {
+	Desc    ocispec.Descriptor
+	Outcome Outcome
+	Err     error
+}
+
+// SignNewAll runs SignNew for each of descs, at most parallel at a time (0
+// or less means 4), and returns one Result per descriptor in the order
+// given. A failure on one digest does not stop the others: the caller
+// reports which are missing. Cancelling ctx stops what has not started.
+func SignNewAll(ctx context.Context, s *Signer, repo registry.Repository, descs []ocispec.Descriptor, opts SignOptions, parallel int) []Result {
+	if parallel <= 0 {
+		parallel = 4
+	}
+	results := make([]Result, len(descs))
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for i, d := range descs {
+		results[i].Desc = d
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			results[i].Err = ctx.Err()
+			continue
+		}
+		wg.Add(1)
+		go func(r *Result) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			r.Outcome, r.Err = SignNew(ctx, s, repo, r.Desc, opts)
+		}(&results[i])
+	}
+	wg.Wait()
+	return results
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/notaryproject/notation-go/config"
 	"github.com/notaryproject/notation-go/dir"
 	"github.com/notaryproject/notation-go/registry"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 	"oras.land/oras-go/v2/registry/remote"
@@ -227,4 +229,34 @@ func TestSignNewRefusesAPullOnlyLogin(t *testing.T) {
 	n, err := CountSignatures(ctx, sandboxRepository(t, sb, sandbox.UserPull, "app"), desc)
 	assert.NilError(t, err)
 	assert.Check(t, is.Equal(n, 0), "nothing half-written")
+}
+
+func TestSignNewAll(t *testing.T) {
+	ctx := context.Background()
+	sb := startSandbox(t, sandbox.Options{})
+	var descs []ocispec.Descriptor
+	for _, tag := range []string{"v1", "v2", "v3"} {
+		d, err := sb.PushRandomImage(ctx, "app", tag)
+		assert.NilError(t, err)
+		descs = append(descs, d)
+	}
+	gone := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromString("gone"), Size: 2}
+	c := newNotationConfig(t, "k")
+	s, err := OpenSigner(ctx, KeySpec{KeyFile: c.key, CertFile: c.cert})
+	assert.NilError(t, err)
+	repo := sandboxRepository(t, sb, sandbox.UserPush, "app")
+	_, err = SignNew(ctx, s, repo, descs[1], SignOptions{})
+	assert.NilError(t, err)
+
+	results := SignNewAll(ctx, s, repo, append(descs, gone), SignOptions{}, 2)
+	assert.Assert(t, is.Len(results, 4))
+	for i, want := range []Outcome{Signed, AlreadySigned, Signed} {
+		assert.Check(t, results[i].Err == nil, "%d: %v", i, results[i].Err)
+		assert.Check(t, is.Equal(results[i].Desc.Digest, descs[i].Digest))
+		assert.Check(t, is.Equal(results[i].Outcome, want), "%d", i)
+		n, err := CountSignatures(ctx, repo, descs[i])
+		assert.NilError(t, err)
+		assert.Check(t, is.Equal(n, 1), "%d: one signature, whatever the runs", i)
+	}
+	assert.Check(t, results[3].Err != nil, "a digest the registry does not have fails alone")
 }
