@@ -260,3 +260,49 @@ func TestSignNewAll(t *testing.T) {
 	}
 	assert.Check(t, results[3].Err != nil, "a digest the registry does not have fails alone")
 }
+
+func TestCheckDigest(t *testing.T) {
+	ctx := context.Background()
+	sb := startSandbox(t, sandbox.Options{})
+	signed, err := sb.PushRandomImage(ctx, "app", "v1")
+	assert.NilError(t, err)
+	untrusted, err := sb.PushRandomImage(ctx, "app", "v2")
+	assert.NilError(t, err)
+	unsigned, err := sb.PushRandomImage(ctx, "app", "v3")
+	assert.NilError(t, err)
+	repo := sandboxRepository(t, sb, sandbox.UserPush, "app")
+	trusted, stranger := newNotationConfig(t, "trusted"), newNotationConfig(t, "stranger")
+	for _, x := range []struct {
+		c    notationConfig
+		desc ocispec.Descriptor
+	}{{trusted, signed}, {stranger, untrusted}} {
+		s, err := OpenSigner(ctx, KeySpec{KeyFile: x.c.key, CertFile: x.c.cert})
+		assert.NilError(t, err)
+		_, err = SignNew(ctx, s, repo, x.desc, SignOptions{})
+		assert.NilError(t, err)
+	}
+	trusted.writePolicy(t, sb.Host()+"/app")
+	v, err := LoadVerifier(trusted.dir)
+	assert.NilError(t, err)
+	name := sb.Host() + "/app"
+
+	for _, tc := range []struct {
+		name string
+		desc ocispec.Descriptor
+		v    *Verifier
+		want Status
+	}{
+		{"signed by a trusted key", signed, v, Status{Signatures: 1, Checked: true, Verified: true}},
+		{"signed by a key the policy does not trust", untrusted, v, Status{Signatures: 1, Checked: true}},
+		{"unsigned", unsigned, v, Status{}},
+		{"no verifier: counted only", signed, nil, Status{Signatures: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := CheckDigest(ctx, repo, name, tc.desc, tc.v)
+			assert.NilError(t, err)
+			assert.Check(t, is.Equal(got.Problem != "", tc.want.Checked && !tc.want.Verified), got.Problem)
+			got.Problem = ""
+			assert.Check(t, is.DeepEqual(got, tc.want))
+		})
+	}
+}
