@@ -277,3 +277,33 @@ func TestSignModeArguments(t *testing.T) {
 		})
 	}
 }
+
+// TestRefreshSignBoth: refresh --sign both gives every tag content trust
+// signs a Notation signature on the signed digest, once; an unsigned tag
+// gets none.
+func TestRefreshSignBoth(t *testing.T) {
+	sb := cmdtest.StartSandbox(t)
+	host := sb.Host()
+	home := newNotationHome(t, "release", "*")
+	descs := pushImages(t, sb, "app", "v1", "v2", "dev")
+	d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
+	assert.NilError(t, runCommand(t, d, "sign", host+"/app:v1", host+"/app:v2"))
+
+	args := []string{"refresh", "--sign", "both", "--notation-dir", home.dir, host + "/app"}
+	cli.OutBuf.Reset()
+	assert.NilError(t, runCommand(t, d, args...))
+	assert.Check(t, is.Contains(cli.OutBuf.String(), host+"/app: nothing expires within 30d"))
+	for _, tag := range []string{"v1", "v2"} {
+		assert.Check(t, is.Contains(cli.OutBuf.String(), "Successfully signed "+host+"/app:"+tag+" with Notation ("+descs[tag].Digest.String()+")"))
+		_, err := notationVerify(t, sb, home.dir, "app", descs[tag])
+		assert.Check(t, err, tag)
+	}
+	assert.Check(t, is.Len(notationSignatures(t, sb, "app", descs["dev"]), 0), "content trust did not sign dev")
+
+	cli.OutBuf.Reset()
+	assert.NilError(t, runCommand(t, d, args...))
+	assert.Check(t, is.Equal(strings.Count(cli.OutBuf.String(), "is already signed with Notation by this key"), 2), cli.OutBuf.String())
+	for _, tag := range []string{"v1", "v2"} {
+		assert.Check(t, is.Len(notationSignatures(t, sb, "app", descs[tag]), 1), tag)
+	}
+}
