@@ -81,18 +81,18 @@ func (r baseRequirement) resolve(ctx context.Context, d *cmdutil.Deps, repos map
 		if err != nil {
 			return baseTarget{}, err
 		}
-		desc, err := d.Registry.Resolve(ctx, ref)
+		t, err := d.RegistryTarget(ctx, ref, ref.Tag)
 		if err != nil {
-			return baseTarget{}, d.Fail(trust.OpRegistryRead, ref, err)
+			return baseTarget{}, err
 		}
-		bt := baseTarget{target: trust.Target{Name: ref.Tag, Digest: desc.Digest, Size: desc.Size}, ref: ref, pinned: ref.Familiar() + "@" + desc.Digest.String()}
-		return bt, verifyNotation(d, ctx, r.v, ref, desc.Digest)
+		bt := baseTarget{target: t, ref: ref, pinned: ref.Familiar() + "@" + t.Digest.String()}
+		return bt, verifyNotation(ctx, d, r.v, ref, t.Digest)
 	}
 	bt, err := resolveBase(ctx, d, repos, s)
 	if err != nil || r.req == requireDCT {
 		return bt, err
 	}
-	return bt, verifyNotation(d, ctx, r.v, bt.ref, bt.target.Digest)
+	return bt, verifyNotation(ctx, d, r.v, bt.ref, bt.target.Digest)
 }
 
 // checkPinned checks the Notation signature of a base pinned by digest
@@ -105,7 +105,7 @@ func (r baseRequirement) checkPinned(ctx context.Context, d *cmdutil.Deps, s bui
 	if err != nil {
 		return err
 	}
-	return verifyNotation(d, ctx, r.v, ref, ref.Digest)
+	return verifyNotation(ctx, d, r.v, ref, ref.Digest)
 }
 
 // baseTarget is a base image resolved through trust.
@@ -233,7 +233,7 @@ func pushBuilt(ctx context.Context, d *cmdutil.Deps, opts buildOptions, kind cmd
 		case kind == cmdutil.BuildxBuilder:
 			// buildx pushed them: sign what the registry serves (for a
 			// multi-platform build, the index).
-			err = signRegistryTargets(ctx, d, refs, nil, plan, out)
+			err = signServed(ctx, d, refs, nil, plan, out)
 		default:
 			err = pushAndSign(ctx, d, refs, plan, out, nil)
 		}

@@ -85,7 +85,7 @@ func runPush(ctx context.Context, d *cmdutil.Deps, opts pushOptions, trusted boo
 	}
 	if !trusted {
 		d.WarnUnverified(ref.String() + " was pushed without a signature")
-	} else if err := signRegistryTargets(ctx, d, []trust.Ref{ref}, []string{pushed}, plan, out); err != nil {
+	} else if err := signServed(ctx, d, []trust.Ref{ref}, []string{pushed}, plan, out); err != nil {
 		return err
 	}
 	if opts.quiet {
@@ -94,14 +94,14 @@ func runPush(ctx context.Context, d *cmdutil.Deps, opts pushOptions, trusted boo
 	return nil
 }
 
-// signRegistryTargets signs refs' tags (one repository) with what the
+// signServed signs refs' tags (one repository) with what the
 // registry serves for them, in plan's formats: engines with the containerd
 // image store send no digest in the push stream, and the registry is the
 // authority anyway. When pushed[i] is a digest the engine reported, the two
 // must agree, or someone pushed the tag in between. It fails closed: an
 // error says that the images are in the registry without the formats
 // missing.
-func signRegistryTargets(ctx context.Context, d *cmdutil.Deps, refs []trust.Ref, pushed []string, plan *signPlan, out io.Writer) error {
+func signServed(ctx context.Context, d *cmdutil.Deps, refs []trust.Ref, pushed []string, plan *signPlan, out io.Writer) error {
 	if plan.dct() {
 		_, _ = fmt.Fprintln(out, "Signing and pushing trust metadata")
 	}

@@ -100,7 +100,7 @@ func resolveOne(ctx context.Context, d *cmdutil.Deps, repos map[string]trust.Rep
 		return resolvedImage{}, err
 	}
 	if req != requireDCT {
-		targets, err := requiredTargets(d, ctx, ref, false, ro)
+		targets, err := requiredTargets(ctx, d, ref, false, ro)
 		if err != nil {
 			return resolvedImage{}, err
 		}

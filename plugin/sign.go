@@ -217,7 +217,7 @@ func pushAndSign(ctx context.Context, d *cmdutil.Deps, refs []trust.Ref, plan *s
 		}
 		pushed[i] = dgst
 	}
-	return signRegistryTargets(ctx, d, refs, pushed, plan, out)
+	return signServed(ctx, d, refs, pushed, plan, out)
 }
 
 // pushedUnsignedError: images were pushed, and signing them then failed.

@@ -30,15 +30,16 @@ var (
 // Kind says what went wrong with trust data, independently of wording.
 type Kind int
 
-// The kinds of trust errors. The plugin turns each into a sentence with a
-// remedy. The security kinds (KindRootRotation to KindUnpinned) are each a
-// refusal of trust data that may come from an attack.
+// The kinds of trust errors. The plugin attaches a remedy to each
+// (plugin/internal/cmdutil). The kinds for which Kind.Security is true
+// (KindExpired, and KindRootRotation to KindChecksum) are refusals of trust
+// data that may come from an attack.
 const (
 	KindUnknown        Kind = iota
 	KindNoTrustData         // the repository has no trust data on the server
 	KindMetaMissing         // some trust metadata is missing on the server
 	KindNotSigned           // the tag is not signed (in targets or targets/releases)
-	KindExpired             // metadata expired (ExpiredRole says which)
+	KindExpired             // metadata expired (Error.Role says which)
 	KindKeyNotFound         // a signing key is not in the local store
 	KindNoSigningKeys       // no usable key, or it could not be decrypted
 	KindPassphrase          // passphrase wrong or not available
@@ -125,6 +126,9 @@ func Classify(gun data.GUN, err error) error {
 	if errors.As(err, &te) {
 		return err
 	}
+	if e := classifyRefusal(gun, err); e != nil {
+		return e
+	}
 	mk := func(k Kind, format string, args ...any) *Error {
 		return &Error{Kind: k, GUN: gun, Message: fmt.Sprintf(format, args...), Err: err}
 	}
@@ -134,10 +138,7 @@ func Classify(gun data.GUN, err error) error {
 		keyNotFound trustmanager.ErrKeyNotFound
 		netErr      storage.NetworkError
 		metaMissing storage.ErrMetaNotFound
-		keyType     signed.ErrInvalidKeyType
 		noKeys      signed.ErrNoKeys
-		lowVersion  signed.ErrLowVersion
-		threshold   signed.ErrRoleThreshold
 		notExist    client.ErrRepositoryNotExist
 		insuffSigs  signed.ErrInsufficientSignatures
 		noTarget    client.ErrNoSuchTarget
@@ -146,23 +147,9 @@ func Classify(gun data.GUN, err error) error {
 		unavailable storage.ErrServerUnavailable
 		invalidOp   storage.ErrInvalidOperation
 		notInit     client.ErrRepoNotInitialized
-		mismatch    data.ErrMismatchedChecksum
-		badChecksum data.ErrInvalidChecksum
-		malicious   storage.ErrMaliciousServer
-		badRoot     validation.ErrBadRoot
 		offline     storage.ErrOffline
 	)
 	switch {
-	case rootRotationFailure(err):
-		return mk(KindRootRotation, "Warning: potential malicious behavior - trust data mismatch for remote repository %s: %v", gun, err)
-	case pinValidationFailure(err), errors.As(err, &badRoot):
-		return mk(KindUntrustedRoot, "Warning: potential malicious behavior - trust data mismatch for remote repository %s: %v", gun, err)
-	case errors.As(err, &lowVersion):
-		return mk(KindRollback, "Warning: potential malicious behavior - trust data version is lower than expected for remote repository %s: %v", gun, err)
-	case errors.As(err, &threshold), errors.As(err, &keyType):
-		return mk(KindBadSignature, "Warning: potential malicious behavior - trust data has insufficient signatures for remote repository %s: %v", gun, err)
-	case errors.As(err, &mismatch), errors.As(err, &badChecksum), errors.As(err, &malicious):
-		return mk(KindChecksum, "Warning: potential malicious behavior - trust data does not match its checksum for remote repository %s: %v", gun, err)
 	case errors.As(err, &expired):
 		e := mk(KindExpired, "Error: remote repository %s out-of-date: %v", gun, err)
 		e.Role = data.RoleName(expired.Role)
@@ -200,6 +187,37 @@ func Classify(gun data.GUN, err error) error {
 		return mk(KindCertificate, "Error: error contacting notary server: %v", err)
 	}
 	return err
+}
+
+// classifyRefusal classifies the refusals of trust data that may be an
+// attack (Docker's "potential malicious behavior" warnings), or returns nil.
+func classifyRefusal(gun data.GUN, err error) *Error {
+	var (
+		keyType     signed.ErrInvalidKeyType
+		lowVersion  signed.ErrLowVersion
+		threshold   signed.ErrRoleThreshold
+		mismatch    data.ErrMismatchedChecksum
+		badChecksum data.ErrInvalidChecksum
+		malicious   storage.ErrMaliciousServer
+		badRoot     validation.ErrBadRoot
+	)
+	const warning = "Warning: potential malicious behavior - "
+	mk := func(k Kind, what string) *Error {
+		return &Error{Kind: k, GUN: gun, Message: fmt.Sprintf(warning+what+" for remote repository %s: %v", gun, err), Err: err}
+	}
+	switch {
+	case rootRotationFailure(err):
+		return mk(KindRootRotation, "trust data mismatch")
+	case pinValidationFailure(err), errors.As(err, &badRoot):
+		return mk(KindUntrustedRoot, "trust data mismatch")
+	case errors.As(err, &lowVersion):
+		return mk(KindRollback, "trust data version is lower than expected")
+	case errors.As(err, &threshold), errors.As(err, &keyType):
+		return mk(KindBadSignature, "trust data has insufficient signatures")
+	case errors.As(err, &mismatch), errors.As(err, &badChecksum), errors.As(err, &malicious):
+		return mk(KindChecksum, "trust data does not match its checksum")
+	}
+	return nil
 }
 
 // rootRotationFailure and pinValidationFailure match trustpinning's errors
