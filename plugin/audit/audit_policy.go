@@ -15,9 +15,9 @@ type failPolicy struct {
 	unsigned, drift, missing bool
 	// notationMissing and notationInvalid gate the move to Notation.
 	notationMissing, notationInvalid bool
-	expiring                 time.Duration // 0: not a rule
-	expiringText             string        // as given
-	rules                    []string      // as given, for messages
+	expiring                         time.Duration // 0: not a rule
+	expiringText                     string        // as given
+	rules                            []string      // as given, for messages
 }
 
 func parseFailOn(s string, defaultWindow time.Duration) (failPolicy, error) {
