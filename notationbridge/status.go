@@ -2,8 +2,10 @@ package notationbridge
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/notaryproject/notation-go/registry"
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -26,19 +28,40 @@ type Status struct {
 // lookup, and a verification when there is a signature and a verifier.
 // Errors are the registry's; a signature the policy refuses is a Status.
 func CheckDigest(ctx context.Context, repo registry.Repository, name string, desc ocispec.Descriptor, v *Verifier) (Status, error) {
-	n, err := CountSignatures(ctx, repo, desc)
+	var listed []ocispec.Descriptor
+	err := repo.ListSignatures(ctx, desc, func(manifests []ocispec.Descriptor) error {
+		listed = append(listed, manifests...)
+		return nil
+	})
 	if err != nil {
-		return Status{}, err
+		return Status{}, fmt.Errorf("listing the Notation signatures of %s: %w", desc.Digest, err)
 	}
-	st := Status{Signatures: n}
-	if n == 0 || v == nil {
+	st := Status{Signatures: len(listed)}
+	if len(listed) == 0 || v == nil {
 		return st, nil
 	}
 	st.Checked = true
-	if _, err := v.Verify(ctx, repo, name+"@"+desc.Digest.String()); err != nil {
+	// The verification lists the same signatures again: from here.
+	listedRepo := listedSignatures{Repository: repo, digest: desc.Digest, manifests: listed}
+	if _, err := v.Verify(ctx, listedRepo, name+"@"+desc.Digest.String()); err != nil {
 		st.Problem = err.Error()
 		return st, nil
 	}
 	st.Verified = true
 	return st, nil
+}
+
+// listedSignatures answers ListSignatures for one digest with the
+// signatures already listed, so that one check costs one referrers lookup.
+type listedSignatures struct {
+	registry.Repository
+	digest    digest.Digest
+	manifests []ocispec.Descriptor
+}
+
+func (r listedSignatures) ListSignatures(ctx context.Context, desc ocispec.Descriptor, fn func([]ocispec.Descriptor) error) error {
+	if desc.Digest != r.digest {
+		return r.Repository.ListSignatures(ctx, desc, fn)
+	}
+	return fn(r.manifests)
 }

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -55,21 +56,35 @@ func (p *signPlan) notation() bool { return cmdutil.SignsNotation(p.mode) }
 // failure in either format becomes a *missingFormatsError naming the tags
 // and the command that completes them.
 func (p *signPlan) run(ctx context.Context, d *cmdutil.Deps, refs []trust.Ref, targets []trust.Target, out io.Writer, signDCT func() error) error {
-	var missing []missingFormat
-	if p.dct() && signDCT != nil {
-		err := signDCT()
-		if err != nil && !p.notation() {
+	if !p.notation() {
+		if err := signDCT(); err != nil {
 			return withNotationAlternative(err)
 		}
-		if err != nil {
+		return nil
+	}
+	// The formats are independent: Notation signs while content trust
+	// publishes (which may wait on a passphrase prompt), and its lines are
+	// printed after content trust's, so that the output reads in order.
+	var notationOut bytes.Buffer
+	type notationResult struct {
+		failed []trust.Ref
+		err    error
+	}
+	done := make(chan notationResult, 1)
+	go func() {
+		failed, err := p.signNotation(ctx, d, refs, targets, &notationOut)
+		done <- notationResult{failed, err}
+	}()
+	var missing []missingFormat
+	if p.dct() && signDCT != nil {
+		if err := signDCT(); err != nil {
 			missing = append(missing, missingFormat{format: cmdutil.SignDCT, refs: refs, err: err})
 		}
 	}
-	if p.notation() {
-		failed, err := p.signNotation(ctx, d, refs, targets, out)
-		if err != nil {
-			missing = append(missing, missingFormat{format: cmdutil.SignNotation, refs: failed, err: err})
-		}
+	res := <-done
+	_, _ = io.Copy(out, &notationOut)
+	if res.err != nil {
+		missing = append(missing, missingFormat{format: cmdutil.SignNotation, refs: res.failed, err: res.err})
 	}
 	if len(missing) == 0 {
 		return nil

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
+	"github.com/notaryproject/notation-go/registry"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/registry/remote"
@@ -76,6 +78,41 @@ func (c *NotationCounts) tag(t AuditTag) {
 	}
 }
 
+// notationTagParallel is how many tags of one repository are checked at
+// once (repositories are audited --parallel at a time besides).
+const notationTagParallel = 4
+
+// digestStatuses checks each digest of one repository once, whichever tags
+// share it, from several goroutines.
+type digestStatuses struct {
+	ctx  context.Context
+	repo registry.Repository
+	name string
+	v    *notationbridge.Verifier
+	mu   sync.Mutex
+	seen map[digest.Digest]*digestStatus
+}
+
+type digestStatus struct {
+	once sync.Once
+	st   notationbridge.Status
+	err  error
+}
+
+func (s *digestStatuses) get(dgst digest.Digest) (notationbridge.Status, error) {
+	s.mu.Lock()
+	ds, ok := s.seen[dgst]
+	if !ok {
+		ds = &digestStatus{}
+		s.seen[dgst] = ds
+	}
+	s.mu.Unlock()
+	ds.once.Do(func() {
+		ds.st, ds.err = notationbridge.CheckDigest(s.ctx, s.repo, s.name, ocispec.Descriptor{Digest: dgst}, s.v)
+	})
+	return ds.st, ds.err
+}
+
 // notationAudit checks Notation signatures for audit; v is nil without
 // --notation-dir (signatures are then counted, not verified).
 type notationAudit struct {
@@ -97,24 +134,20 @@ func (n *notationAudit) check(ctx context.Context, d *cmdutil.Deps, ref trust.Re
 		return tags, errors.New("auditing Notation signatures needs the registry client of docker acrtrust")
 	}
 	err := d.ORAS.WithRepository(ref, func(r *remote.Repository) error {
-		repo := notationbridge.NewRepository(r)
-		seen := map[digest.Digest]notationbridge.Status{}
-		status := func(dgst digest.Digest) (notationbridge.Status, error) {
-			if st, ok := seen[dgst]; ok {
-				return st, nil
-			}
-			st, err := notationbridge.CheckDigest(ctx, repo, ref.Name.Name(), ocispec.Descriptor{Digest: dgst}, n.v)
-			if err == nil {
-				seen[dgst] = st
-			}
-			return st, err
-		}
+		st := &digestStatuses{ctx: ctx, repo: notationbridge.NewRepository(r), name: ref.Name.Name(), v: n.v, seen: map[digest.Digest]*digestStatus{}}
+		errs := make([]error, len(tags))
+		sem := make(chan struct{}, notationTagParallel)
+		var wg sync.WaitGroup
 		for i := range tags {
-			if err := n.checkTag(&tags[i], status); err != nil {
-				return err
-			}
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				errs[i] = n.checkTag(&tags[i], st.get)
+			}()
 		}
-		return nil
+		wg.Wait()
+		return errors.Join(errs...)
 	})
 	if err != nil {
 		return tags, d.Fail(trust.OpRegistryRead, ref, fmt.Errorf("reading Notation signatures: %w", err))
