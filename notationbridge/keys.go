@@ -174,6 +174,6 @@ func configSigner(ctx context.Context, k KeySpec) (*Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.Key = fmt.Sprintf("%s (notation key %q)", s.Key, ks.Name)
+	s.Key = fmt.Sprintf("notation key %q: %s", ks.Name, s.Key)
 	return s, nil
 }

@@ -65,7 +65,7 @@ func TestOpenSignerFromNotationConfig(t *testing.T) {
 
 		s, err := OpenSigner(ctx, KeySpec{ConfigDir: c.dir, Name: "release"})
 		assert.NilError(t, err, "a key by name")
-		assert.Check(t, is.Equal(s.Key, c.key+` (notation key "release")`))
+		assert.Check(t, is.Equal(s.Key, `notation key "release": `+c.key))
 	})
 	t.Run("an unknown name", func(t *testing.T) {
 		_, err := OpenSigner(ctx, KeySpec{ConfigDir: c.dir, Name: "nope"})
