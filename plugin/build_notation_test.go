@@ -57,6 +57,7 @@ func TestBuildRequireNotation(t *testing.T) {
 			assert.Check(t, is.Contains(err.Error(), "Dockerfile:2: "))
 			assert.Check(t, is.Contains(err.Error(), "no Notation signature that the trust policy accepts on "+descs["dev"].Digest.String()))
 			assert.Check(t, is.Contains(err.Error(), "docker acrtrust sign --sign notation"))
+			assertRemedyNamesExist(t, remedyLines(err), "build")
 			assert.Check(t, is.Equal(b.runs, 0), "nothing may be built")
 		})
 	}

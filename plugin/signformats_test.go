@@ -173,6 +173,7 @@ func TestSignBothCompletesWhatFailed(t *testing.T) {
 	assert.Check(t, is.ErrorContains(err, "NOT signed with content trust: "+host+"/app:v1, "+host+"/app:v2"))
 	complete := "docker acrtrust sign --sign dct " + host + "/app:v1 " + host + "/app:v2"
 	assert.Check(t, is.Contains(err.Error(), "`"+complete+"`"))
+	assertRemedyNamesExist(t, remedyLines(err), "sign")
 	for _, desc := range descs {
 		assert.Check(t, is.Len(notationSignatures(t, sb, "app", desc), 1))
 	}
@@ -227,6 +228,7 @@ func TestSignNotationWithoutContentTrust(t *testing.T) {
 		assert.Assert(t, err != nil)
 		assert.Check(t, is.Contains(err.Error(), "content trust"))
 		assert.Check(t, is.Contains(err.Error(), "--sign notation"))
+		assertRemedyNamesExist(t, remedyLines(err), "push")
 	})
 
 	t.Run("no Notation key anywhere", func(t *testing.T) {
@@ -306,4 +308,10 @@ func TestRefreshSignBoth(t *testing.T) {
 	for _, tag := range []string{"v1", "v2"} {
 		assert.Check(t, is.Len(notationSignatures(t, sb, "app", descs[tag]), 1), tag)
 	}
+}
+
+// remedyLines is what follows the first line of err's message: its remedy.
+func remedyLines(err error) string {
+	_, rest, _ := strings.Cut(err.Error(), "\n")
+	return rest
 }
