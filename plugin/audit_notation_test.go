@@ -25,7 +25,7 @@ func TestAuditNotation(t *testing.T) {
 	host := sb.Host()
 	trusted := newNotationHome(t, "trusted", "*")
 	stranger := newNotationHome(t, "stranger", "*")
-	descs := pushImages(t, sb, "app", "v1", "v2", "v3", "dev")
+	descs := cmdtest.PushImages(t, sb, "app", "v1", "v2", "v3", "dev")
 	signer, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	assert.NilError(t, runCommand(t, signer, "sign", host+"/app:v1", host+"/app:v2", host+"/app:v3"))
 	assert.NilError(t, runCommand(t, signer, "sign", "--sign", "notation", "--notation-dir", trusted.dir, host+"/app:v1", host+"/app:dev"))

@@ -21,9 +21,9 @@ func TestBuildRequireNotation(t *testing.T) {
 	sb.SetContentTrust(false)
 	h := sb.Host()
 	home := newNotationHome(t, "release", "*")
-	descs := pushImages(t, sb, "base", "v1", "dev")
-	tools := pushImages(t, sb, "tools", "v3")["v3"]
-	app := pushImages(t, sb, "app", "v1")["v1"] // what the fake builder "built"
+	descs := cmdtest.PushImages(t, sb, "base", "v1", "dev")
+	tools := cmdtest.PushImages(t, sb, "tools", "v3")["v3"]
+	app := cmdtest.PushImages(t, sb, "app", "v1")["v1"] // what the fake builder "built"
 	signer, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPush, nil)
 	assert.NilError(t, runCommand(t, signer, "sign", "--sign", "notation", "--notation-dir", home.dir, h+"/base:v1", h+"/tools:v3"))
 

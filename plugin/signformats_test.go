@@ -89,7 +89,7 @@ func TestSignAndRequireModes(t *testing.T) {
 	pushed := map[string]ocispec.Descriptor{}
 	for _, mode := range []string{cmdutil.SignDCT, cmdutil.SignNotation, cmdutil.SignBoth} {
 		repo := "signed-" + mode
-		pushed[mode] = pushImages(t, sb, repo, "v1")["v1"]
+		pushed[mode] = cmdtest.PushImages(t, sb, repo, "v1")["v1"]
 		cli := signer.CLI.(*cmdtest.FakeCLI)
 		cli.OutBuf.Reset()
 		assert.NilError(t, runCommand(t, signer, "push", "--sign", mode, "--notation-dir", home.dir, host+"/"+repo+":v1"))
@@ -139,7 +139,7 @@ func TestPushSignBothAgainDuplicatesNothing(t *testing.T) {
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	home := newNotationHome(t, "release", "*")
-	desc := pushImages(t, sb, "app", "v1")["v1"]
+	desc := cmdtest.PushImages(t, sb, "app", "v1")["v1"]
 	d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	args := []string{"push", "--sign", "both", "--key", home.key, "--cert", home.cert, host + "/app:v1"}
 	assert.NilError(t, runCommand(t, d, args...))
@@ -163,7 +163,7 @@ func TestSignBothCompletesWhatFailed(t *testing.T) {
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	home := newNotationHome(t, "release", "*")
-	descs := pushImages(t, sb, "app", "v1", "v2")
+	descs := cmdtest.PushImages(t, sb, "app", "v1", "v2")
 	args := []string{"sign", "--sign", "both", "--key", home.key, "--cert", home.cert, host + "/app:v1", host + "/app:v2"}
 
 	pusher, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPush, cmdtest.PassphraseEnv())
@@ -202,7 +202,7 @@ func TestSignNotationWithoutContentTrust(t *testing.T) {
 	host := sb.Host()
 	xdg := t.TempDir()
 	newNotationHomeIn(t, filepath.Join(xdg, "notation"), "release", "*")
-	descs := pushImages(t, sb, "app", "v1", "v2")
+	descs := cmdtest.PushImages(t, sb, "app", "v1", "v2")
 
 	d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPush, map[string]string{"XDG_CONFIG_HOME": xdg, cmdutil.EnvSign: "notation"})
 	sb.ResetStats()
@@ -247,7 +247,7 @@ func TestPushSignNotationWithPluginKey(t *testing.T) {
 	host := sb.Host()
 	home := newNotationHome(t, "kvkey", "*")
 	buildTestPlugin(t, home.dir)
-	desc := pushImages(t, sb, "app", "v1")["v1"]
+	desc := cmdtest.PushImages(t, sb, "app", "v1")["v1"]
 	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPush, nil)
 	assert.NilError(t, runCommand(t, d, "push", "--sign", "notation", "--notation-dir", home.dir, "--signature-format", "cose",
 		"--plugin", "testkv", "--id", "kvkey", "--plugin-config", "keys="+filepath.Dir(home.key), host+"/app:v1"))
@@ -287,7 +287,7 @@ func TestRefreshSignBoth(t *testing.T) {
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	home := newNotationHome(t, "release", "*")
-	descs := pushImages(t, sb, "app", "v1", "v2", "dev")
+	descs := cmdtest.PushImages(t, sb, "app", "v1", "v2", "dev")
 	d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	assert.NilError(t, runCommand(t, d, "sign", host+"/app:v1", host+"/app:v2"))
 
