@@ -78,7 +78,7 @@ func (p *signPlan) run(ctx context.Context, d *cmdutil.Deps, refs []trust.Ref, t
 	var missing []missingFormat
 	if p.dct() && signDCT != nil {
 		if err := signDCT(); err != nil {
-			missing = append(missing, missingFormat{format: cmdutil.SignDCT, refs: refs, err: err})
+			missing = append(missing, missingFormat{format: cmdutil.SignDCT, refs: refs, err: withNotationAlternative(err)})
 		}
 	}
 	res := <-done
