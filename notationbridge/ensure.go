@@ -24,9 +24,8 @@ const (
 // SignNew signs exactly desc's digest with s, as Sign does, unless the
 // digest already has an intact signature by s's key (SignedBy): running it
 // again after a partial failure completes the work and duplicates nothing.
-// Every command that signs a digest (push, sign, build --push, refresh,
-// copy, migrate) goes through here, so that they agree on what "already
-// signed" means.
+// It is SignedBy then Sign, the two steps migrate takes (with a dry run
+// between them); push, sign, build --push and refresh sign through here.
 func SignNew(ctx context.Context, s *Signer, repo registry.Repository, desc ocispec.Descriptor, opts SignOptions) (Outcome, error) {
 	already, err := SignedBy(ctx, repo, desc, s)
 	if err != nil {
