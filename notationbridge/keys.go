@@ -81,19 +81,16 @@ func (k KeySpec) Source() (string, error) {
 }
 
 // ConfigDir returns notation's user configuration directory as the notation
-// CLI finds it (notation-go's dir package over os.UserConfigDir): on Linux
-// $XDG_CONFIG_HOME/notation, else $HOME/.config/notation. xdgConfigHome
-// and home are the caller's environment (the library reads none); with
-// both empty it falls back to os.UserConfigDir.
+// CLI finds it on Linux (notation-go's dir package over os.UserConfigDir):
+// $XDG_CONFIG_HOME/notation, else $HOME/.config/notation, else .notation.
+// xdgConfigHome and home are the caller's environment: the library reads
+// none.
 func ConfigDir(xdgConfigHome, home string) string {
 	if xdgConfigHome != "" {
 		return filepath.Join(xdgConfigHome, "notation")
 	}
 	if home != "" {
 		return filepath.Join(home, ".config", "notation")
-	}
-	if c, err := os.UserConfigDir(); err == nil {
-		return filepath.Join(c, "notation")
 	}
 	return ".notation"
 }

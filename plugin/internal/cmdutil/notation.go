@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/acrtrust/docker-acrtrust/notationbridge"
@@ -101,10 +103,17 @@ func (o NotationKeyOptions) Args() []string {
 
 // NotationDir is flag, else notation's own configuration directory as the
 // notation CLI finds it: $XDG_CONFIG_HOME/notation, else
-// ~/.config/notation (notationbridge.ConfigDir).
+// ~/.config/notation (notationbridge.ConfigDir); where neither variable is
+// set, the platform's user configuration directory.
 func (d *Deps) NotationDir(flag string) string {
 	if flag != "" {
 		return flag
 	}
-	return notationbridge.ConfigDir(d.Getenv("XDG_CONFIG_HOME"), d.Getenv("HOME"))
+	xdg, home := d.Getenv("XDG_CONFIG_HOME"), d.Getenv("HOME")
+	if xdg == "" && home == "" {
+		if c, err := os.UserConfigDir(); err == nil {
+			return filepath.Join(c, "notation")
+		}
+	}
+	return notationbridge.ConfigDir(xdg, home)
 }
