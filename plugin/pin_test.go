@@ -321,7 +321,7 @@ func TestMalformedPinsFileStopsEverything(t *testing.T) {
 	assert.ErrorContains(t, err, "pins file "+path+", line 3")
 }
 
-// newTestDepsAt is newTestDeps on an existing DOCKER_CONFIG directory.
+// newTestDepsAt is cmdtest.NewTestDeps on an existing DOCKER_CONFIG directory.
 func newTestDepsAt(t *testing.T, cli *cmdtest.FakeCLI, configDir string) *cmdutil.Deps {
 	d := cmdtest.NewTestDeps(t, cli, nil)
 	d.ConfigDir = configDir
