@@ -315,3 +315,30 @@ func remedyLines(err error) string {
 	_, rest, _ := strings.Cut(err.Error(), "\n")
 	return rest
 }
+
+// TestPushSignBothPartialFailure: the image is pushed, Notation signs it,
+// content trust refuses the login: the push fails, says the image is in the
+// registry without content trust, and names the sign command that adds it.
+// With DOCKER_CONTENT_TRUST=0, asking for Notation still signs.
+func TestPushSignBothPartialFailure(t *testing.T) {
+	sb := cmdtest.StartSandbox(t)
+	host := sb.Host()
+	home := newNotationHome(t, "release", "*")
+	descs := cmdtest.PushImages(t, sb, "app", "v1", "v2")
+
+	env := cmdtest.PassphraseEnv()
+	env["DOCKER_CONTENT_TRUST"] = "0"
+	d, _, eng := cmdtest.SandboxDeps(t, sb, sandbox.UserPush, env)
+	err := runCommand(t, d, "push", "--sign", "both", "--notation-dir", home.dir, host+"/app:v1")
+	assert.Assert(t, err != nil)
+	assert.Check(t, is.DeepEqual(eng.Pushed, []string{host + "/app:v1"}))
+	assert.Check(t, is.ErrorContains(err, "the image was pushed to the registry, but it is NOT signed with content trust: "+host+"/app:v1"))
+	assert.Check(t, is.Contains(err.Error(), "`docker acrtrust sign --sign dct "+host+"/app:v1`"))
+	assertRemedyNamesExist(t, remedyLines(err), "push")
+	assert.Check(t, is.Len(notationSignatures(t, sb, "app", descs["v1"]), 1))
+
+	d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPush, map[string]string{"DOCKER_CONTENT_TRUST": "0", cmdutil.EnvSign: "notation"})
+	assert.NilError(t, runCommand(t, d, "push", "--notation-dir", home.dir, host+"/app:v2"))
+	assert.Check(t, is.Contains(cli.OutBuf.String(), "Successfully signed "+host+"/app:v2 with Notation"))
+	assert.Check(t, !strings.Contains(cli.ErrBuf.String(), "WARNING"), cli.ErrBuf.String())
+}
