@@ -50,13 +50,17 @@ func (p *signPlan) notation() bool { return cmdutil.SignsNotation(p.mode) }
 
 // run signs targets of refs' repository (refs[i] is targets[i]'s tag) in
 // the plan's formats: content trust through signDCT (one publish; nil when
-// the caller did content trust itself), then one Notation signature per
-// digest that this key has not signed yet. With
-// content trust alone, signDCT's error comes back as it is; otherwise a
-// failure in either format becomes a *missingFormatsError naming the tags
-// and the command that completes them.
+// the caller did content trust itself), and one Notation signature per
+// digest that this key has not signed yet. With content trust alone,
+// signDCT's error comes back as it is (with the Notation alternative when
+// the server has no trust data); otherwise a failure in either format
+// becomes a *missingFormatsError naming the tags and the command that
+// completes them.
 func (p *signPlan) run(ctx context.Context, d *cmdutil.Deps, refs []trust.Ref, targets []trust.Target, out io.Writer, signDCT func() error) error {
 	if !p.notation() {
+		if signDCT == nil {
+			return nil
+		}
 		if err := signDCT(); err != nil {
 			return withNotationAlternative(err)
 		}
