@@ -342,3 +342,30 @@ func TestPushSignBothPartialFailure(t *testing.T) {
 	assert.Check(t, is.Contains(cli.OutBuf.String(), "Successfully signed "+host+"/app:v2 with Notation"))
 	assert.Check(t, !strings.Contains(cli.ErrBuf.String(), "WARNING"), cli.ErrBuf.String())
 }
+
+// TestSignWithANamedNotationKey: --key-name picks a key of notation's
+// signingkeys.json other than its default, as notation sign --key NAME.
+func TestSignWithANamedNotationKey(t *testing.T) {
+	sb := cmdtest.StartSandbox(t)
+	host := sb.Host()
+	home := newNotationHome(t, "release", "*")
+	other := newNotationHome(t, "other", "*")
+	keys := config.NewSigningKeys()
+	assert.NilError(t, keys.Add("release", home.key, home.cert, true))
+	assert.NilError(t, keys.Add("other", other.key, other.cert, false))
+	home.write(t, dir.PathSigningKeys, keys)
+	desc := cmdtest.PushImages(t, sb, "app", "v1")["v1"]
+
+	d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPush, nil)
+	assert.NilError(t, runCommand(t, d, "sign", "--sign", "notation", "--notation-dir", home.dir, "--key-name", "other", host+"/app:v1"))
+	assert.Check(t, is.Contains(cli.OutBuf.String(), `Signing with Notation (notation key "other": `+other.key+")"))
+	_, err := notationVerify(t, sb, other.dir, "app", desc)
+	assert.Check(t, err, "signed by the named key")
+	_, err = notationVerify(t, sb, home.dir, "app", desc)
+	assert.Check(t, err != nil, "not by the default one")
+
+	err = runCommand(t, d, "sign", "--sign", "notation", "--notation-dir", home.dir, "--key-name", "nope", host+"/app:v1")
+	assert.Check(t, is.ErrorContains(err, `signing key nope not found`))
+	err = runCommand(t, d, "sign", "--sign", "notation", "--key-name", "other", "--key", home.key, "--cert", home.cert, host+"/app:v1")
+	assert.Check(t, is.ErrorContains(err, "--key-name names a key of notation's configuration"))
+}

@@ -18,6 +18,7 @@ type NotationKeyOptions struct {
 	keyFile, certFile string
 	plugin, keyID     string
 	pluginConfig      []string // k=v
+	keyName           string   // a key of notation's signingkeys.json
 }
 
 // AddNotationKeyFlags adds the flags that name a Notation signing key.
@@ -27,6 +28,7 @@ func AddNotationKeyFlags(flags *pflag.FlagSet, o *NotationKeyOptions) {
 	flags.StringVar(&o.plugin, "plugin", "", `Notation plugin that holds the signing key ("azure-kv" for notation-azure-kv), with --id`)
 	flags.StringVar(&o.keyID, "id", "", "Key ID for --plugin (for azure-kv: the key's Key Vault URL)")
 	flags.StringArrayVar(&o.pluginConfig, "plugin-config", nil, "Plugin configuration KEY=VALUE for --plugin (repeatable)")
+	flags.StringVar(&o.keyName, "key-name", "", "A key of notation's signingkeys.json by name (as notation sign --key NAME); without any key flag, its default key signs")
 }
 
 // Config is --plugin-config as a map; nil when not given.
@@ -56,10 +58,13 @@ func (d *Deps) NotationSigner(ctx context.Context, o NotationKeyOptions, notatio
 	spec := notationbridge.KeySpec{
 		KeyFile: o.keyFile, CertFile: o.certFile,
 		Plugin: o.plugin, KeyID: o.keyID, PluginConfig: o.Config(),
+		Name:      o.keyName,
 		ConfigDir: d.NotationDir(notationDir),
 	}
 	_, err := spec.Source()
 	switch {
+	case errors.Is(err, notationbridge.ErrKeyConflict) && o.keyName != "":
+		return nil, UsageError{errors.New("--key-name names a key of notation's configuration: give it alone, without --key, --cert, --plugin or --id")}
 	case errors.Is(err, notationbridge.ErrKeyConflict):
 		return nil, UsageError{errors.New("use either --key and --cert, or --plugin and --id, not both")}
 	case errors.Is(err, notationbridge.ErrIncompleteKey) && (o.keyFile != "" || o.certFile != ""):
@@ -79,7 +84,7 @@ func (d *Deps) NotationSigner(ctx context.Context, o NotationKeyOptions, notatio
 
 // Given reports whether any key flag was set.
 func (o NotationKeyOptions) Given() bool {
-	return o.keyFile != "" || o.certFile != "" || o.plugin != "" || o.keyID != "" || len(o.pluginConfig) > 0
+	return o.keyFile != "" || o.certFile != "" || o.plugin != "" || o.keyID != "" || len(o.pluginConfig) > 0 || o.keyName != ""
 }
 
 // Args are the flags that name the same key again, for a command that a
@@ -98,6 +103,7 @@ func (o NotationKeyOptions) Args() []string {
 	for _, kv := range o.pluginConfig {
 		add("--plugin-config", kv)
 	}
+	add("--key-name", o.keyName)
 	return args
 }
 

@@ -59,7 +59,7 @@ func (d *Deps) SignMode(o SignOptions) (string, error) {
 		return "", UsageError{fmt.Errorf("invalid --signature-format: %w", err)}
 	}
 	if m == SignDCT && o.Key.Given() {
-		return "", UsageError{errors.New("--key, --cert, --plugin and --id name a Notation key: add --sign notation or --sign both to sign with it")}
+		return "", UsageError{errors.New("--key, --cert, --plugin, --id and --key-name name a Notation key: add --sign notation or --sign both to sign with it")}
 	}
 	return m, nil
 }
