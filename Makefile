@@ -10,7 +10,7 @@
 #   make docs         regenerate docs/reference from the commands
 #   make docs-check   fail if docs/reference is out of date
 #   make fuzz         each fuzz target for FUZZTIME (default 10s): references, pins files, backup archives
-#   make bench        Go benchmarks against the in-process sandbox (signing 100 tags, warm resolution, audit)
+#   make bench        Go benchmarks against the in-process sandbox (signing 100 tags, warm resolution, audit, Notation signing)
 #   make bench-peers  docker acrtrust vs the notary CLI and docker trust on one sandbox (scripts/bench-peers.sh)
 #   make sandbox      bin/acrtrust-sandbox
 #   make demo         signed push and trusted pull against the sandbox
@@ -70,7 +70,7 @@ fuzz:
 	done
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 10x ./plugin/
+	$(GO) test -run '^$$' -bench . -benchtime 10x ./plugin/ ./notationbridge/
 	$(GO) test -run '^$$' -bench ParsePins -benchtime 1x ./trust/
 
 bench-peers: build sandbox

@@ -37,7 +37,7 @@ type requireOptions struct {
 
 func addRequireFlags(flags *pflag.FlagSet, o *requireOptions) {
 	flags.StringVar(&o.require, "require", "", `What a tag needs: "dct" (content trust), "notation" (a Notation signature), or "both" on the same digest (default $`+envRequire+`, else "dct")`)
-	flags.StringVar(&o.notationDir, "notation-dir", "", "Notation's configuration directory: trust policy and trust store (default notation's own, $XDG_CONFIG_HOME/notation)")
+	flags.StringVar(&o.notationDir, "notation-dir", "", "Notation's configuration directory: trust policy and trust store, and where the command signs its default key and plugins (default notation's own, $XDG_CONFIG_HOME/notation)")
 }
 
 // requirement is --require, else ACRTRUST_REQUIRE, else dct.
