@@ -279,18 +279,17 @@ func runBuild(ctx context.Context, d *cmdutil.Deps, opts buildOptions, trusted b
 // or --sign, by flag or variable) is trust too; only
 // --disable-content-trust turns it off then.
 func buildTrusted(d *cmdutil.Deps, cmd *cobra.Command, opts buildOptions) bool {
-	if cmd.Flags().Changed(cmdutil.DisableContentTrustFlag) {
-		return !opts.disableContentTrust
-	}
-	if req, err := requirement(d, opts.require); err != nil || req != requireDCT {
-		return true
-	}
-	if opts.push {
-		if mode, err := d.SignMode(opts.sign); err != nil || mode != cmdutil.SignDCT {
+	if !cmd.Flags().Changed(cmdutil.DisableContentTrustFlag) {
+		if req, err := requirement(d, opts.require); err != nil || req != requireDCT {
 			return true
 		}
+		if opts.push {
+			if mode, err := d.SignMode(opts.sign); err != nil || mode != cmdutil.SignDCT {
+				return true
+			}
+		}
 	}
-	return d.Env.ContentTrust
+	return d.Trusted(cmd, opts.disableContentTrust) // also remembers what turned trust off, for the warning
 }
 
 // buildChecks reads the requirement and, with --push, opens the signing

@@ -130,15 +130,14 @@ func signServed(ctx context.Context, d *cmdutil.Deps, refs []trust.Ref, pushed [
 // --disable-content-trust turns it off then. After content trust is gone
 // from a registry, pipelines may well set DOCKER_CONTENT_TRUST=0.
 func signTrusted(d *cmdutil.Deps, cmd *cobra.Command, disable bool, o cmdutil.SignOptions) bool {
-	if cmd.Flags().Changed(cmdutil.DisableContentTrustFlag) {
-		return !disable
+	if !cmd.Flags().Changed(cmdutil.DisableContentTrustFlag) {
+		// An invalid mode is signing too: the command then stops on it
+		// before pushing anything.
+		if mode, err := d.SignMode(o); err != nil || mode != cmdutil.SignDCT {
+			return true
+		}
 	}
-	// An invalid mode is signing too: the command then stops on it
-	// before pushing anything.
-	if mode, err := d.SignMode(o); err != nil || mode != cmdutil.SignDCT {
-		return true
-	}
-	return d.Env.ContentTrust
+	return d.Trusted(cmd, disable) // also remembers what turned trust off, for the warning
 }
 
 // signTargets signs targets of ref's repository in one publish and prints
