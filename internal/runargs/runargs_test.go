@@ -69,14 +69,14 @@ func TestSplit(t *testing.T) {
 			image: "app:v1", docker: []string{"--rm=false", "-d=false", "--init=true", "--sig-proxy=false", img},
 		},
 		{
-			name: "the command's own flags are passed through untouched",
-			args: []string{"--rm", "app:v1", "ls", "-la", "--color=never", "--rm", "--require", "x", "--", "-e"},
+			name:  "the command's own flags are passed through untouched",
+			args:  []string{"--rm", "app:v1", "ls", "-la", "--color=never", "--rm", "--require", "x", "--", "-e"},
 			image: "app:v1", command: []string{"ls", "-la", "--color=never", "--rm", "--require", "x", "--", "-e"},
 			docker: []string{"--rm", img, "ls", "-la", "--color=never", "--rm", "--require", "x", "--", "-e"},
 		},
 		{
-			name: "our own flags are removed, docker's kept in order",
-			args: []string{"--require", "both", "-i", "--disable-content-trust=false", "--offline", "-t", "app:v1"},
+			name:  "our own flags are removed, docker's kept in order",
+			args:  []string{"--require", "both", "-i", "--disable-content-trust=false", "--offline", "-t", "app:v1"},
 			image: "app:v1", docker: []string{"-i", "-t", img},
 			own: ownFlags{require: "both", offline: true},
 		},
