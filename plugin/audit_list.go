@@ -54,7 +54,7 @@ func listRepositories(ctx context.Context, d *deps, opts auditOptions, targets [
 		}
 		if err != nil {
 			ref, _ := trust.ParseRef(t.host + "/catalog")
-			return trust.WithOp(trust.OpRegistryRead, ref, err)
+			return d.fail(trust.OpRegistryRead, ref, err)
 		}
 	}
 	return nil

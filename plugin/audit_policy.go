@@ -52,15 +52,6 @@ func parseFailOn(s string, defaultWindow time.Duration) (failPolicy, error) {
 	return p, nil
 }
 
-// parseDuration is parseDays with the flag's name in its error.
-func parseDuration(flag, s string) (time.Duration, error) {
-	w, err := parseDays(s)
-	if err != nil {
-		return 0, usageError{fmt.Errorf("invalid %s %q: use a duration such as 720h or 30d", flag, s)}
-	}
-	return w, nil
-}
-
 // policyViolations says which --fail-on rules the audited repositories break.
 func policyViolations(p failPolicy, rows []auditRow, now time.Time) []string {
 	var out []string

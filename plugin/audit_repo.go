@@ -113,11 +113,11 @@ func auditOne(ctx context.Context, d *deps, name, trustDir string, now time.Time
 	roCtx := trust.ReadOnly(ctx)
 	repo, err := d.openRepo(roCtx, ref, false)
 	if err != nil {
-		return fail(trust.WithOp(trust.OpTrustRead, ref, connectionError(err)))
+		return fail(d.fail(trust.OpTrustRead, ref, connectionError(err)))
 	}
 	rc, err := trust.Check(roCtx, repo, d.registry, ref, trustDir)
 	if err != nil {
-		return fail(err)
+		return fail(d.explained(err))
 	}
 	r.TrustData = rc.TrustData
 	if rc.Tags != nil {

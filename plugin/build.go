@@ -190,7 +190,7 @@ func runBuild(ctx context.Context, d *deps, opts buildOptions, trusted bool) err
 		return runPlainBuild(ctx, d, opts, tool, tags)
 	}
 	if opts.push && d.offline() {
-		return trust.ErrOfflineWrite // before anything is built or pushed
+		return d.explained(trust.ErrOfflineWrite) // before anything is built or pushed
 	}
 	kind := tool.kind()
 	if kind == classicBuilder && len(opts.buildContexts) > 0 {

@@ -74,7 +74,7 @@ func resolveBase(ctx context.Context, d *deps, repos map[string]trust.Repository
 	}
 	t, err := trust.Resolve(ctx, repo, ref.Tag)
 	if err != nil {
-		return baseTarget{}, trust.WithOp(trust.OpTrustRead, ref, err)
+		return baseTarget{}, d.fail(trust.OpTrustRead, ref, err)
 	}
 	bt := baseTarget{target: t, ref: ref, pinned: ref.Familiar() + "@" + t.Digest.String()}
 
@@ -83,7 +83,7 @@ func resolveBase(ctx context.Context, d *deps, repos map[string]trust.Repository
 	case err == nil && desc.Digest == t.Digest:
 		return bt, nil
 	case err != nil && !errors.Is(err, errdef.ErrNotFound):
-		return baseTarget{}, trust.WithOp(trust.OpRegistryRead, ref, err)
+		return baseTarget{}, d.fail(trust.OpRegistryRead, ref, err)
 	}
 	// The tag moved, or is gone: is the signed image still there?
 	byDigest := trust.Ref{Original: bt.pinned, Name: ref.Name, Digest: t.Digest}
@@ -91,7 +91,7 @@ func resolveBase(ctx context.Context, d *deps, repos map[string]trust.Repository
 		if errors.Is(derr, errdef.ErrNotFound) {
 			return baseTarget{}, &driftError{ref: ref, signed: t.Digest, serves: desc.Digest}
 		}
-		return baseTarget{}, trust.WithOp(trust.OpRegistryRead, ref, derr)
+		return baseTarget{}, d.fail(trust.OpRegistryRead, ref, derr)
 	}
 	if err == nil {
 		bt.drifted = desc.Digest
@@ -134,9 +134,9 @@ func sourcePlace(s buildfile.Source) string {
 	return fmt.Sprintf("Dockerfile:%d", s.Line)
 }
 
-// buildRemedy says how to proceed with a base image that cannot be
-// verified: sign it, or build without content trust.
-func (d *deps) buildRemedy(e *buildBaseError) string {
+// Remedy says how to proceed with a base image that cannot be verified:
+// sign it, or build without content trust.
+func (e *buildBaseError) Remedy() string {
 	const plain = "add --disable-content-trust to build from it unverified (a plain build, with a warning)."
 	image := reference.FamiliarString(e.source.Image)
 	var te *trust.Error
@@ -147,7 +147,7 @@ func (d *deps) buildRemedy(e *buildBaseError) string {
 	case errors.As(e.err, &drift):
 		return fmt.Sprintf("Nothing was built. Push the signed image to the tag again, or sign what the tag serves now if it is meant to be used (`docker acrtrust sign %s`), or %s", image, plain)
 	}
-	r := d.explain(e.err)
+	r := RemedyOf(e.err)
 	if r != "" {
 		r += "\n"
 	}
@@ -198,7 +198,7 @@ func pushUnsigned(ctx context.Context, d *deps, refs []trust.Ref, kind builderKi
 	for _, ref := range refs {
 		if kind == classicBuilder {
 			if _, err := d.engine.push(ctx, ref.String(), out); err != nil {
-				return trust.WithOp(trust.OpRegistryPush, ref, err)
+				return d.fail(trust.OpRegistryPush, ref, err)
 			}
 		}
 		d.warnUnverified(ref.String() + " was pushed without a signature")

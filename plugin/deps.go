@@ -14,6 +14,7 @@ import (
 	registrytypes "github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/client"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/spf13/pflag"
 
 	"github.com/acrtrust/docker-acrtrust/keystore"
 	"github.com/acrtrust/docker-acrtrust/trust"
@@ -78,6 +79,14 @@ type globalFlags struct {
 	offline    bool
 }
 
+// addGlobalFlags adds the root command's persistent flags, which fill
+// d.flags.
+func addGlobalFlags(flags *pflag.FlagSet, d *deps) {
+	flags.StringVar(&d.flags.pins, "pins", "", "Pins file (default $ACRTRUST_PINS, else $DOCKER_CONFIG/trust/pins.json)")
+	flags.BoolVar(&d.flags.requirePin, "require-pin", false, "Refuse repositories that no pin covers (also ACRTRUST_REQUIRE_PIN=1)")
+	flags.BoolVar(&d.flags.offline, "offline", false, "Read trust data from this machine's cache without contacting the trust server (also ACRTRUST_OFFLINE=1)")
+}
+
 // deps is everything the commands use, built once when the first command
 // runs (the docker CLI is initialised by then). Tests set fields before
 // running a command; init fills only what is unset.
@@ -85,10 +94,8 @@ type deps struct {
 	cli    command.Cli
 	getenv func(string) string
 	flags  globalFlags
-	// ctx is the running command's context (it ends on Ctrl-C), and command
-	// its path below the root ("pull", "key rotate"), for explanations.
-	ctx     context.Context
-	command string
+	// ctx is the running command's context (it ends on Ctrl-C).
+	ctx context.Context
 
 	once               sync.Once
 	env                environment

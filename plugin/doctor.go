@@ -177,7 +177,7 @@ func diagnose(ctx context.Context, d *deps, ref trust.Ref, sign bool) doctorRepo
 func (g *diagnosis) checkPins(ref trust.Ref) {
 	d := g.d
 	if d.pinsErr != nil {
-		g.add("pins", checkFail, d.pinsErr.Error(), d.remedy(d.pinsErr))
+		g.add("pins", checkFail, d.pinsErr.Error(), d.stepRemedy(d.pinsErr))
 		return
 	}
 	pin, ok := d.pins.Lookup(ref.GUN())
@@ -277,7 +277,7 @@ func (g *diagnosis) checkAccess(ref trust.Ref, a trust.Access, access map[trust.
 		g.add(name, status, fmt.Sprintf("nothing serves trust data for %s: content trust looks off for the registry", g.w.gun),
 			noTrustDataRemedy(trust.OpTrustWrite, g.w))
 	case !a.Checked:
-		g.add(name, checkFail, fmt.Sprintf("could not be checked: %v", a.Err), g.d.remedy(trust.WithOp(a.Op, ref, a.Err)))
+		g.add(name, checkFail, fmt.Sprintf("could not be checked: %v", a.Err), g.d.stepRemedy(trust.WithOp(a.Op, ref, a.Err)))
 	case a.Granted:
 		g.add(name, checkOK, "granted on "+object, "")
 	case !g.login.found:
@@ -328,7 +328,7 @@ func (g *diagnosis) checkTrustData(ctx context.Context, ref trust.Ref, write tru
 		}
 		return false
 	default:
-		g.add("trust data", checkFail, err.Error(), g.d.remedy(trust.WithOp(trust.OpTrustRead, ref, err)))
+		g.add("trust data", checkFail, err.Error(), g.d.stepRemedy(trust.WithOp(trust.OpTrustRead, ref, err)))
 		return false
 	}
 	if len(td.SignedTags) == 0 {

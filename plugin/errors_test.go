@@ -365,7 +365,7 @@ func TestRemedyOnACR(t *testing.T) {
 			}
 			d := newTestDeps(t, fc, nil)
 			d.init()
-			msg := d.userError(tc.err).Error()
+			msg := d.userError(d.explained(tc.err)).Error()
 			assertInOrder(t, msg, tc.want)
 			if tc.not != "" {
 				assert.Check(t, !strings.Contains(msg, tc.not), msg)
@@ -385,7 +385,7 @@ func TestRemedyOutsideACRIsGeneric(t *testing.T) {
 	d := newTestDeps(t, fc, nil)
 	d.init()
 	refused := &trust.Error{Kind: trust.KindUnauthorized, GUN: ref.GUN(), Message: "Error: you are not authorized to perform this operation: server returned 401."}
-	msg := d.userError(trust.WithOp(trust.OpTrustWrite, ref, refused)).Error()
+	msg := d.userError(d.fail(trust.OpTrustWrite, ref, refused)).Error()
 	assert.Check(t, is.Contains(msg, "missing AcrImageSigner role, or an admin account or a repository-scoped token"))
 	assert.Check(t, !strings.Contains(msg, "az "), "no az commands for a registry that is not ACR: %s", msg)
 }

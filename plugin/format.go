@@ -171,3 +171,10 @@ func writeTable(out io.Writer, rows [][]string) error {
 	}
 	return tw.Flush()
 }
+
+// pinJSON is one pin in `pin list --format json` (docs/reference/acrtrust_pin_list.md).
+type pinJSON struct {
+	Name   string   // repository, "prefix*" or CA prefix
+	KeyIDs []string // root key IDs; empty for a CA pin
+	CA     string   `json:",omitempty"` // the CA file of a CA pin
+}

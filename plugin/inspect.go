@@ -123,12 +123,12 @@ func parseInspectArg(remote string) (trust.Ref, error) {
 func readInspect(ctx context.Context, d *deps, remote string, ref trust.Ref) (inspected, error) {
 	repo, err := d.openRepo(ctx, ref, false)
 	if err != nil {
-		return inspected{}, connectionError(err)
+		return inspected{}, d.explained(connectionError(err))
 	}
 	info, err := trust.Inspect(ctx, repo, ref.Tag)
 	if err != nil {
 		// Docker's words, which scripts look for, then why.
-		return inspected{}, fmt.Errorf("no signatures or cannot access %s: %w", remote, err)
+		return inspected{}, d.explained(fmt.Errorf("no signatures or cannot access %s: %w", remote, err))
 	}
 	r := inspected{Name: remote, Info: info}
 	if pin, ok := d.pins.Lookup(ref.GUN()); ok {

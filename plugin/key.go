@@ -1,6 +1,8 @@
 package plugin
 
 import (
+	"errors"
+
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -28,7 +30,27 @@ docker trust, the notary CLI and this plugin work with all three.`,
 		newKeyRotateCommand(d),
 		newKeyPasswdCommand(d),
 	)
+	withKeyRemedies(d, cmd)
 	return cmd
+}
+
+// withKeyRemedies makes the key commands' errors carry their remedies:
+// the key store's, and that every key command reads a passphrase from
+// stdin with --passphrase-stdin.
+func withKeyRemedies(d *deps, cmd *cobra.Command) {
+	for _, c := range cmd.Commands() {
+		run := c.RunE
+		if run == nil {
+			continue
+		}
+		c.RunE = func(c *cobra.Command, args []string) error {
+			err := run(c, args)
+			if errors.Is(err, keystore.ErrNoPassphraseSource) {
+				return WithRemedy(err, "Key commands also read a passphrase from stdin with --passphrase-stdin.")
+			}
+			return d.explained(err)
+		}
+	}
 }
 
 const passphraseStdinFlag = "passphrase-stdin"

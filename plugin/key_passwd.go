@@ -52,7 +52,7 @@ func runKeyPasswd(d *deps, opts keyPasswdOptions) error {
 		next = keystore.FixedRetriever(lines[1], keystore.SourceStdin)
 	} else {
 		if !d.cli.In().IsTerminal() {
-			return errPasswdNeedsTerminal
+			return WithRemedy(errPasswdNeedsTerminal, "In a pipeline, use --passphrase-stdin with the current passphrase and the new one on two lines of stdin.")
 		}
 		// Two retrievers: notary's prompt caches per role, and the new
 		// passphrase must not be the cached current one.

@@ -80,11 +80,11 @@ func runKeyRotate(ctx context.Context, d *deps, opts keyRotateOptions) error {
 	_, _ = fmt.Fprintf(out, "Rotating the %s key of %s...\n", role, ref.Name.Name())
 	repo, err := d.openRepo(ctx, ref, true)
 	if err != nil {
-		return connectionError(err)
+		return d.explained(connectionError(err))
 	}
 	kept, err := d.checkRotationKeys(ref, repo, role)
 	if err != nil {
-		return trust.WithOp(trust.OpTrustWrite, ref, err)
+		return d.fail(trust.OpTrustWrite, ref, err)
 	}
 	res, err := trust.Rotate(ctx, repo, role, trust.RotateOptions{ServerManaged: opts.serverManaged})
 	if err != nil {
@@ -95,7 +95,7 @@ func runKeyRotate(ctx context.Context, d *deps, opts keyRotateOptions) error {
 		} else if len(back) > 0 {
 			_, _ = fmt.Fprintf(d.cli.Err(), "The rotation failed; the old %s key is back in %s.\n", role, keystore.PrivateDir(d.trustDir()))
 		}
-		return trust.WithOp(trust.OpTrustWrite, ref, err)
+		return d.fail(trust.OpTrustWrite, ref, err)
 	}
 	_, _ = fmt.Fprintf(out, "Successfully rotated %s key for repository %s\n", role, ref.Name.Name())
 	if role == data.CanonicalRootRole {
@@ -120,7 +120,7 @@ func runKeyRotate(ctx context.Context, d *deps, opts keyRotateOptions) error {
 func (d *deps) checkRotationKeys(ref trust.Ref, repo trust.Repository, role data.RoleName) (*keystore.Kept, error) {
 	roles, err := repo.ListRoles() // also brings the cached root up to date
 	if err != nil {
-		return nil, trust.Classify(ref.GUN(), err)
+		return nil, d.explained(trust.Classify(ref.GUN(), err))
 	}
 	rootIDs, err := trust.RootSigningKeyIDs(d.trustDir(), ref.GUN())
 	if err != nil {
@@ -155,6 +155,11 @@ type rootKeyMissingError struct {
 
 func (e *rootKeyMissingError) Error() string {
 	return fmt.Sprintf("rotating a key of %s needs its root key (%s), which is not on this machine; nothing was changed", e.gun, strings.Join(e.ids, ", "))
+}
+
+// Remedy says how to get the root key back for the rotation.
+func (e *rootKeyMissingError) Remedy() string {
+	return "Restore the root key from its backup first (`docker acrtrust key restore FILE`), rotate, then take it offline again (see docs/keys.md)."
 }
 
 // repinRotatedRoot makes the pins that named the old root key name the new

@@ -31,7 +31,7 @@ type migratePlanItem struct {
 func (d *deps) migratePlan(ctx context.Context, ref trust.Ref, rep *migrateRepoReport, includeUnsigned bool) ([]*migratePlanItem, error) {
 	repo, err := d.openRepo(ctx, ref, false)
 	if err != nil {
-		return nil, trust.WithOp(trust.OpTrustRead, ref, fmt.Errorf("error establishing connection to trust repository: %w", err))
+		return nil, d.fail(trust.OpTrustRead, ref, fmt.Errorf("error establishing connection to trust repository: %w", err))
 	}
 	var signed []trust.Target
 	if ref.Tag != "" {
@@ -39,24 +39,24 @@ func (d *deps) migratePlan(ctx context.Context, ref trust.Ref, rep *migrateRepoR
 		switch trust.KindOf(err) {
 		case trust.KindUnknown:
 			if err != nil {
-				return nil, trust.WithOp(trust.OpTrustRead, ref, err)
+				return nil, d.fail(trust.OpTrustRead, ref, err)
 			}
 			signed = []trust.Target{t}
 		case trust.KindNotSigned, trust.KindNoTrustData:
 		default:
-			return nil, trust.WithOp(trust.OpTrustRead, ref, err)
+			return nil, d.fail(trust.OpTrustRead, ref, err)
 		}
 	} else {
 		signed, err = trust.ResolveAll(ctx, repo)
 		switch trust.KindOf(err) {
 		case trust.KindUnknown:
 			if err != nil {
-				return nil, trust.WithOp(trust.OpTrustRead, ref, err)
+				return nil, d.fail(trust.OpTrustRead, ref, err)
 			}
 		case trust.KindNotSigned, trust.KindNoTrustData:
 			signed = nil
 		default:
-			return nil, trust.WithOp(trust.OpTrustRead, ref, err)
+			return nil, d.fail(trust.OpTrustRead, ref, err)
 		}
 	}
 
@@ -64,14 +64,14 @@ func (d *deps) migratePlan(ctx context.Context, ref trust.Ref, rep *migrateRepoR
 	signers := map[string][]string{}
 	if len(signed) > 0 {
 		if prov.RootKeyIDs, err = trust.RootKeyIDs(repo); err != nil {
-			return nil, trust.WithOp(trust.OpTrustRead, ref, err)
+			return nil, d.fail(trust.OpTrustRead, ref, err)
 		}
 		if prov.TargetsVersion, err = trust.CachedVersion(d.trustDir(), ref.GUN(), data.CanonicalTargetsRole); err != nil {
-			return nil, trust.WithOp(trust.OpTrustRead, ref, err)
+			return nil, d.fail(trust.OpTrustRead, ref, err)
 		}
 		st, err := trust.SignedTags(ctx, repo, ref.Tag)
 		if err != nil {
-			return nil, trust.WithOp(trust.OpTrustRead, ref, err)
+			return nil, d.fail(trust.OpTrustRead, ref, err)
 		}
 		for _, s := range st {
 			signers[s.Tag] = s.Signers
@@ -82,7 +82,7 @@ func (d *deps) migratePlan(ctx context.Context, ref trust.Ref, rep *migrateRepoR
 	tags := []string{ref.Tag}
 	if ref.Tag == "" {
 		if tags, err = d.registry.Tags(ctx, ref); err != nil {
-			return nil, trust.WithOp(trust.OpRegistryRead, ref, err)
+			return nil, d.fail(trust.OpRegistryRead, ref, err)
 		}
 		tags = withoutReferrersTags(tags)
 	}
@@ -118,7 +118,7 @@ func (d *deps) migratePlan(ctx context.Context, ref trust.Ref, rep *migrateRepoR
 			rep.Tags = append(rep.Tags, tr)
 			continue
 		case err != nil:
-			return nil, trust.WithOp(trust.OpRegistryRead, ref, err)
+			return nil, d.fail(trust.OpRegistryRead, ref, err)
 		}
 		if !isSigned {
 			tr.Digest = desc.Digest.String()

@@ -145,10 +145,10 @@ func (d *deps) presentedRoot(ctx context.Context, ref trust.Ref, yes bool) ([]st
 	defer os.RemoveAll(tmp)
 	repo, err := trust.Opener{TrustDir: tmp, ServerOverride: d.env.server, Network: d.network, Audit: d.audit}.Open(ctx, ref, false)
 	if err != nil {
-		return nil, trust.WithOp(trust.OpTrustRead, ref, connectionError(err))
+		return nil, d.fail(trust.OpTrustRead, ref, connectionError(err))
 	}
 	if _, err := repo.ListRoles(); err != nil {
-		return nil, trust.WithOp(trust.OpTrustRead, ref, err)
+		return nil, d.fail(trust.OpTrustRead, ref, err)
 	}
 	raw, err := trust.CachedRoot(tmp, ref.GUN())
 	if err != nil {
@@ -201,13 +201,6 @@ func (d *deps) caPathForPins(file string) string {
 
 type pinListOptions struct {
 	format string
-}
-
-// pinJSON is one pin in `pin list --format json` (docs/reference/acrtrust_pin_list.md).
-type pinJSON struct {
-	Name   string   // repository, "prefix*" or CA prefix
-	KeyIDs []string // root key IDs; empty for a CA pin
-	CA     string   `json:",omitempty"` // the CA file of a CA pin
 }
 
 func newPinListCommand(d *deps) *cobra.Command {

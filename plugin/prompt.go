@@ -22,6 +22,11 @@ func (e *noConfirmationError) Error() string {
 	return fmt.Sprintf("not confirmed: %s needs a confirmation, and stdin is not a terminal to ask for one", e.Action)
 }
 
+// Remedy names the flag that confirms up front.
+func (e *noConfirmationError) Remedy() string {
+	return fmt.Sprintf("Pass %s to go ahead without a prompt.", e.Flag)
+}
+
 // cancelledError is returned when the context ends while a prompt waits.
 // It carries docker's Cancelled() marker.
 type cancelledError struct{}

@@ -62,7 +62,7 @@ func runPull(ctx context.Context, d *deps, opts pullOptions, trusted bool) error
 	case ref.Digest != "":
 		// A digest pins the content; the engine verifies it.
 		if err := d.engine.pull(ctx, ref.String(), opts.platform, out); err != nil {
-			return trust.WithOp(trust.OpRegistryRead, ref, err)
+			return d.fail(trust.OpRegistryRead, ref, err)
 		}
 		_, _ = fmt.Fprintln(d.cli.Out(), ref.String())
 		return nil
@@ -73,7 +73,7 @@ func runPull(ctx context.Context, d *deps, opts pullOptions, trusted bool) error
 	if !trusted {
 		d.warnUnverified(ref.String() + " is pulled without verifying its signature")
 		if err := d.engine.pull(ctx, ref.String(), opts.platform, out); err != nil {
-			return trust.WithOp(trust.OpRegistryRead, ref, err)
+			return d.fail(trust.OpRegistryRead, ref, err)
 		}
 		_, _ = fmt.Fprintln(d.cli.Out(), ref.String())
 		return nil
@@ -81,13 +81,14 @@ func runPull(ctx context.Context, d *deps, opts pullOptions, trusted bool) error
 
 	targets, err := d.requiredTargets(ctx, ref, opts.all, opts.requireOptions)
 	if err != nil {
-		return trust.WithOp(trust.OpTrustRead, ref, err)
+		return d.withNotSignedRemedy(d.fail(trust.OpTrustRead, ref, err), ref,
+			", so nothing was pulled", ", or pull with --disable-content-trust to accept an unverified image")
 	}
 	for i, t := range targets {
 		_, _ = fmt.Fprintf(out, "Pull (%d of %d): %s:%s@%s\n", i+1, len(targets), ref.Familiar(), t.Name, t.Digest)
 		byDigest := ref.Name.Name() + "@" + t.Digest.String()
 		if err := d.engine.pull(ctx, byDigest, opts.platform, out); err != nil {
-			return trust.WithOp(trust.OpRegistryRead, ref, err)
+			return d.fail(trust.OpRegistryRead, ref, err)
 		}
 		tagged := ref.WithTag(t.Name)
 		_, _ = fmt.Fprintf(d.cli.Err(), "Tagging %s@%s as %s:%s\n", ref.Familiar(), t.Digest, ref.Familiar(), t.Name)
@@ -108,14 +109,15 @@ func runPull(ctx context.Context, d *deps, opts pullOptions, trusted bool) error
 func trustedTargets(ctx context.Context, d *deps, ref trust.Ref, all bool) ([]trust.Target, error) {
 	repo, err := d.openRepo(ctx, ref, false)
 	if err != nil {
-		return nil, connectionError(err)
+		return nil, d.explained(connectionError(err))
 	}
 	if all {
-		return trust.ResolveAll(ctx, repo)
+		targets, err := trust.ResolveAll(ctx, repo)
+		return targets, d.explained(err)
 	}
 	t, err := trust.Resolve(ctx, repo, ref.Tag)
 	if err != nil {
-		return nil, d.unsignedOrMissing(ctx, ref, err)
+		return nil, d.explained(d.unsignedOrMissing(ctx, ref, err))
 	}
 	return []trust.Target{t}, nil
 }

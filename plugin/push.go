@@ -52,7 +52,7 @@ func runPush(ctx context.Context, d *deps, opts pushOptions, trusted bool) error
 	}
 	if trusted && d.offline() {
 		// Refused before the image is pushed, not after.
-		return trust.ErrOfflineWrite
+		return d.explained(trust.ErrOfflineWrite)
 	}
 	out := io.Writer(d.cli.Out())
 	if opts.quiet {
@@ -64,7 +64,7 @@ func runPush(ctx context.Context, d *deps, opts pushOptions, trusted bool) error
 	}
 	pushed, err := d.engine.push(ctx, ref.String(), out)
 	if err != nil {
-		return trust.WithOp(trust.OpRegistryPush, ref, err)
+		return d.fail(trust.OpRegistryPush, ref, err)
 	}
 	if !trusted {
 		d.warnUnverified(ref.String() + " was pushed without a signature")
@@ -85,7 +85,7 @@ func signPushed(ctx context.Context, d *deps, ref trust.Ref, pushed string, out 
 	_, _ = fmt.Fprintln(out, "Signing and pushing trust metadata")
 	targets, err := registryTargets(ctx, d, []trust.Ref{ref}, []string{pushed})
 	if err != nil {
-		return trust.WithOp(trust.OpRegistryRead, ref, err)
+		return d.fail(trust.OpRegistryRead, ref, err)
 	}
 	return signTargets(ctx, d, ref, targets, out)
 }
@@ -99,7 +99,7 @@ func signTargets(ctx context.Context, d *deps, ref trust.Ref, targets []trust.Ta
 	}
 	res, err := trust.Sign(ctx, repo, targets)
 	if err != nil {
-		err = trust.WithOp(trust.OpTrustWrite, ref, err)
+		err = d.fail(trust.OpTrustWrite, ref, err)
 		if len(targets) == 1 {
 			return signError{ref: ref.Name.Name() + ":" + targets[0].Name, err: err}
 		}

@@ -75,7 +75,7 @@ func refreshOne(ctx context.Context, d *deps, name string, window time.Duration,
 	gun := ref.GUN().String()
 	repo, err := d.openRepo(ctx, ref, !opts.dryRun)
 	if err != nil {
-		return trust.WithOp(trust.OpTrustRead, ref, connectionError(err))
+		return d.fail(trust.OpTrustRead, ref, connectionError(err))
 	}
 	trustDir := d.trustDir()
 	plan, err := trust.PlanRefresh(ctx, repo, trustDir, time.Now(), window)
@@ -84,7 +84,7 @@ func refreshOne(ctx context.Context, d *deps, name string, window time.Duration,
 		return fmt.Errorf("%w\n%s", err, missingKeysRemedy(missing))
 	}
 	if err != nil {
-		return trust.WithOp(trust.OpTrustRead, ref, err)
+		return d.fail(trust.OpTrustRead, ref, err)
 	}
 	if len(plan.Roles) == 0 {
 		_, _ = fmt.Fprintf(out, "%s: nothing expires within %s\n", gun, opts.expiringWithin)
@@ -104,11 +104,11 @@ func refreshOne(ctx context.Context, d *deps, name string, window time.Duration,
 		return nil
 	}
 	if _, err := trust.Refresh(ctx, repo, plan); err != nil {
-		return trust.WithOp(trust.OpTrustWrite, ref, err)
+		return d.fail(trust.OpTrustWrite, ref, err)
 	}
 	// Read back what the server now serves.
 	if _, err := repo.ListTargets(); err != nil {
-		return trust.WithOp(trust.OpTrustRead, ref, trust.Classify(ref.GUN(), err))
+		return d.fail(trust.OpTrustRead, ref, trust.Classify(ref.GUN(), err))
 	}
 	exp, err := trust.CachedExpiries(trustDir, ref.GUN())
 	if err != nil {

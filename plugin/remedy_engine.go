@@ -1,7 +1,6 @@
 package plugin
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/moby/moby/client"
@@ -23,11 +22,11 @@ func (e *engineError) Unwrap() error { return e.err }
 // the docker client's own error type.
 func (e *engineError) unreachable() bool { return client.IsErrConnectionFailed(e.err) }
 
-// engineRemedy explains an engine that could not be reached; what else the
-// engine relays (a registry's refusal) is explained by what was attempted.
-func (d *deps) engineRemedy(err error) string {
-	var ee *engineError
-	if !errors.As(err, &ee) || !ee.unreachable() {
+// Remedy explains an engine that could not be reached; what else the
+// engine relays (a registry's refusal) is explained by the step that was
+// attempted (deps.fail).
+func (ee *engineError) Remedy() string {
+	if !ee.unreachable() {
 		return ""
 	}
 	msg := fmt.Sprintf("The docker engine at %s did not answer: start it, or point DOCKER_HOST (or `docker context use`) at one that runs.", ee.host)

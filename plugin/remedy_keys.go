@@ -3,7 +3,6 @@ package plugin
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/acrtrust/docker-acrtrust/keystore"
 	"github.com/acrtrust/docker-acrtrust/trust"
@@ -11,9 +10,9 @@ import (
 
 // Remedies for the key commands' errors.
 
-// keyRemedy says what to do about the key commands' errors (and about
-// passphrases and keys met by other commands).
-func (d *deps) keyRemedy(err error) string {
+// passphraseSourceRemedy says what to do about the key store's errors:
+// passphrases, key files, archives, and keys met by any command.
+func passphraseSourceRemedy(err error) string {
 	var (
 		wrong    *keystore.WrongPassphraseError
 		conflict *keystore.ConflictError
@@ -28,12 +27,8 @@ func (d *deps) keyRemedy(err error) string {
 			wrong.Variable, keystore.EnvRootPassphrase, keystore.EnvRepositoryPassphrase)
 	case errors.As(err, &wrong) && wrong.Source == keystore.SourceStdin:
 		return "Check the passphrase given on stdin: one line, without trailing spaces unless the passphrase has them."
-	case errors.Is(err, keystore.ErrNoPassphraseSource) && strings.HasPrefix(d.command, "key "):
-		return "Key commands also read a passphrase from stdin with --passphrase-stdin."
 	case errors.Is(err, keystore.ErrNoPassphraseSource):
 		return "In a pipeline, set them from the pipeline's secrets (docs/ci.md); on a workstation, run the command in a terminal to be asked."
-	case errors.Is(err, errPasswdNeedsTerminal):
-		return "In a pipeline, use --passphrase-stdin with the current passphrase and the new one on two lines of stdin."
 	case errors.As(err, &conflict):
 		return "Add --force to replace them with the archive's copies; the replaced files are lost unless backed up."
 	case errors.As(err, &exists):

@@ -67,7 +67,7 @@ func (d *deps) kindRemedy(k trust.Kind, p problem, err error) string {
 		}
 		return r
 	case trust.KindNotSigned:
-		return d.notSignedRemedy(p.where)
+		return notSignedRemedy(p.where, "", "")
 	case trust.KindPassphrase:
 		if r := d.passphraseRemedy(); r != "" {
 			return r
@@ -158,20 +158,26 @@ func (d *deps) noSignableRolesRemedy(w where) string {
 		"so a repository owner who signs adds a signer key of their own too.", repo, filepath.Join(d.trustDir(), "private"), repo)
 }
 
-// notSignedRemedy is for a tag without a signature; what else to do depends
-// on the command: only pull has --disable-content-trust.
-func (d *deps) notSignedRemedy(w where) string {
+// notSignedRemedy is for a tag without a signature; outcome is what the
+// command did not do because of it ("", or a sentence such as "so nothing
+// was pulled"), alternative what else the command offers ("", or ", or
+// pull with --disable-content-trust ...").
+func notSignedRemedy(w where, outcome, alternative string) string {
 	sign := "Ask the publisher to sign it (`docker acrtrust push` or `docker acrtrust sign`)"
 	if w.image != "" {
 		sign = fmt.Sprintf("Ask the publisher to sign it (`docker acrtrust sign %s`)", w.image)
 	}
-	switch d.command {
-	case "pull":
-		return "The tag is not signed, so nothing was pulled. " + sign + ", or pull with --disable-content-trust to accept an unverified image."
-	case "resolve":
-		return "The tag is not signed, so nothing was printed for it: resolve never gives an unverified digest. " + sign + "."
+	return "The tag is not signed" + outcome + ". " + sign + alternative + "."
+}
+
+// withNotSignedRemedy gives an unsigned tag the remedy of the command that
+// met it; a tag that does not exist at all keeps its own.
+func (d *deps) withNotSignedRemedy(err error, ref trust.Ref, outcome, alternative string) error {
+	var missing *tagNotFoundError
+	if trust.KindOf(err) != trust.KindNotSigned || errors.As(err, &missing) {
+		return err
 	}
-	return "The tag is not signed. " + sign + "."
+	return WithRemedy(err, notSignedRemedy(d.whereOf(ref), outcome, alternative))
 }
 
 // tagNotFoundError: a tag that is neither signed nor in the registry.
@@ -185,6 +191,11 @@ func (e *tagNotFoundError) Error() string {
 }
 
 func (e *tagNotFoundError) Unwrap() error { return e.err }
+
+// Remedy points to the command that lists the repository's tags.
+func (e *tagNotFoundError) Remedy() string {
+	return fmt.Sprintf("Check the tag: `docker acrtrust verify %s` lists the repository's tags and whether each is signed.", e.ref.Familiar())
+}
 
 // unsignedOrMissing says "does not exist" rather than "not signed" when the
 // registry answers that it has no such tag (a typo, a deleted tag).

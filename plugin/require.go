@@ -93,7 +93,7 @@ func (d *deps) requiredTargets(ctx context.Context, ref trust.Ref, all bool, o r
 		tags := []string{ref.Tag}
 		if all {
 			if tags, err = d.registry.Tags(ctx, ref); err != nil {
-				return nil, trust.WithOp(trust.OpRegistryRead, ref, err)
+				return nil, d.fail(trust.OpRegistryRead, ref, err)
 			}
 			tags = withoutReferrersTags(tags)
 			sort.Strings(tags)
@@ -101,7 +101,7 @@ func (d *deps) requiredTargets(ctx context.Context, ref trust.Ref, all bool, o r
 		for _, tag := range tags {
 			desc, err := d.registry.Resolve(ctx, ref.WithTag(tag))
 			if err != nil {
-				return nil, trust.WithOp(trust.OpRegistryRead, ref, err)
+				return nil, d.fail(trust.OpRegistryRead, ref, err)
 			}
 			targets = append(targets, trust.Target{Name: tag, Digest: desc.Digest, Size: desc.Size})
 		}
@@ -143,17 +143,6 @@ func (d *deps) verifyNotation(ctx context.Context, v *notationbridge.Verifier, r
 		}
 		return nil
 	})
-}
-
-// withoutReferrersTags drops the referrers tag schema's tags from a tag list.
-func withoutReferrersTags(tags []string) []string {
-	out := tags[:0:0]
-	for _, t := range tags {
-		if !trust.IsReferrersTag(t) {
-			out = append(out, t)
-		}
-	}
-	return out
 }
 
 // notationTagReport is a tag's Notation result in `verify --format json`.
@@ -211,7 +200,7 @@ func verifyRequired(ctx context.Context, d *deps, image string, window time.Dura
 	tags := []string{ref.Tag}
 	if ref.Tag == "" {
 		if tags, err = d.registry.Tags(ctx, ref); err != nil {
-			return rep, trust.WithOp(trust.OpRegistryRead, ref, err)
+			return rep, d.fail(trust.OpRegistryRead, ref, err)
 		}
 		tags = withoutReferrersTags(tags)
 		sort.Strings(tags)
@@ -220,7 +209,7 @@ func verifyRequired(ctx context.Context, d *deps, image string, window time.Dura
 	for _, tag := range tags {
 		desc, err := d.registry.Resolve(ctx, ref.WithTag(tag))
 		if err != nil {
-			return rep, trust.WithOp(trust.OpRegistryRead, ref, err)
+			return rep, d.fail(trust.OpRegistryRead, ref, err)
 		}
 		nr := notationTagReport{Tag: tag, Digest: desc.Digest, OK: true}
 		if err := d.verifyNotation(ctx, v, ref, desc.Digest); err != nil {

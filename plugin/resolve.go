@@ -88,7 +88,8 @@ func resolveOne(ctx context.Context, d *deps, repos map[string]trust.Repository,
 	}
 	t, err := trust.Resolve(ctx, repo, ref.Tag)
 	if err != nil {
-		return resolvedImage{}, trust.WithOp(trust.OpTrustRead, ref, d.unsignedOrMissing(ctx, ref, err))
+		return resolvedImage{}, d.withNotSignedRemedy(d.fail(trust.OpTrustRead, ref, d.unsignedOrMissing(ctx, ref, err)), ref,
+			", so nothing was printed for it: resolve never gives an unverified digest", "")
 	}
 	return resolvedImage{
 		Reference: image,

@@ -61,7 +61,7 @@ func runRevoke(ctx context.Context, d *deps, opts revokeOptions) error {
 		return err
 	}
 	if _, err := trust.Revoke(ctx, repo, ref.Tag); err != nil {
-		return fmt.Errorf("could not remove signature for %s: %w", opts.remote, trust.WithOp(trust.OpTrustWrite, ref, err))
+		return fmt.Errorf("could not remove signature for %s: %w", opts.remote, d.fail(trust.OpTrustWrite, ref, err))
 	}
 	_, _ = fmt.Fprintf(d.cli.Out(), "Successfully deleted signature for %s\n", opts.remote)
 	return nil

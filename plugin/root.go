@@ -1,15 +1,6 @@
 package plugin
 
 import (
-	"context"
-	"errors"
-	"os"
-	"os/signal"
-	"strings"
-	"sync"
-	"syscall"
-
-	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 )
@@ -33,10 +24,7 @@ Keys and metadata are Docker's own, under $DOCKER_CONFIG/trust.`,
 		SilenceErrors: true,
 	}
 	cmd.SetFlagErrorFunc(flagErrorFunc)
-	flags := cmd.PersistentFlags()
-	flags.StringVar(&d.flags.pins, "pins", "", "Pins file (default $ACRTRUST_PINS, else $DOCKER_CONFIG/trust/pins.json)")
-	flags.BoolVar(&d.flags.requirePin, "require-pin", false, "Refuse repositories that no pin covers (also ACRTRUST_REQUIRE_PIN=1)")
-	flags.BoolVar(&d.flags.offline, "offline", false, "Read trust data from this machine's cache without contacting the trust server (also ACRTRUST_OFFLINE=1)")
+	addGlobalFlags(cmd.PersistentFlags(), d)
 	cmd.AddCommand(
 		newPushCommand(d),
 		newPullCommand(d),
@@ -57,71 +45,4 @@ Keys and metadata are Docker's own, under $DOCKER_CONFIG/trust.`,
 	)
 	explainErrors(cmd, d)
 	return cmd
-}
-
-// explainErrors makes every command start the same way (an interruptible
-// context, deps initialised) and its error go through d.userError, the one
-// place that turns trust errors into sentences with a remedy.
-func explainErrors(root *cobra.Command, d *deps) {
-	explainErrorsBelow(root, root, d)
-}
-
-func explainErrorsBelow(cmd, root *cobra.Command, d *deps) {
-	// Wrong arguments are usage errors (exit 125), like unknown flags.
-	if check := cmd.Args; check != nil {
-		cmd.Args = func(c *cobra.Command, args []string) error {
-			if err := check(c, args); err != nil {
-				return cli.StatusError{Status: err.Error(), StatusCode: exitUsage}
-			}
-			return nil
-		}
-	}
-	if run := cmd.RunE; run != nil {
-		cmd.RunE = func(c *cobra.Command, args []string) error {
-			ctx, stop := interruptible(c.Context())
-			defer stop()
-			c.SetContext(ctx)
-			d.ctx = ctx
-			// Relative to acrtrust itself: under docker it sits below "docker".
-			d.command = strings.TrimPrefix(c.CommandPath(), root.CommandPath()+" ")
-			d.init()
-			return d.userError(run(c, args))
-		}
-	}
-	for _, sub := range cmd.Commands() {
-		explainErrorsBelow(sub, root, d)
-	}
-}
-
-// errInterrupted is the cause of a command's context once Ctrl-C (SIGINT)
-// or SIGTERM arrived.
-var errInterrupted = errors.New("interrupted")
-
-// interruptible returns a context that ends at the first SIGINT or SIGTERM,
-// so that a command can say what it left undone (an image pushed but not
-// signed) instead of dying; a second signal has its default effect.
-func interruptible(parent context.Context) (context.Context, func()) {
-	if parent == nil {
-		parent = context.Background()
-	}
-	ctx, cancel := context.WithCancelCause(parent)
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() {
-		select {
-		case <-sigs:
-			signal.Reset(os.Interrupt, syscall.SIGTERM)
-			cancel(errInterrupted)
-		case <-done:
-		}
-	}()
-	var once sync.Once
-	return ctx, func() {
-		once.Do(func() {
-			signal.Stop(sigs)
-			close(done)
-			cancel(nil)
-		})
-	}
 }

@@ -59,7 +59,7 @@ func runSign(ctx context.Context, d *deps, opts signOptions) error {
 		return err
 	}
 	if d.offline() {
-		return trust.ErrOfflineWrite // before --local pushes anything
+		return d.explained(trust.ErrOfflineWrite) // before --local pushes anything
 	}
 	var errs []error
 	for _, g := range groups {
@@ -115,7 +115,7 @@ func signRemote(ctx context.Context, d *deps, refs []trust.Ref) error {
 	}
 	targets, err := registryTargets(ctx, d, refs, nil)
 	if err != nil {
-		return trust.WithOp(trust.OpRegistryRead, refs[0], err)
+		return d.fail(trust.OpRegistryRead, refs[0], err)
 	}
 	repo, err := openTrust(ctx, d, refs[0], true)
 	if err != nil {
@@ -125,7 +125,7 @@ func signRemote(ctx context.Context, d *deps, refs []trust.Ref) error {
 
 	res, err := trust.Sign(ctx, repo, targets)
 	if err != nil {
-		return signFailure(refs, trust.WithOp(trust.OpTrustWrite, refs[0], err))
+		return signFailure(refs, d.fail(trust.OpTrustWrite, refs[0], err))
 	}
 	if res.Initialized {
 		_, _ = fmt.Fprintln(out, "Finished initializing signed repository for", refs[0].Original)
@@ -226,6 +226,15 @@ func (e *pushedUnsignedError) Error() string {
 
 func (e *pushedUnsignedError) Unwrap() error { return e.err }
 
+// Remedy is the cause's remedy, then how to sign what was pushed.
+func (e *pushedUnsignedError) Remedy() string {
+	r := fmt.Sprintf("Once the cause is fixed, sign what the registry now serves: `docker acrtrust sign %s`.", strings.Join(e.refs, " "))
+	if cause := RemedyOf(e.err); cause != "" {
+		r = cause + "\n" + r
+	}
+	return r
+}
+
 // registryTargets reads the digest and size of each tag from the
 // registry, a few at a time. When pushed[i] is a digest the engine
 // reported, the registry must serve the same, or the tag moved in between.
@@ -322,3 +331,8 @@ func (e *notInRegistryError) Error() string {
 	return fmt.Sprintf("%s is not in the registry, so there is nothing to sign: %v", e.ref, e.err)
 }
 func (e *notInRegistryError) Unwrap() error { return e.err }
+
+// Remedy says how to get the image into the registry.
+func (e *notInRegistryError) Remedy() string {
+	return "Push the image first (`docker acrtrust push`, or any client), or use --local to push the local image and sign it."
+}

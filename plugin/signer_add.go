@@ -87,7 +87,7 @@ func addSignerToRepo(ctx context.Context, d *deps, signer, repoName string, keys
 		},
 	})
 	if err != nil {
-		return trust.WithOp(trust.OpTrustWrite, ref, err)
+		return d.fail(trust.OpTrustWrite, ref, err)
 	}
 	if res.Initialized {
 		_, _ = fmt.Fprintf(d.cli.Out(), "Successfully initialized %q\n", repoName)

@@ -76,7 +76,7 @@ func removeSignerFromRepo(ctx context.Context, d *deps, signer, repoName string,
 	}
 	plan, err := trust.PlanSignerRemoval(ctx, repo, signer)
 	if err != nil {
-		return false, trust.WithOp(trust.OpTrustWrite, ref, err)
+		return false, d.fail(trust.OpTrustWrite, ref, err)
 	}
 	if plan.LastReleasesSigner && !force {
 		question := fmt.Sprintf("The signer %q signed the last released version of %s. "+
@@ -89,7 +89,7 @@ func removeSignerFromRepo(ctx context.Context, d *deps, signer, repoName string,
 		}
 	}
 	if err := trust.RemoveSigner(ctx, repo, plan); err != nil {
-		return false, trust.WithOp(trust.OpTrustWrite, ref, err)
+		return false, d.fail(trust.OpTrustWrite, ref, err)
 	}
 	return true, nil
 }

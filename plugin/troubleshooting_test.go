@@ -77,7 +77,7 @@ func TestTroubleshootingListsEveryRemedy(t *testing.T) {
 		{&trust.PinsFileError{Path: "pins.json", Err: errors.New("x")}, "pins file FILE, line N"},
 		{&notInRegistryError{ref: ref.String(), err: errors.New("x")}, "is not in the registry, so there is nothing to sign"},
 	} {
-		assert.Check(t, d.remedy(tc.err) != "", "%T has no remedy", tc.err)
+		assert.Check(t, RemedyOf(d.explained(tc.err)) != "", "%T has no remedy", tc.err)
 		assert.Check(t, strings.Contains(page, tc.phrase), "%T: docs/troubleshooting.md lacks %q", tc.err, tc.phrase)
 	}
 }

@@ -37,7 +37,7 @@ func openTrust(ctx context.Context, d *deps, ref trust.Ref, write bool) (trust.R
 		if write {
 			op = trust.OpTrustWrite
 		}
-		return nil, trust.WithOp(op, ref, connectionError(err))
+		return nil, d.fail(op, ref, connectionError(err))
 	}
 	return repo, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -35,11 +34,6 @@ type verifyReport struct {
 	Notation []notationTagReport `json:",omitempty"`
 }
 
-type expiringRole struct {
-	Role    string
-	Expires time.Time
-}
-
 func newVerifyCommand(d *deps) *cobra.Command {
 	var opts verifyOptions
 	cmd := &cobra.Command{
@@ -67,21 +61,6 @@ signs again.`,
 	addFormatFlag(cmd, &opts.format, jsonOrTemplate)
 	addRequireFlags(flags, &opts.requireOptions)
 	return cmd
-}
-
-// parseDays accepts Go durations and whole days ("30d").
-func parseDays(s string) (time.Duration, error) {
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		days, err := strconv.Atoi(n)
-		if err == nil && days >= 0 {
-			return time.Duration(days) * 24 * time.Hour, nil
-		}
-	}
-	dur, err := time.ParseDuration(s)
-	if err != nil || dur < 0 {
-		return 0, usageError{fmt.Errorf("invalid --expiry-warning %q: use a duration such as 720h or 30d", s)}
-	}
-	return dur, nil
 }
 
 func runVerify(ctx context.Context, d *deps, opts verifyOptions) error {
@@ -134,7 +113,7 @@ func verifyOne(ctx context.Context, d *deps, image string, window time.Duration,
 	}
 	rc, err := trust.Check(ctx, repo, d.registry, ref, d.trustDir())
 	if err != nil {
-		return rep, err
+		return rep, d.explained(err)
 	}
 	rep.Tags = rc.Tags
 	if rep.Tags == nil {
@@ -209,11 +188,4 @@ func printVerifyReports(d *deps, reports []verifyReport) error {
 		}
 	}
 	return nil
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
