@@ -20,6 +20,7 @@ import (
 
 	cliflags "github.com/docker/cli/cli/flags"
 	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
 )
 
 // The variables docker sets for a plugin (cli-plugins/metadata and
@@ -40,17 +41,15 @@ type Cmd struct {
 	// Env is the child's environment; nil means this process's, without
 	// the variables docker sets for plugins.
 	Env []string
-	// Terminal says stdin is a terminal: the signals a terminal sends to
-	// its foreground process group (SIGINT, SIGQUIT) then reach
-	// docker directly, and forwarding them would deliver them twice.
-	Terminal bool
 }
 
 // forwarded are the signals passed on to docker when this process gets
 // them; docker's --sig-proxy passes them on to the container.
 var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2}
 
-// fromTerminal are the signals a terminal sends to the foreground group.
+// fromTerminal are the signals a terminal sends to its foreground process
+// group. When this process is in that group, so is docker, which then gets
+// them from the terminal itself: forwarding them would deliver them twice.
 var fromTerminal = []os.Signal{syscall.SIGINT, syscall.SIGQUIT}
 
 // Run runs c and returns docker's exit status: the container's status for
@@ -77,10 +76,11 @@ func Run(ctx context.Context, c Cmd) (int, error) {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	interrupted := false
+	foreground := inForeground()
 	for {
 		select {
 		case s := <-sigs:
-			if c.Terminal && slices.Contains(fromTerminal, s) {
+			if foreground && slices.Contains(fromTerminal, s) {
 				continue
 			}
 			interrupted = true
@@ -95,6 +95,18 @@ func Run(ctx context.Context, c Cmd) (int, error) {
 			return exitStatus(err)
 		}
 	}
+}
+
+// inForeground reports whether this process is in the foreground process
+// group of a controlling terminal (where Ctrl-C and Ctrl-\ go).
+func inForeground() bool {
+	tty, err := os.Open("/dev/tty")
+	if err != nil {
+		return false // no controlling terminal
+	}
+	defer tty.Close()
+	pgrp, err := unix.IoctlGetInt(int(tty.Fd()), unix.TIOCGPGRP)
+	return err == nil && pgrp == unix.Getpgrp()
 }
 
 func exitStatus(err error) (int, error) {
