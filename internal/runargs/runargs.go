@@ -31,6 +31,21 @@ type Line struct {
 	DashDash bool     // a "--" ended the flags before IMAGE
 	Image    string   // IMAGE as typed
 	Command  []string // COMMAND and its arguments after IMAGE, untouched
+
+	parsed *pflag.FlagSet
+}
+
+// Value returns the value docker's parser gave the flag name (its default
+// when not given) and whether the command line gave it.
+func (l Line) Value(name string) (string, bool) {
+	if l.parsed == nil {
+		return "", false
+	}
+	f := l.parsed.Lookup(name)
+	if f == nil {
+		return "", false
+	}
+	return f.Value.String(), f.Changed
 }
 
 // Split parses args (everything after `run` or `create`) with own and
@@ -69,6 +84,7 @@ func Split(own, docker *pflag.FlagSet, args []string) (Line, error) {
 	if !slices.Equal(names, parsed) || !slices.Equal(append([]string{line.Image}, line.Command...), fs.Args()) {
 		return Line{}, fmt.Errorf("cannot split the command line %q at IMAGE: flags %v, docker's parser read %v", args, names, parsed)
 	}
+	line.parsed = fs
 	return line, nil
 }
 

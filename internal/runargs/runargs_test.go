@@ -114,6 +114,20 @@ func TestSplit(t *testing.T) {
 	}
 }
 
+func TestValue(t *testing.T) {
+	var o ownFlags
+	line, err := runargs.Split(ownSet(&o), dockerFlags(t, "run"), []string{"--pull", "never", "-q", "app", "--pull", "always"})
+	assert.NilError(t, err)
+	v, given := line.Value("pull")
+	assert.Check(t, is.Equal(v, "never"))
+	assert.Check(t, given)
+	v, _ = line.Value("quiet")
+	assert.Check(t, is.Equal(v, "true"))
+	v, given = line.Value("platform")
+	assert.Check(t, is.Equal(v, ""))
+	assert.Check(t, !given)
+}
+
 func slicesContains(s []string, v string) bool {
 	for _, x := range s {
 		if x == v {
