@@ -7,24 +7,48 @@ import (
 )
 
 // TestImportDirection keeps the layering of docs/architecture.md: cmd ->
-// plugin -> {trust, keystore}. The library packages never reach cobra, the
-// docker CLI command packages or the plugin; nothing but tests and its own
-// command reaches the sandbox; trust/trusttest is for _test.go files only
-// (ggcr cmd/crane/depcheck_test.go does the same).
+// plugin -> groups -> {plugin/internal/cmdutil, plugin/internal/explain} ->
+// {trust, keystore, notationbridge}. The library packages never reach
+// cobra, the docker CLI command packages or the plugin; groups never reach
+// the root command package or each other; cmdutil never reaches explain or
+// a command; nothing but tests and its own command reaches the sandbox;
+// the test helper packages (trust/trusttest, plugin/internal/cmdtest) are
+// for _test.go files only (ggcr cmd/crane/depcheck_test.go does the same).
 func TestImportDirection(t *testing.T) {
 	const mod = "github.com/acrtrust/docker-acrtrust/"
+	const (
+		root    = mod + "plugin"
+		cmdutil = mod + "plugin/internal/cmdutil"
+		explain = mod + "plugin/internal/explain"
+	)
+	groups := []string{"key", "signer", "pin", "audit", "doctor", "migrate"}
+	// A forbidden entry matches the package and everything below it; one
+	// that starts with "=" matches that package only.
 	forbidden := map[string][]string{
-		mod + "trust":               {"github.com/spf13/cobra", "github.com/docker/cli/cli/command", mod + "plugin", mod + "keystore", mod + "sandbox"},
-		mod + "keystore":            {"github.com/spf13/cobra", "github.com/docker/cli/cli/command", mod + "plugin", mod + "trust", mod + "sandbox"},
-		mod + "notationbridge":      {"github.com/spf13/cobra", "github.com/docker/cli/cli/command", mod + "plugin", mod + "keystore", mod + "trust", mod + "sandbox"},
-		mod + "imagecopy":           {"github.com/spf13/cobra", "github.com/docker/cli/cli/command", mod + "plugin", mod + "keystore", mod + "trust", mod + "notationbridge", mod + "sandbox"},
-		mod + "plugin":              {mod + "sandbox", "github.com/theupdateframework/notary/server"},
+		mod + "trust":               {"github.com/spf13/cobra", "github.com/docker/cli/cli/command", root, mod + "keystore", mod + "sandbox"},
+		mod + "keystore":            {"github.com/spf13/cobra", "github.com/docker/cli/cli/command", root, mod + "trust", mod + "sandbox"},
+		mod + "notationbridge":      {"github.com/spf13/cobra", "github.com/docker/cli/cli/command", root, mod + "keystore", mod + "trust", mod + "sandbox"},
+		mod + "imagecopy":           {"github.com/spf13/cobra", "github.com/docker/cli/cli/command", root, mod + "keystore", mod + "trust", mod + "notationbridge", mod + "sandbox"},
+		root:                        {mod + "sandbox", "github.com/theupdateframework/notary/server"},
 		mod + "cmd/docker-acrtrust": {mod + "sandbox", "github.com/theupdateframework/notary/server", "github.com/google/go-containerregistry/pkg/registry"},
+		cmdutil:                     {"=" + root, explain, mod + "sandbox"},
+		explain:                     {"=" + root, mod + "sandbox"},
+	}
+	for _, g := range groups {
+		bad := []string{"=" + root, mod + "sandbox", "github.com/theupdateframework/notary/server"}
+		for _, other := range groups {
+			if other != g {
+				bad = append(bad, root+"/"+other)
+			}
+		}
+		forbidden[root+"/"+g] = bad
+		forbidden[cmdutil] = append(forbidden[cmdutil], root+"/"+g)
+		forbidden[explain] = append(forbidden[explain], root+"/"+g)
 	}
 
 	// Test helper packages are for _test.go files only.
 	for pkg := range forbidden {
-		forbidden[pkg] = append(forbidden[pkg], mod+"trust/trusttest")
+		forbidden[pkg] = append(forbidden[pkg], mod+"trust/trusttest", mod+"plugin/internal/cmdtest")
 	}
 	for pkg, bad := range forbidden {
 		t.Run(strings.TrimPrefix(pkg, mod), func(t *testing.T) {
@@ -37,8 +61,9 @@ func TestImportDirection(t *testing.T) {
 				deps[d] = true
 			}
 			for _, b := range bad {
+				b, exact := strings.CutPrefix(b, "=")
 				for d := range deps {
-					if d == b || strings.HasPrefix(d, b+"/") {
+					if d == b || (!exact && strings.HasPrefix(d, b+"/")) {
 						t.Errorf("%s must not depend on %s (found %s)", pkg, b, d)
 					}
 				}

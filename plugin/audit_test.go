@@ -11,6 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/audit"
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdtest"
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
+
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
@@ -24,7 +28,7 @@ import (
 // in two pages.
 func auditSandbox(t *testing.T) *sandbox.Sandbox {
 	t.Helper()
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	now := time.Now()
 	ctx := context.Background()
 	assert.NilError(t, sb.Seed(ctx, []sandbox.SeedRepo{
@@ -41,19 +45,19 @@ func auditSandbox(t *testing.T) *sandbox.Sandbox {
 
 type auditDoc struct {
 	Registries   []string
-	Repositories []auditRepo
-	Summary      auditSummary
+	Repositories []audit.AuditRepo
+	Summary      audit.AuditSummary
 }
 
-func runAuditJSON(t *testing.T, d *deps, cli *fakeCLI, args ...string) (auditDoc, error) {
+func runAuditJSON(t *testing.T, d *cmdutil.Deps, cli *cmdtest.FakeCLI, args ...string) (auditDoc, error) {
 	t.Helper()
 	err := runCommand(t, d, append([]string{"audit", "--format", "json"}, args...)...)
 	var doc auditDoc
-	assert.NilError(t, json.Unmarshal(cli.outBuf.Bytes(), &doc), cli.outBuf.String())
+	assert.NilError(t, json.Unmarshal(cli.OutBuf.Bytes(), &doc), cli.OutBuf.String())
 	return doc, err
 }
 
-func repoByName(t *testing.T, doc auditDoc, name string) auditRepo {
+func repoByName(t *testing.T, doc auditDoc, name string) audit.AuditRepo {
 	t.Helper()
 	for _, r := range doc.Repositories {
 		if r.Name == name {
@@ -61,10 +65,10 @@ func repoByName(t *testing.T, doc auditDoc, name string) auditRepo {
 		}
 	}
 	t.Fatalf("%s not in the report", name)
-	return auditRepo{}
+	return audit.AuditRepo{}
 }
 
-func statuses(r auditRepo) map[string]trust.TagStatus {
+func statuses(r audit.AuditRepo) map[string]trust.TagStatus {
 	out := map[string]trust.TagStatus{}
 	for _, tg := range r.Tags {
 		out[tg.Tag] = tg.Status
@@ -77,7 +81,7 @@ func TestAudit(t *testing.T) {
 	host := sb.Host()
 
 	t.Run("json reports every category", func(t *testing.T) {
-		d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		doc, err := runAuditJSON(t, d, cli, host+"/team")
 		assert.NilError(t, err)
 		assert.Equal(t, len(doc.Repositories), 4)
@@ -133,22 +137,22 @@ func TestAudit(t *testing.T) {
 	})
 
 	t.Run("table, refresh hint, read-only, quiet stderr", func(t *testing.T) {
-		d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		sb.ResetStats()
 		assert.NilError(t, runCommand(t, d, "audit", host+"/team", host+"/other"))
-		out := cli.outBuf.String()
+		out := cli.OutBuf.String()
 		assert.Check(t, is.Regexp(`(?m)^REPOSITORY +PINNED +SIGNED +UNSIGNED +DRIFTED +MISSING +EARLIEST EXPIRY +NOTE$`, out))
 		assert.Check(t, is.Regexp(`(?m)^`+regexp.QuoteMeta(host)+`/team/mixed +no +1 +1 +1 +1 +\d{4}-\d\d-\d\d \(targets\) *$`, out))
 		assert.Check(t, is.Regexp(`(?m)^`+regexp.QuoteMeta(host)+`/team/expiring +no +1 +0 +0 +0 +\d{4}-\d\d-\d\d \(targets\) +expiring$`, out))
 		assert.Check(t, is.Regexp(`(?m)^`+regexp.QuoteMeta(host)+`/other/plain +no +0 +1 +0 +0 +- +no trust data$`, out))
 		assert.Check(t, is.Contains(out, "5 repositories (4 with trust data): 5 signed, 2 unsigned, 1 drifted, 1 missing tags"))
 		assert.Check(t, is.Contains(out, "docker acrtrust refresh --expiring-within 30d "+host+"/team/delegated "+host+"/team/expiring\n"))
-		assert.Check(t, is.Equal(cli.errBuf.String(), ""), "no progress bar off a terminal")
+		assert.Check(t, is.Equal(cli.ErrBuf.String(), ""), "no progress bar off a terminal")
 		assert.Check(t, is.Equal(sb.Stats().Publishes, 0), "audit never writes trust data")
 	})
 
 	t.Run("the whole registry, catalog in pages", func(t *testing.T) {
-		d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		doc, err := runAuditJSON(t, d, cli, "--parallel", "3", host)
 		assert.NilError(t, err)
 		assert.Check(t, is.Equal(doc.Summary.Repositories, 125))
@@ -168,7 +172,7 @@ func TestAudit(t *testing.T) {
 			{name: "a clean repository passes all", target: "/team/ok", failOn: "unsigned,drift,missing,expiring=30d"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+				d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 				doc, err := runAuditJSON(t, d, cli, "--fail-on", tc.failOn, host+tc.target)
 				if len(tc.want) == 0 {
 					assert.NilError(t, err)
@@ -182,14 +186,14 @@ func TestAudit(t *testing.T) {
 				}
 			})
 		}
-		d, _, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		err := runCommand(t, d, "audit", "--fail-on", "unsigned,whatever", host)
 		assert.Equal(t, exitCode(t, err), 125)
 		assert.ErrorContains(t, err, `invalid --fail-on rule "whatever"`)
 	})
 
 	t.Run("html page", func(t *testing.T) {
-		d, _, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		file := filepath.Join(t.TempDir(), "audit.html")
 		assert.NilError(t, runCommand(t, d, "audit", "--html", file, host+"/team", host+"/other"))
 		b, err := os.ReadFile(file)
@@ -220,16 +224,16 @@ func TestAudit(t *testing.T) {
 	})
 
 	t.Run("a login without the catalog permission", func(t *testing.T) {
-		d, cli, _ := sandboxDeps(t, sb, sandbox.UserScoped, nil)
+		d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserScoped, nil)
 		err := runCommand(t, d, "audit", host)
 		assert.Equal(t, exitCode(t, err), 1)
 		assert.ErrorContains(t, err, "listing the registry's repositories was refused")
 		assert.ErrorContains(t, err, "AcrPull")
 		assert.ErrorContains(t, err, "--repos")
-		assert.Check(t, is.Equal(cli.outBuf.String(), ""), "no empty table")
+		assert.Check(t, is.Equal(cli.OutBuf.String(), ""), "no empty table")
 
 		// With --format json the document stays well-formed, marked incomplete.
-		d, cli, _ = sandboxDeps(t, sb, sandbox.UserScoped, nil)
+		d, cli, _ = cmdtest.SandboxDeps(t, sb, sandbox.UserScoped, nil)
 		doc, err := runAuditJSON(t, d, cli, host)
 		assert.Equal(t, exitCode(t, err), 1)
 		assert.Check(t, !doc.Summary.Complete)
@@ -237,7 +241,7 @@ func TestAudit(t *testing.T) {
 	})
 
 	t.Run("repos file", func(t *testing.T) {
-		d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		file := filepath.Join(t.TempDir(), "repos.txt")
 		assert.NilError(t, os.WriteFile(file, []byte("# ours\nteam/ok\n\n"+host+"/other/plain\n"), 0o644))
 		doc, err := runAuditJSON(t, d, cli, "--repos", file, host)
@@ -249,11 +253,11 @@ func TestAudit(t *testing.T) {
 	})
 
 	t.Run("a repository that cannot be read fails the run", func(t *testing.T) {
-		d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		file := filepath.Join(t.TempDir(), "repos.txt")
 		assert.NilError(t, os.WriteFile(file, []byte("team/ok\nscoped/nothing\n"), 0o644))
-		d.init()
-		d.openRepo = failingOpen(d.openRepo, host+"/scoped/nothing")
+		d.Init()
+		d.OpenRepo = failingOpen(d.OpenRepo, host+"/scoped/nothing")
 		doc, err := runAuditJSON(t, d, cli, "--repos", file, host)
 		assert.Equal(t, exitCode(t, err), 1)
 		assert.ErrorContains(t, err, "1 repositories could not be audited")
@@ -262,23 +266,23 @@ func TestAudit(t *testing.T) {
 	})
 
 	t.Run("interrupted", func(t *testing.T) {
-		d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
-		d.init()
+		d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
+		d.Init()
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		open := d.openRepo
+		open := d.OpenRepo
 		var n atomic.Int32
-		d.openRepo = func(ctx context.Context, ref trust.Ref, write bool) (trust.Repository, error) {
+		d.OpenRepo = func(ctx context.Context, ref trust.Ref, write bool) (trust.Repository, error) {
 			if n.Add(1) == 10 {
 				cancel() // Ctrl-C while the tenth repository is read
 			}
 			return open(ctx, ref, write)
 		}
-		err := runAudit(ctx, d, auditOptions{targets: []string{host}, format: "json", expiringWithin: "30d", parallel: 2})
+		err := audit.RunAudit(ctx, d, audit.AuditOptions{Targets: []string{host}, Format: "json", ExpiringWithin: "30d", Parallel: 2})
 		assert.Equal(t, exitCode(t, err), 130)
 		assert.ErrorContains(t, err, "interrupted: audited")
 		var doc auditDoc
-		assert.NilError(t, json.Unmarshal(cli.outBuf.Bytes(), &doc), cli.outBuf.String())
+		assert.NilError(t, json.Unmarshal(cli.OutBuf.Bytes(), &doc), cli.OutBuf.String())
 		assert.Check(t, !doc.Summary.Complete)
 		assert.Check(t, doc.Summary.Repositories >= 7 && doc.Summary.Repositories < 10, "audited %d", doc.Summary.Repositories)
 		assert.Check(t, is.Len(doc.Repositories, doc.Summary.Repositories))
@@ -287,7 +291,7 @@ func TestAudit(t *testing.T) {
 
 func jsonAudit(t *testing.T, sb *sandbox.Sandbox, target string) auditDoc {
 	t.Helper()
-	d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+	d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 	doc, err := runAuditJSON(t, d, cli, target)
 	assert.NilError(t, err)
 	return doc
@@ -311,21 +315,21 @@ func (e errorString) Error() string { return string(e) }
 // TestAuditReadsButNeverWritesTheCache: audit leaves the local trust cache
 // as it was, and still holds each repository to the root it saw before.
 func TestAuditReadsButNeverWritesTheCache(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	ctx := context.Background()
 	assert.NilError(t, sb.Seed(ctx, []sandbox.SeedRepo{
 		{Name: "seen", Signed: []string{"v1"}},
 		{Name: "unseen", Signed: []string{"v1"}},
 	}, 1))
-	d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+	d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 	// A trusted read of "seen" caches its root, as a pull would.
 	assert.NilError(t, runCommand(t, d, "resolve", host+"/seen:v1"))
-	tuf := filepath.Join(d.configDir, "trust", "tuf", host)
+	tuf := filepath.Join(d.ConfigDir, "trust", "tuf", host)
 	before := cacheFiles(t, tuf)
 	assert.Assert(t, len(before) > 0)
 
-	cli.outBuf.Reset()
+	cli.OutBuf.Reset()
 	doc, err := runAuditJSON(t, d, cli, host)
 	assert.NilError(t, err)
 	assert.Check(t, is.Equal(doc.Summary.SignedTags, 2))
@@ -338,7 +342,7 @@ func TestAuditReadsButNeverWritesTheCache(t *testing.T) {
 		{Name: "seen", Signed: []string{"v1"}},
 		{Name: "unseen", Signed: []string{"v1"}},
 	}, 1))
-	cli.outBuf.Reset()
+	cli.OutBuf.Reset()
 	doc, err = runAuditJSON(t, d, cli, host)
 	assert.Equal(t, exitCode(t, err), 1)
 	// (How the error is worded is trust/errors.go's business; that it fails is ours.)
@@ -370,7 +374,7 @@ func TestAuditShowsPins(t *testing.T) {
 	host := sb.Host()
 	root := rootKeyID(t, sb, "team/ok")
 	pins := writePins(t, map[string][]string{host + "/team/ok": {root}, host + "/team/mixed": {bogusKeyID}})
-	d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, map[string]string{"ACRTRUST_PINS": pins})
+	d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, map[string]string{"ACRTRUST_PINS": pins})
 	doc, err := runAuditJSON(t, d, cli, host+"/team")
 	assert.Assert(t, err != nil, "a repository that fails its pin fails the audit")
 	assert.Check(t, is.Equal(repoByName(t, doc, host+"/team/ok").Pinned, host+"/team/ok"))

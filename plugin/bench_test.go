@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdtest"
+
 	"gotest.tools/v3/assert"
 
 	"github.com/acrtrust/docker-acrtrust/sandbox"
@@ -18,14 +20,14 @@ import (
 // CLI's staged batch took 0.89 s. Reported: ns/op for the whole run,
 // publishes/op and trust-requests/op.
 func BenchmarkSign100Tags(b *testing.B) {
-	sb := startSandbox(b)
+	sb := cmdtest.StartSandbox(b)
 	ctx := context.Background()
 	const n = 100
 	for i := range n {
 		_, err := sb.PushRandomImage(ctx, "bench", fmt.Sprintf("t%03d", i))
 		assert.NilError(b, err)
 	}
-	d, _, _ := sandboxDeps(b, sb, sandbox.UserSigner, passphraseEnv())
+	d, _, _ := cmdtest.SandboxDeps(b, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	// Initialise the repository outside the measured loop.
 	assert.NilError(b, runCommand(b, d, "push", sb.Host()+"/bench:t000"))
 	args := []string{"sign"}
@@ -49,21 +51,21 @@ func BenchmarkSign100Tags(b *testing.B) {
 // trusted pull does before the engine pulls by digest (Docker 28 needed 4
 // requests to the trust server, the notary CLI 2).
 func BenchmarkResolveWarm(b *testing.B) {
-	sb := startSandbox(b)
+	sb := cmdtest.StartSandbox(b)
 	ctx := context.Background()
 	_, err := sb.PushRandomImage(ctx, "app", "v1")
 	assert.NilError(b, err)
-	signer, _, _ := sandboxDeps(b, sb, sandbox.UserSigner, passphraseEnv())
+	signer, _, _ := cmdtest.SandboxDeps(b, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	assert.NilError(b, runCommand(b, signer, "push", sb.Host()+"/app:v1"))
-	reader, _, _ := sandboxDeps(b, sb, sandbox.UserPull, nil)
+	reader, _, _ := cmdtest.SandboxDeps(b, sb, sandbox.UserPull, nil)
 	assert.NilError(b, runCommand(b, reader, "resolve", sb.Host()+"/app:v1"))
 	sb.ResetStats()
 	b.ResetTimer()
 	for range b.N {
 		// A fresh process each time: new deps over the same DOCKER_CONFIG.
-		d := newTestDeps(b, newFakeCLI(b, ""), nil)
-		d.cli.(*fakeCLI).cfg = reader.cli.ConfigFile()
-		d.configDir = reader.configDir
+		d := cmdtest.NewTestDeps(b, cmdtest.NewFakeCLI(b, ""), nil)
+		d.CLI.(*cmdtest.FakeCLI).Cfg = reader.CLI.ConfigFile()
+		d.ConfigDir = reader.ConfigDir
 		assert.NilError(b, runCommand(b, d, "resolve", sb.Host()+"/app:v1"))
 	}
 	b.StopTimer()
@@ -78,19 +80,19 @@ func BenchmarkResolveWarm(b *testing.B) {
 // and 1,000 repositories with the built binary). Reported: ns/op for the
 // whole run and the requests per repository.
 func BenchmarkAudit(b *testing.B) {
-	sb := startSandbox(b)
+	sb := cmdtest.StartSandbox(b)
 	const repos, tags = 100, 20
 	_, err := sb.SeedMany(context.Background(), "bench/r", repos, tags)
 	assert.NilError(b, err)
-	reader, _, _ := sandboxDeps(b, sb, sandbox.UserPull, nil)
+	reader, _, _ := cmdtest.SandboxDeps(b, sb, sandbox.UserPull, nil)
 	sb.ResetStats()
 	b.ResetTimer()
 	for range b.N {
 		// A fresh process each time over the same DOCKER_CONFIG (the
 		// first run fills the trust cache, as a weekly job's would be).
-		d := newTestDeps(b, newFakeCLI(b, ""), nil)
-		d.cli.(*fakeCLI).cfg = reader.cli.ConfigFile()
-		d.configDir = reader.configDir
+		d := cmdtest.NewTestDeps(b, cmdtest.NewFakeCLI(b, ""), nil)
+		d.CLI.(*cmdtest.FakeCLI).Cfg = reader.CLI.ConfigFile()
+		d.ConfigDir = reader.ConfigDir
 		assert.NilError(b, runCommand(b, d, "audit", "--format", "json", sb.Host()))
 	}
 	b.StopTimer()
@@ -107,14 +109,14 @@ func BenchmarkAudit(b *testing.B) {
 // so every digest is signed again rather than skipped. Reported: ns/op for
 // the whole run and referrers-requests/op (one lookup per digest).
 func BenchmarkMigrate1000Tags(b *testing.B) {
-	sb := startSandbox(b)
+	sb := cmdtest.StartSandbox(b)
 	ctx := context.Background()
 	const n = 1000
 	for i := range n {
 		_, err := sb.PushRandomImage(ctx, "bench", fmt.Sprintf("t%04d", i))
 		assert.NilError(b, err)
 	}
-	d, _, _ := sandboxDeps(b, sb, sandbox.UserSigner, passphraseEnv())
+	d, _, _ := cmdtest.SandboxDeps(b, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	args := []string{"sign"}
 	for i := range n {
 		args = append(args, fmt.Sprintf("%s/bench:t%04d", sb.Host(), i))
@@ -126,9 +128,9 @@ func BenchmarkMigrate1000Tags(b *testing.B) {
 	for i := range b.N {
 		b.StopTimer()
 		dir := b.TempDir()
-		gen := newTestDeps(b, newFakeCLI(b, ""), nil)
+		gen := cmdtest.NewTestDeps(b, cmdtest.NewFakeCLI(b, ""), nil)
 		assert.NilError(b, runCommand(b, gen, "migrate", "cert", "generate-test", "--notation-dir", dir, fmt.Sprintf("bench%d", i)))
-		m, cli, _ := sandboxDeps(b, sb, sandbox.UserPush, nil)
+		m, cli, _ := cmdtest.SandboxDeps(b, sb, sandbox.UserPush, nil)
 		sb.ResetStats()
 		b.StartTimer()
 		assert.NilError(b, runCommand(b, m, "migrate", "--all-tags", "--format", "json",
@@ -136,7 +138,7 @@ func BenchmarkMigrate1000Tags(b *testing.B) {
 			"--cert", filepath.Join(dir, "localkeys", fmt.Sprintf("bench%d.crt", i)),
 			sb.Host()+"/bench"))
 		b.StopTimer()
-		assert.Check(b, strings.Contains(cli.outBuf.String(), `"Signed": 1000`), "every tag signed")
+		assert.Check(b, strings.Contains(cli.OutBuf.String(), `"Signed": 1000`), "every tag signed")
 		st := sb.Stats()
 		referrers += st.ReferrersRequests
 		registry += st.RegistryRequests

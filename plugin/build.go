@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
+
 	"github.com/docker/cli/cli"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -39,7 +41,7 @@ type buildOptions struct {
 	pass []string
 }
 
-func newBuildCommand(d *deps) *cobra.Command {
+func newBuildCommand(d *cmdutil.Deps) *cobra.Command {
 	var opts buildOptions
 	cmd := &cobra.Command{
 		Use:   "build [OPTIONS] PATH | URL | -",
@@ -68,7 +70,7 @@ unsigned.`,
 		Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.context = args[0]
-			return runBuild(cmd.Context(), d, opts, d.trusted(cmd, opts.disableContentTrust))
+			return runBuild(cmd.Context(), d, opts, d.Trusted(cmd, opts.disableContentTrust))
 		},
 	}
 	flags := cmd.Flags()
@@ -81,7 +83,7 @@ unsigned.`,
 	flags.StringVar(&opts.target, "target", "", "Set the target build stage to build")
 	flags.BoolVar(&opts.push, "push", false, "Push the tags, then sign them")
 	flags.BoolVarP(&opts.quiet, "quiet", "q", false, "Suppress the build output and print image ID on success")
-	addContentTrustFlag(flags, &opts.disableContentTrust)
+	cmdutil.AddContentTrustFlag(flags, &opts.disableContentTrust)
 	addPassThroughBuildFlags(flags, &opts.pass)
 	return cmd
 }
@@ -180,28 +182,28 @@ type buildInput struct {
 	fromStdin bool
 }
 
-func runBuild(ctx context.Context, d *deps, opts buildOptions, trusted bool) error {
+func runBuild(ctx context.Context, d *cmdutil.Deps, opts buildOptions, trusted bool) error {
 	tags, err := buildTags(opts)
 	if err != nil {
 		return err
 	}
-	tool := d.buildToolOf()
+	tool := buildToolOf(d)
 	if !trusted {
 		return runPlainBuild(ctx, d, opts, tool, tags)
 	}
-	if opts.push && d.offline() {
-		return d.explained(trust.ErrOfflineWrite) // before anything is built or pushed
+	if opts.push && d.Offline() {
+		return d.Explained(trust.ErrOfflineWrite) // before anything is built or pushed
 	}
-	kind := tool.kind()
-	if kind == classicBuilder && len(opts.buildContexts) > 0 {
-		return usageError{errors.New("--build-context needs buildx; the docker CLI here builds with the classic builder. Install buildx, or build without --build-context")}
+	kind := tool.Kind()
+	if kind == cmdutil.ClassicBuilder && len(opts.buildContexts) > 0 {
+		return cmdutil.UsageError{Err: errors.New("--build-context needs buildx; the docker CLI here builds with the classic builder. Install buildx, or build without --build-context")}
 	}
 	in, err := readBuildInput(d, opts)
 	if err != nil {
 		return err
 	}
 	analysis, err := buildfile.Analyze(in.dockerfile, buildfile.Options{
-		BuildArgs: buildArgValues(opts.buildArgs, d.getenv),
+		BuildArgs: buildArgValues(opts.buildArgs, d.Getenv),
 		Contexts:  buildContextValues(opts.buildContexts),
 		Target:    opts.target,
 		Platform:  strings.Join(opts.platforms, ","),
@@ -209,8 +211,8 @@ func runBuild(ctx context.Context, d *deps, opts buildOptions, trusted bool) err
 	if err != nil {
 		return err
 	}
-	if analysis.Syntax != "" && kind == buildxBuilder {
-		_, _ = fmt.Fprintf(d.cli.Err(), "WARNING: Dockerfile:%d: the frontend image %s (# syntax=) is not verified through content trust\n", analysis.SyntaxLine, analysis.Syntax)
+	if analysis.Syntax != "" && kind == cmdutil.BuildxBuilder {
+		_, _ = fmt.Fprintf(d.CLI.Err(), "WARNING: Dockerfile:%d: the frontend image %s (# syntax=) is not verified through content trust\n", analysis.SyntaxLine, analysis.Syntax)
 	}
 
 	pins, err := resolveBuildSources(ctx, d, analysis.Sources)
@@ -222,7 +224,7 @@ func runBuild(ctx context.Context, d *deps, opts buildOptions, trusted bool) err
 	args = append(args, interpretedBuildArgs(opts, kind)...)
 	var stdin io.Reader
 	switch kind {
-	case buildxBuilder:
+	case cmdutil.BuildxBuilder:
 		args = append(args, buildxContexts(analysis.Sources, pins, opts.buildContexts)...)
 		if opts.file != "" {
 			args = append(args, "--file="+opts.file)
@@ -250,7 +252,7 @@ func runBuild(ctx context.Context, d *deps, opts buildOptions, trusted bool) err
 		stdin = bytes.NewReader(pinned)
 	}
 	args = append(args, opts.context)
-	if err := tool.run(ctx, args, stdin); err != nil {
+	if err := tool.Run(ctx, args, stdin); err != nil {
 		return err
 	}
 	if opts.push {
@@ -261,9 +263,9 @@ func runBuild(ctx context.Context, d *deps, opts buildOptions, trusted bool) err
 
 // runPlainBuild is build without content trust: docker build as given,
 // with a warning.
-func runPlainBuild(ctx context.Context, d *deps, opts buildOptions, tool buildTool, tags [][]trust.Ref) error {
-	d.warnUnverified("base images are not verified")
-	kind := tool.kind()
+func runPlainBuild(ctx context.Context, d *cmdutil.Deps, opts buildOptions, tool cmdutil.BuildTool, tags [][]trust.Ref) error {
+	d.WarnUnverified("base images are not verified")
+	kind := tool.Kind()
 	args := append([]string(nil), opts.pass...)
 	args = append(args, interpretedBuildArgs(opts, kind)...)
 	for _, c := range opts.buildContexts {
@@ -273,7 +275,7 @@ func runPlainBuild(ctx context.Context, d *deps, opts buildOptions, tool buildTo
 		args = append(args, "--file="+opts.file)
 	}
 	args = append(args, opts.context)
-	if err := tool.run(ctx, args, nil); err != nil {
+	if err := tool.Run(ctx, args, nil); err != nil {
 		return err
 	}
 	if opts.push {
@@ -284,7 +286,7 @@ func runPlainBuild(ctx context.Context, d *deps, opts buildOptions, tool buildTo
 
 // interpretedBuildArgs are the flags build reads itself, for docker build.
 // --push goes to buildx only: with the classic builder, build pushes.
-func interpretedBuildArgs(opts buildOptions, kind builderKind) []string {
+func interpretedBuildArgs(opts buildOptions, kind cmdutil.BuilderKind) []string {
 	var args []string
 	for _, t := range opts.tags {
 		args = append(args, "--tag="+t)
@@ -301,7 +303,7 @@ func interpretedBuildArgs(opts buildOptions, kind builderKind) []string {
 	if opts.quiet {
 		args = append(args, "--quiet")
 	}
-	if opts.push && kind == buildxBuilder {
+	if opts.push && kind == cmdutil.BuildxBuilder {
 		args = append(args, "--push")
 	}
 	return args
@@ -311,7 +313,7 @@ func interpretedBuildArgs(opts buildOptions, kind builderKind) []string {
 // them by repository. --push needs at least one.
 func buildTags(opts buildOptions) ([][]trust.Ref, error) {
 	if opts.push && len(opts.tags) == 0 {
-		return nil, usageError{errors.New("--push needs a tag to push and sign: add -t NAME:TAG")}
+		return nil, cmdutil.UsageError{Err: errors.New("--push needs a tag to push and sign: add -t NAME:TAG")}
 	}
 	if len(opts.tags) == 0 {
 		return nil, nil
@@ -336,16 +338,16 @@ func buildTags(opts buildOptions) ([][]trust.Ref, error) {
 // readBuildInput reads the Dockerfile the build will use. A URL context
 // and a build context archive on stdin are refused: their Dockerfile is
 // read only by the builder, so it cannot be verified first.
-func readBuildInput(d *deps, opts buildOptions) (buildInput, error) {
+func readBuildInput(d *cmdutil.Deps, opts buildOptions) (buildInput, error) {
 	proceed := "Build from a local directory (clone or unpack it first), or add --disable-content-trust to build without verifying base images."
 	if isURLContext(opts.context) {
 		return buildInput{}, fmt.Errorf("cannot verify the base images of a build from a URL (%s): its Dockerfile is read only by the builder. %s", opts.context, proceed)
 	}
 	switch {
 	case opts.file == "-" && opts.context == "-":
-		return buildInput{}, usageError{errors.New("invalid argument: can't use stdin for both build context and dockerfile")}
+		return buildInput{}, cmdutil.UsageError{Err: errors.New("invalid argument: can't use stdin for both build context and dockerfile")}
 	case opts.file == "-" || opts.context == "-":
-		src, err := io.ReadAll(d.cli.In())
+		src, err := io.ReadAll(d.CLI.In())
 		if err != nil {
 			return buildInput{}, fmt.Errorf("reading the Dockerfile from stdin: %w", err)
 		}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
+
 	"github.com/distribution/reference"
 	"github.com/opencontainers/go-digest"
 	"oras.land/oras-go/v2/errdef"
@@ -19,13 +21,13 @@ import (
 // a reference already pinned by digest). It prints one line per image on
 // stderr. Nothing is built when any image cannot be verified: the first
 // failure is returned, naming its Dockerfile line.
-func resolveBuildSources(ctx context.Context, d *deps, sources []buildfile.Source) ([]string, error) {
+func resolveBuildSources(ctx context.Context, d *cmdutil.Deps, sources []buildfile.Source) ([]string, error) {
 	pins := make([]string, len(sources))
 	repos := map[string]trust.Repository{}
 	resolved := map[string]baseTarget{} // by image, so that each is resolved once
 	for i, s := range sources {
 		if s.Pinned() {
-			_, _ = fmt.Fprintf(d.cli.Err(), "%s %s (pinned by digest)\n", s.Instruction(), s.Written)
+			_, _ = fmt.Fprintf(d.CLI.Err(), "%s %s (pinned by digest)\n", s.Instruction(), s.Written)
 			continue
 		}
 		key := s.Image.String()
@@ -38,11 +40,11 @@ func resolveBuildSources(ctx context.Context, d *deps, sources []buildfile.Sourc
 			resolved[key] = bt
 		}
 		if bt.drifted != "" {
-			_, _ = fmt.Fprintf(d.cli.Err(), "WARNING: %s: the registry's tag %s now serves %s, which is not what was signed; building from the signed %s\n",
+			_, _ = fmt.Fprintf(d.CLI.Err(), "WARNING: %s: the registry's tag %s now serves %s, which is not what was signed; building from the signed %s\n",
 				sourcePlace(s), reference.FamiliarString(s.Image), bt.drifted, bt.target.Digest)
 		}
 		pins[i] = bt.pinned
-		_, _ = fmt.Fprintf(d.cli.Err(), "%s %s → %s (signed by %s)\n", s.Instruction(), s.Written, bt.pinned, bt.target.Role)
+		_, _ = fmt.Fprintf(d.CLI.Err(), "%s %s → %s (signed by %s)\n", s.Instruction(), s.Written, bt.pinned, bt.target.Role)
 	}
 	return pins, nil
 }
@@ -59,7 +61,7 @@ type baseTarget struct {
 // registry: the signed image must still be there. A tag that moved to
 // other content is built from the signed digest, with a warning; a tag
 // whose signed image is gone stops the build.
-func resolveBase(ctx context.Context, d *deps, repos map[string]trust.Repository, s buildfile.Source) (baseTarget, error) {
+func resolveBase(ctx context.Context, d *cmdutil.Deps, repos map[string]trust.Repository, s buildfile.Source) (baseTarget, error) {
 	ref, err := trust.ParseRef(s.Image.String())
 	if err != nil {
 		return baseTarget{}, err
@@ -67,31 +69,31 @@ func resolveBase(ctx context.Context, d *deps, repos map[string]trust.Repository
 	gun := ref.GUN().String()
 	repo, ok := repos[gun]
 	if !ok {
-		if repo, err = openTrust(ctx, d, ref, false); err != nil {
+		if repo, err = cmdutil.OpenTrust(ctx, d, ref, false); err != nil {
 			return baseTarget{}, err
 		}
 		repos[gun] = repo
 	}
 	t, err := trust.Resolve(ctx, repo, ref.Tag)
 	if err != nil {
-		return baseTarget{}, d.fail(trust.OpTrustRead, ref, err)
+		return baseTarget{}, d.Fail(trust.OpTrustRead, ref, err)
 	}
 	bt := baseTarget{target: t, ref: ref, pinned: ref.Familiar() + "@" + t.Digest.String()}
 
-	desc, err := d.registry.Resolve(ctx, ref)
+	desc, err := d.Registry.Resolve(ctx, ref)
 	switch {
 	case err == nil && desc.Digest == t.Digest:
 		return bt, nil
 	case err != nil && !errors.Is(err, errdef.ErrNotFound):
-		return baseTarget{}, d.fail(trust.OpRegistryRead, ref, err)
+		return baseTarget{}, d.Fail(trust.OpRegistryRead, ref, err)
 	}
 	// The tag moved, or is gone: is the signed image still there?
 	byDigest := trust.Ref{Original: bt.pinned, Name: ref.Name, Digest: t.Digest}
-	if _, derr := d.registry.Resolve(ctx, byDigest); derr != nil {
+	if _, derr := d.Registry.Resolve(ctx, byDigest); derr != nil {
 		if errors.Is(derr, errdef.ErrNotFound) {
 			return baseTarget{}, &driftError{ref: ref, signed: t.Digest, serves: desc.Digest}
 		}
-		return baseTarget{}, d.fail(trust.OpRegistryRead, ref, derr)
+		return baseTarget{}, d.Fail(trust.OpRegistryRead, ref, derr)
 	}
 	if err == nil {
 		bt.drifted = desc.Digest
@@ -147,7 +149,7 @@ func (e *buildBaseError) Remedy() string {
 	case errors.As(e.err, &drift):
 		return fmt.Sprintf("Nothing was built. Push the signed image to the tag again, or sign what the tag serves now if it is meant to be used (`docker acrtrust sign %s`), or %s", image, plain)
 	}
-	r := RemedyOf(e.err)
+	r := cmdutil.RemedyOf(e.err)
 	if r != "" {
 		r += "\n"
 	}
@@ -156,8 +158,8 @@ func (e *buildBaseError) Remedy() string {
 
 // pushBuilt pushes (classic builder) and signs (with trust) the built
 // tags, one publish per repository. buildx pushed them itself.
-func pushBuilt(ctx context.Context, d *deps, opts buildOptions, kind builderKind, groups [][]trust.Ref, trusted bool) error {
-	out := io.Writer(d.cli.Out())
+func pushBuilt(ctx context.Context, d *cmdutil.Deps, opts buildOptions, kind cmdutil.BuilderKind, groups [][]trust.Ref, trusted bool) error {
+	out := io.Writer(d.CLI.Out())
 	if opts.quiet {
 		out = io.Discard
 	}
@@ -167,7 +169,7 @@ func pushBuilt(ctx context.Context, d *deps, opts buildOptions, kind builderKind
 		switch {
 		case !trusted:
 			err = pushUnsigned(ctx, d, refs, kind, out)
-		case kind == buildxBuilder:
+		case kind == cmdutil.BuildxBuilder:
 			err = signBuildxPushed(ctx, d, refs, out)
 		default:
 			err = pushAndSign(ctx, d, refs, out, nil)
@@ -181,7 +183,7 @@ func pushBuilt(ctx context.Context, d *deps, opts buildOptions, kind builderKind
 
 // signBuildxPushed signs tags buildx has pushed with what the registry
 // serves for them: for a multi-platform build, the index.
-func signBuildxPushed(ctx context.Context, d *deps, refs []trust.Ref, out io.Writer) error {
+func signBuildxPushed(ctx context.Context, d *cmdutil.Deps, refs []trust.Ref, out io.Writer) error {
 	_, _ = fmt.Fprintln(out, "Signing and pushing trust metadata")
 	targets, err := registryTargets(ctx, d, refs, nil)
 	if err == nil {
@@ -194,14 +196,14 @@ func signBuildxPushed(ctx context.Context, d *deps, refs []trust.Ref, out io.Wri
 }
 
 // pushUnsigned pushes without signing, with a warning.
-func pushUnsigned(ctx context.Context, d *deps, refs []trust.Ref, kind builderKind, out io.Writer) error {
+func pushUnsigned(ctx context.Context, d *cmdutil.Deps, refs []trust.Ref, kind cmdutil.BuilderKind, out io.Writer) error {
 	for _, ref := range refs {
-		if kind == classicBuilder {
-			if _, err := d.engine.push(ctx, ref.String(), out); err != nil {
-				return d.fail(trust.OpRegistryPush, ref, err)
+		if kind == cmdutil.ClassicBuilder {
+			if _, err := d.Engine.Push(ctx, ref.String(), out); err != nil {
+				return d.Fail(trust.OpRegistryPush, ref, err)
 			}
 		}
-		d.warnUnverified(ref.String() + " was pushed without a signature")
+		d.WarnUnverified(ref.String() + " was pushed without a signature")
 	}
 	return nil
 }

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdtest"
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
+
 	"github.com/docker/cli/cli"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -22,15 +25,15 @@ import (
 
 // fakeBuilder records the docker build it was asked to run.
 type fakeBuilder struct {
-	builder builderKind
+	builder cmdutil.BuilderKind
 	runs    int
 	args    []string
 	stdin   string
 	err     error
 }
 
-func (b *fakeBuilder) kind() builderKind { return b.builder }
-func (b *fakeBuilder) run(_ context.Context, args []string, stdin io.Reader) error {
+func (b *fakeBuilder) Kind() cmdutil.BuilderKind { return b.builder }
+func (b *fakeBuilder) Run(_ context.Context, args []string, stdin io.Reader) error {
 	b.runs++
 	b.args = args
 	if stdin != nil {
@@ -60,10 +63,10 @@ type buildSandbox struct {
 
 func newBuildSandbox(t *testing.T) *buildSandbox {
 	t.Helper()
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	ctx := context.Background()
 	bs := &buildSandbox{sb: sb, host: sb.Host(), signed: map[string]digest.Digest{}}
-	d, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	for _, image := range []string{"base:v1", "tools:v3"} {
 		repo, tag, _ := strings.Cut(image, ":")
 		desc, err := sb.PushRandomImage(ctx, repo, tag)
@@ -93,11 +96,11 @@ func writeDockerfile(t *testing.T, content string) string {
 }
 
 // buildDeps returns deps for a consumer of the sandbox with a fake builder.
-func buildDeps(t *testing.T, bs *buildSandbox, kind builderKind, env map[string]string) (*deps, *fakeCLI, *fakeEngine, *fakeBuilder) {
+func buildDeps(t *testing.T, bs *buildSandbox, kind cmdutil.BuilderKind, env map[string]string) (*cmdutil.Deps, *cmdtest.FakeCLI, *cmdtest.FakeEngine, *fakeBuilder) {
 	t.Helper()
-	d, cli, eng := sandboxDeps(t, bs.sb, sandbox.UserSigner, env)
+	d, cli, eng := cmdtest.SandboxDeps(t, bs.sb, sandbox.UserSigner, env)
 	b := &fakeBuilder{builder: kind}
-	d.builder = b
+	d.Builder = b
 	return d, cli, eng, b
 }
 
@@ -121,10 +124,10 @@ COPY --from=busybox /out /again
 	dir := writeDockerfile(t, dockerfile)
 
 	t.Run("classic builder: a pinned copy on stdin", func(t *testing.T) {
-		d, cli, _, b := buildDeps(t, bs, classicBuilder, nil)
+		d, cli, _, b := buildDeps(t, bs, cmdutil.ClassicBuilder, nil)
 		assert.NilError(t, runCommand(t, d, "build", "-t", h+"/app:v1", "--no-cache", dir))
 
-		stderr := cli.errBuf.String()
+		stderr := cli.ErrBuf.String()
 		assert.Check(t, is.Contains(stderr, "FROM "+h+"/base:v1 → "+bs.pinned("base:v1")+" (signed by targets)\n"))
 		assert.Check(t, is.Contains(stderr, "COPY --from "+h+"/tools:v3 → "+bs.pinned("tools:v3")+" (signed by targets)\n"))
 		assert.Check(t, is.Contains(stderr, "FROM "+h+"/other@"+pinnedElsewhere+" (pinned by digest)\n"))
@@ -151,7 +154,7 @@ COPY --from=busybox /out /again
 	})
 
 	t.Run("buildx: a build context per image, the Dockerfile as it is", func(t *testing.T) {
-		d, _, _, b := buildDeps(t, bs, buildxBuilder, nil)
+		d, _, _, b := buildDeps(t, bs, cmdutil.BuildxBuilder, nil)
 		assert.NilError(t, runCommand(t, d, "build", "-t", h+"/app:v1", dir))
 		assert.Equal(t, b.runs, 1)
 		assert.Check(t, b.hasArg("--build-context="+h+"/base:v1=docker-image://"+bs.pinned("base:v1")), "%v", b.args)
@@ -164,19 +167,19 @@ COPY --from=busybox /out /again
 	})
 
 	t.Run("--build-arg replaces the ARG default", func(t *testing.T) {
-		d, cli, _, b := buildDeps(t, bs, classicBuilder, nil)
+		d, cli, _, b := buildDeps(t, bs, cmdutil.ClassicBuilder, nil)
 		err := runCommand(t, d, "build", "--build-arg", "BASE_TAG=dev", dir)
 		assert.Check(t, is.ErrorContains(err, "Dockerfile:4: FROM "+h+"/base:dev"))
 		assert.Check(t, is.Equal(b.runs, 0), "nothing may be built")
-		assert.Check(t, !strings.Contains(cli.errBuf.String(), "→"))
+		assert.Check(t, !strings.Contains(cli.ErrBuf.String(), "→"))
 	})
 
 	t.Run("--build-context docker-image sources are verified too", func(t *testing.T) {
-		d, cli, _, b := buildDeps(t, bs, buildxBuilder, nil)
+		d, cli, _, b := buildDeps(t, bs, cmdutil.BuildxBuilder, nil)
 		assert.NilError(t, runCommand(t, d, "build", "--build-context", "extra="+"docker-image://"+h+"/tools:v3", "--build-context", "src=./src", dir))
 		assert.Check(t, b.hasArg("--build-context=extra=docker-image://"+bs.pinned("tools:v3")), "%v", b.args)
 		assert.Check(t, b.hasArg("--build-context=src=./src"), "%v", b.args)
-		assert.Check(t, is.Contains(cli.errBuf.String(), "--build-context extra "+h+"/tools:v3 → "+bs.pinned("tools:v3")))
+		assert.Check(t, is.Contains(cli.ErrBuf.String(), "--build-context extra "+h+"/tools:v3 → "+bs.pinned("tools:v3")))
 	})
 }
 
@@ -210,7 +213,7 @@ func TestBuildRefusesUnverifiedBases(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d, _, eng, b := buildDeps(t, bs, classicBuilder, nil)
+			d, _, eng, b := buildDeps(t, bs, cmdutil.ClassicBuilder, nil)
 			err := runCommand(t, d, "build", "--push", "-t", h+"/app:v1", writeDockerfile(t, tc.dockerfile))
 			var st cli.StatusError
 			assert.Assert(t, asStatus(err, &st), "%v", err)
@@ -219,7 +222,7 @@ func TestBuildRefusesUnverifiedBases(t *testing.T) {
 				assert.Check(t, is.Contains(st.Status, w))
 			}
 			assert.Check(t, is.Equal(b.runs, 0), "nothing may be built")
-			assert.Check(t, is.Len(eng.pushed, 0), "nothing may be pushed")
+			assert.Check(t, is.Len(eng.Pushed, 0), "nothing may be pushed")
 		})
 	}
 }
@@ -233,41 +236,41 @@ func asStatus(err error, st *cli.StatusError) bool {
 // driftRegistry is the sandbox's registry, except that the tags in moved
 // serve other content, and the digests in gone are not there.
 type driftRegistry struct {
-	registryReader
+	cmdutil.RegistryReader
 	moved map[string]ocispec.Descriptor
 	gone  map[digest.Digest]bool
 }
 
 func (r driftRegistry) Resolve(ctx context.Context, ref trust.Ref) (ocispec.Descriptor, error) {
 	if ref.Digest != "" && r.gone[ref.Digest] {
-		return ocispec.Descriptor{}, errNotFound
+		return ocispec.Descriptor{}, cmdtest.ErrNotFound
 	}
 	if desc, ok := r.moved[ref.Name.Name()+":"+ref.Tag]; ok && ref.Digest == "" {
 		return desc, nil
 	}
-	return r.registryReader.Resolve(ctx, ref)
+	return r.RegistryReader.Resolve(ctx, ref)
 }
 
 func TestBuildWhenTheTagDrifted(t *testing.T) {
 	bs := newBuildSandbox(t)
 	h := bs.host
 	dir := writeDockerfile(t, "FROM "+h+"/base:v1\n")
-	other := descriptorOf("another image")
+	other := cmdtest.DescriptorOf("another image")
 
 	t.Run("the signed image is still there: it is what is built", func(t *testing.T) {
-		d, cli, _, b := buildDeps(t, bs, classicBuilder, nil)
-		d.init()
-		d.registry = driftRegistry{registryReader: d.registry, moved: map[string]ocispec.Descriptor{h + "/base:v1": other}}
+		d, cli, _, b := buildDeps(t, bs, cmdutil.ClassicBuilder, nil)
+		d.Init()
+		d.Registry = driftRegistry{RegistryReader: d.Registry, moved: map[string]ocispec.Descriptor{h + "/base:v1": other}}
 		assert.NilError(t, runCommand(t, d, "build", dir))
-		assert.Check(t, is.Contains(cli.errBuf.String(), "WARNING: Dockerfile:1: the registry's tag "+h+"/base:v1 now serves "+other.Digest.String()))
+		assert.Check(t, is.Contains(cli.ErrBuf.String(), "WARNING: Dockerfile:1: the registry's tag "+h+"/base:v1 now serves "+other.Digest.String()))
 		assert.Check(t, is.Contains(b.stdin, "FROM "+bs.pinned("base:v1")+"\n"))
 	})
 
 	t.Run("the signed image is gone: nothing is built", func(t *testing.T) {
-		d, _, _, b := buildDeps(t, bs, classicBuilder, nil)
-		d.init()
-		d.registry = driftRegistry{
-			registryReader: d.registry,
+		d, _, _, b := buildDeps(t, bs, cmdutil.ClassicBuilder, nil)
+		d.Init()
+		d.Registry = driftRegistry{
+			RegistryReader: d.Registry,
 			moved:          map[string]ocispec.Descriptor{h + "/base:v1": other},
 			gone:           map[digest.Digest]bool{bs.signed["base:v1"]: true},
 		}
@@ -290,17 +293,17 @@ func TestBuildPushSigns(t *testing.T) {
 		assert.NilError(t, err)
 		latest, err := bs.sb.PushRandomImage(ctx, "app", "latest")
 		assert.NilError(t, err)
-		d, cli, eng, b := buildDeps(t, bs, classicBuilder, passphraseEnv())
+		d, cli, eng, b := buildDeps(t, bs, cmdutil.ClassicBuilder, cmdtest.PassphraseEnv())
 
 		assert.NilError(t, runCommand(t, d, "build", "--push", "-t", h+"/app:v1", "-t", h+"/app", dir))
 		assert.Check(t, !b.hasArg("--push"), "the classic builder has no --push: %v", b.args)
-		assert.Check(t, is.DeepEqual(eng.pushed, []string{h + "/app:v1", h + "/app:latest"}))
-		out := cli.outBuf.String()
+		assert.Check(t, is.DeepEqual(eng.Pushed, []string{h + "/app:v1", h + "/app:latest"}))
+		out := cli.OutBuf.String()
 		assert.Check(t, is.Contains(out, "Successfully signed "+h+"/app:v1\n"))
 		assert.Check(t, is.Contains(out, "Successfully signed "+h+"/app:latest\n"))
 		assert.Check(t, is.Equal(strings.Count(out, "Signing and pushing trust metadata"), 1), "one publish")
 		for image, want := range map[string]digest.Digest{h + "/app:v1": v1.Digest, h + "/app:latest": latest.Digest} {
-			got, err := independentResolve(t, bs.sb, image)
+			got, err := cmdtest.IndependentResolve(t, bs.sb, image)
 			assert.NilError(t, err)
 			assert.Check(t, is.Equal(got.Digest, want), image)
 		}
@@ -309,12 +312,12 @@ func TestBuildPushSigns(t *testing.T) {
 	t.Run("buildx: buildx pushes, the index is signed", func(t *testing.T) {
 		index, err := bs.sb.PushRandomIndex(ctx, "multi", "v1")
 		assert.NilError(t, err)
-		d, _, eng, b := buildDeps(t, bs, buildxBuilder, passphraseEnv())
+		d, _, eng, b := buildDeps(t, bs, cmdutil.BuildxBuilder, cmdtest.PassphraseEnv())
 		assert.NilError(t, runCommand(t, d, "build", "--push", "--platform", "linux/amd64,linux/arm64", "-t", h+"/multi:v1", dir))
 		assert.Check(t, b.hasArg("--push"), "%v", b.args)
 		assert.Check(t, b.hasArg("--platform=linux/amd64,linux/arm64"), "%v", b.args)
-		assert.Check(t, is.Len(eng.pushed, 0), "buildx pushed")
-		got, err := independentResolve(t, bs.sb, h+"/multi:v1")
+		assert.Check(t, is.Len(eng.Pushed, 0), "buildx pushed")
+		got, err := cmdtest.IndependentResolve(t, bs.sb, h+"/multi:v1")
 		assert.NilError(t, err)
 		assert.Check(t, is.Equal(got.Digest, index.Digest))
 		assert.Check(t, is.Equal(got.Size, index.Size))
@@ -323,20 +326,20 @@ func TestBuildPushSigns(t *testing.T) {
 	t.Run("fails closed when signing fails", func(t *testing.T) {
 		_, err := bs.sb.PushRandomImage(ctx, "nokeys", "v1")
 		assert.NilError(t, err)
-		d, _, eng, _ := buildDeps(t, bs, classicBuilder, nil) // no passphrases, no terminal
+		d, _, eng, _ := buildDeps(t, bs, cmdutil.ClassicBuilder, nil) // no passphrases, no terminal
 		err = runCommand(t, d, "build", "--push", "-t", h+"/nokeys:v1", dir)
 		assert.Check(t, is.ErrorContains(err, h+"/nokeys:v1 was pushed to the registry but is NOT signed"))
-		assert.Check(t, is.DeepEqual(eng.pushed, []string{h + "/nokeys:v1"}))
+		assert.Check(t, is.DeepEqual(eng.Pushed, []string{h + "/nokeys:v1"}))
 	})
 
 	t.Run("a failed build pushes nothing", func(t *testing.T) {
-		d, _, eng, b := buildDeps(t, bs, classicBuilder, passphraseEnv())
+		d, _, eng, b := buildDeps(t, bs, cmdutil.ClassicBuilder, cmdtest.PassphraseEnv())
 		b.err = cli.StatusError{StatusCode: 7}
 		err := runCommand(t, d, "build", "--push", "-t", h+"/app:v1", dir)
 		var st cli.StatusError
 		assert.Assert(t, asStatus(err, &st), "%v", err)
 		assert.Check(t, is.Equal(st.StatusCode, 7), "docker build's exit code")
-		assert.Check(t, is.Len(eng.pushed, 0))
+		assert.Check(t, is.Len(eng.Pushed, 0))
 	})
 }
 
@@ -350,25 +353,25 @@ func TestBuildWithoutContentTrust(t *testing.T) {
 		{name: "DOCKER_CONTENT_TRUST=0", env: map[string]string{"DOCKER_CONTENT_TRUST": "0"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cli := newFakeCLI(t, "")
-			d := newTestDeps(t, cli, tc.env)
-			eng := &fakeEngine{}
-			d.engine = eng
-			d.openRepo = func(context.Context, trust.Ref, bool) (trust.Repository, error) {
+			cli := cmdtest.NewFakeCLI(t, "")
+			d := cmdtest.NewTestDeps(t, cli, tc.env)
+			eng := &cmdtest.FakeEngine{}
+			d.Engine = eng
+			d.OpenRepo = func(context.Context, trust.Ref, bool) (trust.Repository, error) {
 				t.Fatal("trust data was read")
 				return nil, nil
 			}
-			b := &fakeBuilder{builder: classicBuilder}
-			d.builder = b
+			b := &fakeBuilder{builder: cmdutil.ClassicBuilder}
+			d.Builder = b
 			dir := writeDockerfile(t, "FROM example.com/unsigned:v1\n")
 			args := append([]string{"build", "--push", "-t", "example.com/app:v1", "-f", filepath.Join(dir, "Dockerfile")}, tc.args...)
 			assert.NilError(t, runCommand(t, d, append(args, dir)...))
-			assert.Check(t, is.Contains(cli.errBuf.String(), "WARNING: content trust is disabled: base images are not verified"))
-			assert.Check(t, is.Contains(cli.errBuf.String(), "WARNING: content trust is disabled: example.com/app:v1 was pushed without a signature"))
+			assert.Check(t, is.Contains(cli.ErrBuf.String(), "WARNING: content trust is disabled: base images are not verified"))
+			assert.Check(t, is.Contains(cli.ErrBuf.String(), "WARNING: content trust is disabled: example.com/app:v1 was pushed without a signature"))
 			assert.Check(t, b.hasArg("--file="+filepath.Join(dir, "Dockerfile")), "%v", b.args)
 			assert.Check(t, !b.hasArg("--disable-content-trust"), "%v", b.args)
 			assert.Check(t, is.Equal(b.stdin, ""))
-			assert.Check(t, is.DeepEqual(eng.pushed, []string{"example.com/app:v1"}))
+			assert.Check(t, is.DeepEqual(eng.Pushed, []string{"example.com/app:v1"}))
 		})
 	}
 }
@@ -378,16 +381,16 @@ func TestBuildInputs(t *testing.T) {
 	h := bs.host
 
 	t.Run("Dockerfile on stdin with -f -", func(t *testing.T) {
-		d, _, _, b := buildDeps(t, bs, classicBuilder, nil)
-		d.cli.(*fakeCLI).in = newFakeCLI(t, "FROM "+h+"/base:v1\n").in
+		d, _, _, b := buildDeps(t, bs, cmdutil.ClassicBuilder, nil)
+		d.CLI.(*cmdtest.FakeCLI).Stdin = cmdtest.NewFakeCLI(t, "FROM "+h+"/base:v1\n").Stdin
 		assert.NilError(t, runCommand(t, d, "build", "-f", "-", t.TempDir()))
 		assert.Check(t, is.Equal(b.stdin, "FROM "+bs.pinned("base:v1")+"\n"))
 		assert.Check(t, b.hasArg("--file=-"), "%v", b.args)
 	})
 
 	t.Run("Dockerfile on stdin as the context", func(t *testing.T) {
-		d, _, _, b := buildDeps(t, bs, classicBuilder, nil)
-		d.cli.(*fakeCLI).in = newFakeCLI(t, "FROM "+h+"/base:v1\n").in
+		d, _, _, b := buildDeps(t, bs, cmdutil.ClassicBuilder, nil)
+		d.CLI.(*cmdtest.FakeCLI).Stdin = cmdtest.NewFakeCLI(t, "FROM "+h+"/base:v1\n").Stdin
 		assert.NilError(t, runCommand(t, d, "build", "-"))
 		assert.Check(t, is.Equal(b.stdin, "FROM "+bs.pinned("base:v1")+"\n"))
 		assert.Check(t, is.Equal(b.args[len(b.args)-1], "-"))
@@ -395,8 +398,8 @@ func TestBuildInputs(t *testing.T) {
 	})
 
 	t.Run("buildx gets the Dockerfile from stdin back", func(t *testing.T) {
-		d, _, _, b := buildDeps(t, bs, buildxBuilder, nil)
-		d.cli.(*fakeCLI).in = newFakeCLI(t, "FROM "+h+"/base:v1\n").in
+		d, _, _, b := buildDeps(t, bs, cmdutil.BuildxBuilder, nil)
+		d.CLI.(*cmdtest.FakeCLI).Stdin = cmdtest.NewFakeCLI(t, "FROM "+h+"/base:v1\n").Stdin
 		assert.NilError(t, runCommand(t, d, "build", "-f", "-", t.TempDir()))
 		assert.Check(t, is.Equal(b.stdin, "FROM "+h+"/base:v1\n"))
 		assert.Check(t, b.hasArg("--file=-"), "%v", b.args)
@@ -410,7 +413,7 @@ func TestBuildInputs(t *testing.T) {
 
 	for _, tc := range []struct {
 		name  string
-		kind  builderKind
+		kind  cmdutil.BuilderKind
 		stdin string
 		args  []string
 		want  string
@@ -425,7 +428,7 @@ func TestBuildInputs(t *testing.T) {
 	} {
 		t.Run("refused: "+tc.name, func(t *testing.T) {
 			d, _, _, b := buildDeps(t, bs, tc.kind, nil)
-			d.cli.(*fakeCLI).in = newFakeCLI(t, tc.stdin).in
+			d.CLI.(*cmdtest.FakeCLI).Stdin = cmdtest.NewFakeCLI(t, tc.stdin).Stdin
 			err := runCommand(t, d, append([]string{"build"}, tc.args...)...)
 			assert.Check(t, is.ErrorContains(err, tc.want))
 			assert.Check(t, is.Equal(b.runs, 0))
@@ -435,30 +438,30 @@ func TestBuildInputs(t *testing.T) {
 
 func TestBuildxContextsOfTheUser(t *testing.T) {
 	// A FROM served by the user's own local context needs no trust data.
-	cli := newFakeCLI(t, "")
-	d := newTestDeps(t, cli, nil)
-	d.openRepo = func(context.Context, trust.Ref, bool) (trust.Repository, error) {
+	cli := cmdtest.NewFakeCLI(t, "")
+	d := cmdtest.NewTestDeps(t, cli, nil)
+	d.OpenRepo = func(context.Context, trust.Ref, bool) (trust.Repository, error) {
 		t.Fatal("trust data was read for an image a local context replaces")
 		return nil, nil
 	}
-	b := &fakeBuilder{builder: buildxBuilder}
-	d.builder = b
+	b := &fakeBuilder{builder: cmdutil.BuildxBuilder}
+	d.Builder = b
 	dir := writeDockerfile(t, "FROM example.com/base:v1\n")
 	assert.NilError(t, runCommand(t, d, "build", "--build-context", "example.com/base:v1=./base", dir))
 	assert.Check(t, b.hasArg("--build-context=example.com/base:v1=./base"), "%v", b.args)
 }
 
 func TestBuildWithoutContentTrustBuildxPushes(t *testing.T) {
-	cli := newFakeCLI(t, "")
-	d := newTestDeps(t, cli, map[string]string{"DOCKER_CONTENT_TRUST": "0"})
-	eng := &fakeEngine{}
-	d.engine = eng
-	b := &fakeBuilder{builder: buildxBuilder}
-	d.builder = b
+	cli := cmdtest.NewFakeCLI(t, "")
+	d := cmdtest.NewTestDeps(t, cli, map[string]string{"DOCKER_CONTENT_TRUST": "0"})
+	eng := &cmdtest.FakeEngine{}
+	d.Engine = eng
+	b := &fakeBuilder{builder: cmdutil.BuildxBuilder}
+	d.Builder = b
 	dir := writeDockerfile(t, "FROM example.com/unsigned:v1\n")
 	assert.NilError(t, runCommand(t, d, "build", "--push", "-t", "example.com/app:v1", "--build-context", "src=./src", dir))
 	assert.Check(t, b.hasArg("--push"), "buildx pushes: %v", b.args)
 	assert.Check(t, b.hasArg("--build-context=src=./src"), "%v", b.args)
-	assert.Check(t, is.Len(eng.pushed, 0), "the engine must not push again")
-	assert.Check(t, is.Contains(cli.errBuf.String(), "example.com/app:v1 was pushed without a signature"))
+	assert.Check(t, is.Len(eng.Pushed, 0), "the engine must not push again")
+	assert.Check(t, is.Contains(cli.ErrBuf.String(), "example.com/app:v1 was pushed without a signature"))
 }

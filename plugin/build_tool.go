@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
+
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli-plugins/manager"
 	"github.com/docker/cli/cli-plugins/metadata"
@@ -17,41 +19,13 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// builderKind is the builder that `docker build` runs.
-type builderKind int
-
-const (
-	// classicBuilder is the engine's own (legacy) builder: no named build
-	// contexts, so it gets a pinned copy of the Dockerfile.
-	classicBuilder builderKind = iota
-	// buildxBuilder is BuildKit through the buildx plugin: it gets a
-	// --build-context per image and reads the user's Dockerfile.
-	buildxBuilder
-)
-
-func (k builderKind) String() string {
-	if k == buildxBuilder {
-		return "buildx"
-	}
-	return "the classic builder"
-}
-
-// buildTool runs `docker build` for the build command.
-type buildTool interface {
-	// kind tells which builder `docker build` will use.
-	kind() builderKind
-	// run runs `docker build ARGS...` with docker's own output on this
-	// process's stdout and stderr; stdin, when not nil, replaces ours.
-	run(ctx context.Context, args []string, stdin io.Reader) error
-}
-
 // buildToolOf returns the build tool: d.builder when a test set one, else
 // the docker CLI that runs this plugin.
-func (d *deps) buildToolOf() buildTool {
-	if d.builder != nil {
-		return d.builder
+func buildToolOf(d *cmdutil.Deps) cmdutil.BuildTool {
+	if d.Builder != nil {
+		return d.Builder
 	}
-	return dockerBuildTool{cli: d.cli, getenv: d.getenv, args: os.Args}
+	return dockerBuildTool{cli: d.CLI, getenv: d.Getenv, args: os.Args}
 }
 
 // dockerBuildTool runs `docker build` with the docker CLI binary that ran
@@ -64,13 +38,13 @@ type dockerBuildTool struct {
 	args   []string // os.Args of this process
 }
 
-// kind decides as docker/cli's processBuilder (cmd/docker/builder.go) does:
+// Kind decides as docker/cli's processBuilder (cmd/docker/builder.go) does:
 // DOCKER_BUILDKIT=0 keeps the classic builder; otherwise buildx (or the
 // builder alias in config.json) when that plugin is installed and works.
-func (t dockerBuildTool) kind() builderKind {
+func (t dockerBuildTool) Kind() cmdutil.BuilderKind {
 	if v := t.getenv("DOCKER_BUILDKIT"); v != "" {
 		if on, err := strconv.ParseBool(v); err == nil && !on {
-			return classicBuilder
+			return cmdutil.ClassicBuilder
 		}
 	}
 	name := "buildx"
@@ -79,9 +53,9 @@ func (t dockerBuildTool) kind() builderKind {
 	}
 	p, err := manager.GetPlugin(name, t.cli, &cobra.Command{Use: "docker"})
 	if err != nil || p == nil || p.Err != nil {
-		return classicBuilder
+		return cmdutil.ClassicBuilder
 	}
-	return buildxBuilder
+	return cmdutil.BuildxBuilder
 }
 
 // docker returns the docker binary and the global options before the
@@ -102,7 +76,7 @@ func (t dockerBuildTool) docker() (string, []string) {
 	return bin, nil
 }
 
-func (t dockerBuildTool) run(ctx context.Context, args []string, stdin io.Reader) error {
+func (t dockerBuildTool) Run(ctx context.Context, args []string, stdin io.Reader) error {
 	bin, globals := t.docker()
 	cmd := exec.CommandContext(ctx, bin, append(append(globals, "build"), args...)...)
 	// The builder's progress display needs the terminal itself, not a pipe,

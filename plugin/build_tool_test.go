@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdtest"
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
+
 	"github.com/docker/cli/cli-plugins/metadata"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
@@ -12,13 +15,13 @@ import (
 
 // fakeBuildx installs a docker-buildx plugin that answers docker's
 // metadata request, in a directory the config lists.
-func fakeBuildx(t *testing.T, cli *fakeCLI, name string) {
+func fakeBuildx(t *testing.T, cli *cmdtest.FakeCLI, name string) {
 	t.Helper()
 	dir := t.TempDir()
 	script := "#!/bin/sh\n" +
 		`if [ "$1" = docker-cli-plugin-metadata ]; then echo '{"SchemaVersion":"0.1.0","Vendor":"test","Version":"v0.0.1"}'; fi` + "\n"
 	assert.NilError(t, os.WriteFile(filepath.Join(dir, "docker-"+name), []byte(script), 0o755))
-	cli.cfg.CLIPluginsExtraDirs = []string{dir}
+	cli.Cfg.CLIPluginsExtraDirs = []string{dir}
 }
 
 func TestBuildToolKind(t *testing.T) {
@@ -27,28 +30,28 @@ func TestBuildToolKind(t *testing.T) {
 		plugin string // installed builder plugin, "" for none
 		alias  string
 		env    map[string]string
-		want   builderKind
+		want   cmdutil.BuilderKind
 	}{
-		{name: "buildx installed", plugin: "buildx", want: buildxBuilder},
-		{name: "DOCKER_BUILDKIT=0 keeps the classic builder", plugin: "buildx", env: map[string]string{"DOCKER_BUILDKIT": "0"}, want: classicBuilder},
-		{name: "DOCKER_BUILDKIT=1 with buildx", plugin: "buildx", env: map[string]string{"DOCKER_BUILDKIT": "1"}, want: buildxBuilder},
-		{name: "a builder alias", plugin: "mybuilder", alias: "mybuilder", want: buildxBuilder},
+		{name: "buildx installed", plugin: "buildx", want: cmdutil.BuildxBuilder},
+		{name: "DOCKER_BUILDKIT=0 keeps the classic builder", plugin: "buildx", env: map[string]string{"DOCKER_BUILDKIT": "0"}, want: cmdutil.ClassicBuilder},
+		{name: "DOCKER_BUILDKIT=1 with buildx", plugin: "buildx", env: map[string]string{"DOCKER_BUILDKIT": "1"}, want: cmdutil.BuildxBuilder},
+		{name: "a builder alias", plugin: "mybuilder", alias: "mybuilder", want: cmdutil.BuildxBuilder},
 		// (Whether buildx itself is missing depends on the machine: its
 		// plugin directories are searched too. An alias is not.)
-		{name: "a builder alias that is not installed: the classic builder", plugin: "buildx", alias: "mybuilder", want: classicBuilder},
+		{name: "a builder alias that is not installed: the classic builder", plugin: "buildx", alias: "mybuilder", want: cmdutil.ClassicBuilder},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cli := newFakeCLI(t, "")
-			cli.cfg.CLIPluginsExtraDirs = []string{t.TempDir()}
+			cli := cmdtest.NewFakeCLI(t, "")
+			cli.Cfg.CLIPluginsExtraDirs = []string{t.TempDir()}
 			if tc.plugin != "" {
 				fakeBuildx(t, cli, tc.plugin)
 			}
 			if tc.alias != "" {
-				cli.cfg.Aliases = map[string]string{"builder": tc.alias}
+				cli.Cfg.Aliases = map[string]string{"builder": tc.alias}
 			}
 			tool := dockerBuildTool{cli: cli, getenv: func(k string) string { return tc.env[k] }}
-			assert.Check(t, is.Equal(tool.kind(), tc.want))
+			assert.Check(t, is.Equal(tool.Kind(), tc.want))
 		})
 	}
 }

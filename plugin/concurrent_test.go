@@ -7,6 +7,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdtest"
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
+
 	"gotest.tools/v3/assert"
 
 	"github.com/acrtrust/docker-acrtrust/sandbox"
@@ -16,23 +19,23 @@ import (
 // same moment: both signatures must survive (the loser of the race re-reads
 // the new trust data and publishes again).
 func TestConcurrentSignersLoseNothing(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	ctx := context.Background()
 	_, err := sb.PushRandomImage(ctx, "app", "v0")
 	assert.NilError(t, err)
-	first, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	first, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	assert.NilError(t, runCommand(t, first, "push", sb.Host()+"/app:v0"))
 
 	const signers = 4
 	want := map[string]string{}
-	deps := make([]*deps, signers)
+	deps := make([]*cmdutil.Deps, signers)
 	for i := range signers {
 		tag := "c" + string(rune('a'+i))
 		desc, err := sb.PushRandomImage(ctx, "app", tag)
 		assert.NilError(t, err)
 		want[tag] = desc.Digest.String()
-		d, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
-		copyDir(t, filepath.Join(first.configDir, "trust", "private"), filepath.Join(d.configDir, "trust", "private"))
+		d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
+		copyDir(t, filepath.Join(first.ConfigDir, "trust", "private"), filepath.Join(d.ConfigDir, "trust", "private"))
 		deps[i] = d
 	}
 	var wg sync.WaitGroup
@@ -49,11 +52,11 @@ func TestConcurrentSignersLoseNothing(t *testing.T) {
 		assert.NilError(t, err, "signer %d", i)
 	}
 	for tag, dg := range want {
-		got, err := independentResolve(t, sb, sb.Host()+"/app:"+tag)
+		got, err := cmdtest.IndependentResolve(t, sb, sb.Host()+"/app:"+tag)
 		assert.NilError(t, err, tag)
 		assert.Equal(t, got.Digest.String(), dg, tag)
 	}
-	_, err = independentResolve(t, sb, sb.Host()+"/app:v0")
+	_, err = cmdtest.IndependentResolve(t, sb, sb.Host()+"/app:v0")
 	assert.NilError(t, err, "the earlier signature survives")
 }
 

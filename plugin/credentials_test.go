@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdtest"
+
 	"gotest.tools/v3/assert"
 
 	"github.com/acrtrust/docker-acrtrust/sandbox"
@@ -27,33 +29,33 @@ func TestCredentialSources(t *testing.T) {
 	image := sb.Host() + "/app:v1"
 	tests := []struct {
 		name  string
-		setup func(t *testing.T, cli *fakeCLI)
+		setup func(t *testing.T, cli *cmdtest.FakeCLI)
 	}{
-		{name: "username and password in config.json", setup: func(_ *testing.T, cli *fakeCLI) {
-			cli.login(sb.Host(), sandbox.UserPull, sandbox.Password)
+		{name: "username and password in config.json", setup: func(_ *testing.T, cli *cmdtest.FakeCLI) {
+			cli.Login(sb.Host(), sandbox.UserPull, sandbox.Password)
 		}},
-		{name: "identity token in config.json (az acr login)", setup: func(_ *testing.T, cli *fakeCLI) {
-			cli.loginIdentityToken(sb.Host(), sb.IdentityToken())
+		{name: "identity token in config.json (az acr login)", setup: func(_ *testing.T, cli *cmdtest.FakeCLI) {
+			cli.LoginIdentityToken(sb.Host(), sb.IdentityToken())
 		}},
-		{name: "az acr login user with the token as password", setup: func(_ *testing.T, cli *fakeCLI) {
-			cli.login(sb.Host(), sandbox.IdentityTokenUser, sb.IdentityToken())
+		{name: "az acr login user with the token as password", setup: func(_ *testing.T, cli *cmdtest.FakeCLI) {
+			cli.Login(sb.Host(), sandbox.IdentityTokenUser, sb.IdentityToken())
 		}},
-		{name: "credential store helper", setup: func(t *testing.T, cli *fakeCLI) {
+		{name: "credential store helper", setup: func(t *testing.T, cli *cmdtest.FakeCLI) {
 			writeCredentialHelper(t, sandbox.UserPull, sandbox.Password)
-			cli.cfg.CredentialsStore = "acrtest"
+			cli.Cfg.CredentialsStore = "acrtest"
 		}},
-		{name: "per-registry credential helper with identity token", setup: func(t *testing.T, cli *fakeCLI) {
+		{name: "per-registry credential helper with identity token", setup: func(t *testing.T, cli *cmdtest.FakeCLI) {
 			// "<token>" as the username means the secret is an identity token.
 			writeCredentialHelper(t, "<token>", sb.IdentityToken())
-			cli.cfg.CredentialHelpers = map[string]string{sb.Host(): "acrtest"}
+			cli.Cfg.CredentialHelpers = map[string]string{sb.Host(): "acrtest"}
 		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d, cli, eng := sandboxDeps(t, sb, "", nil)
+			d, cli, eng := cmdtest.SandboxDeps(t, sb, "", nil)
 			tc.setup(t, cli)
 			assert.NilError(t, runCommand(t, d, "pull", image))
-			assert.DeepEqual(t, eng.pulled, []string{sb.Host() + "/app@" + signed["v1"]})
+			assert.DeepEqual(t, eng.Pulled, []string{sb.Host() + "/app@" + signed["v1"]})
 		})
 	}
 }

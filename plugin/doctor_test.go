@@ -10,6 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/doctor"
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdtest"
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
+
 	"github.com/docker/cli/cli"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
@@ -25,23 +29,23 @@ var (
 
 // normaliseDoctor replaces what changes from run to run (port, temporary
 // directories, dates, key IDs) so that the report can be a golden file.
-func normaliseDoctor(s string, d *deps, host string) string {
-	s = strings.ReplaceAll(s, d.cli.ConfigFile().Filename, "$CONFIG_FILE")
-	s = strings.ReplaceAll(s, d.configDir, "$DOCKER_CONFIG")
+func normaliseDoctor(s string, d *cmdutil.Deps, host string) string {
+	s = strings.ReplaceAll(s, d.CLI.ConfigFile().Filename, "$CONFIG_FILE")
+	s = strings.ReplaceAll(s, d.ConfigDir, "$DOCKER_CONFIG")
 	s = strings.ReplaceAll(s, host, "$HOST")
 	s = isoDate.ReplaceAllString(s, "YYYY-MM-DD")
 	return shortKeys.ReplaceAllString(s, "key KEYID")
 }
 
 // checkStatuses maps each check of a JSON report to its status.
-func checkStatuses(t *testing.T, out string) (doctorReport, map[string]string) {
+func checkStatuses(t *testing.T, out string) (doctor.DoctorReport, map[string]string) {
 	t.Helper()
-	var rep doctorReport
+	var rep doctor.DoctorReport
 	assert.NilError(t, json.Unmarshal([]byte(out), &rep), out)
 	got := map[string]string{}
 	for _, c := range rep.Checks {
 		got[c.Name] = c.Status
-		if c.Status != checkOK {
+		if c.Status != doctor.CheckOK {
 			assert.Check(t, c.Remedy != "", "%s is %s without a remedy", c.Name, c.Status)
 		}
 	}
@@ -49,44 +53,44 @@ func checkStatuses(t *testing.T, out string) (doctorReport, map[string]string) {
 }
 
 func TestDoctorAgainstTheSandbox(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	ctx := context.Background()
 	host := sb.Host()
 	_, err := sb.PushRandomImage(ctx, "app", "v1")
 	assert.NilError(t, err)
 
 	t.Run("signer before the first signing", func(t *testing.T) {
-		d, fc, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+		d, fc, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 		assert.NilError(t, runCommand(t, d, "doctor", host+"/app:v1"))
-		golden.Assert(t, normaliseDoctor(fc.outBuf.String(), d, host), "doctor-signer-unsigned.golden")
+		golden.Assert(t, normaliseDoctor(fc.OutBuf.String(), d, host), "doctor-signer-unsigned.golden")
 	})
 
-	publisher, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	publisher, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	assert.NilError(t, runCommand(t, publisher, "push", host+"/app:v1"))
 
 	t.Run("signer with the keys", func(t *testing.T) {
-		fc := newFakeCLI(t, "")
-		fc.cfg = publisher.cli.ConfigFile()
-		d := newTestDeps(t, fc, nil)
-		d.configDir, d.engine = publisher.configDir, &fakeEngine{}
+		fc := cmdtest.NewFakeCLI(t, "")
+		fc.Cfg = publisher.CLI.ConfigFile()
+		d := cmdtest.NewTestDeps(t, fc, nil)
+		d.ConfigDir, d.Engine = publisher.ConfigDir, &cmdtest.FakeEngine{}
 		assert.NilError(t, runCommand(t, d, "doctor", "--sign", host+"/app:v1"))
-		golden.Assert(t, normaliseDoctor(fc.outBuf.String(), d, host), "doctor-signer.golden")
+		golden.Assert(t, normaliseDoctor(fc.OutBuf.String(), d, host), "doctor-signer.golden")
 	})
 
 	t.Run("puller", func(t *testing.T) {
-		d, fc, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, fc, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		assert.NilError(t, runCommand(t, d, "doctor", host+"/app:v1"), "only warnings: a puller may pull")
-		golden.Assert(t, normaliseDoctor(fc.outBuf.String(), d, host), "doctor-puller.golden")
+		golden.Assert(t, normaliseDoctor(fc.OutBuf.String(), d, host), "doctor-puller.golden")
 	})
 
 	t.Run("puller that means to sign", func(t *testing.T) {
-		d, fc, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, fc, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		err := runCommand(t, d, "doctor", "--sign", "--format", "json", host+"/app:v1")
 		var st cli.StatusError
 		assert.Assert(t, errors.As(err, &st))
-		assert.Check(t, is.Equal(st.StatusCode, exitFailure))
+		assert.Check(t, is.Equal(st.StatusCode, cmdutil.ExitFailure))
 		assert.Check(t, is.Contains(err.Error(), "2 check(s) failed: trust write, signing keys"))
-		rep, got := checkStatuses(t, fc.outBuf.String())
+		rep, got := checkStatuses(t, fc.OutBuf.String())
 		assert.Check(t, !rep.OK)
 		assert.Check(t, is.DeepEqual(got, map[string]string{
 			"credentials": "ok", "pins": "warn", "trust server": "ok", "registry pull": "ok", "registry push": "warn",
@@ -100,17 +104,17 @@ func TestDoctorAgainstTheSandbox(t *testing.T) {
 	})
 
 	t.Run("no login", func(t *testing.T) {
-		d, fc, _ := sandboxDeps(t, sb, "", nil)
+		d, fc, _ := cmdtest.SandboxDeps(t, sb, "", nil)
 		err := runCommand(t, d, "doctor", host+"/app:v1")
 		assert.Check(t, is.ErrorContains(err, "2 check(s) failed: registry pull, trust read"))
-		golden.Assert(t, normaliseDoctor(fc.outBuf.String(), d, host), "doctor-nologin.golden")
+		golden.Assert(t, normaliseDoctor(fc.OutBuf.String(), d, host), "doctor-nologin.golden")
 	})
 
 	t.Run("repository-scoped token", func(t *testing.T) {
-		d, fc, _ := sandboxDeps(t, sb, sandbox.UserScoped, nil)
+		d, fc, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserScoped, nil)
 		err := runCommand(t, d, "doctor", "--format", "json", host+"/scoped/app")
 		assert.Check(t, is.ErrorContains(err, "1 check(s) failed: trust read"))
-		rep, got := checkStatuses(t, fc.outBuf.String())
+		rep, got := checkStatuses(t, fc.OutBuf.String())
 		assert.Check(t, is.Equal(got["registry pull"], "ok"))
 		assert.Check(t, is.Equal(got["registry push"], "ok"))
 		assert.Check(t, is.Equal(got["trust read"], "fail"))
@@ -119,41 +123,41 @@ func TestDoctorAgainstTheSandbox(t *testing.T) {
 	})
 
 	t.Run("identity token", func(t *testing.T) {
-		d, fc, _ := sandboxDeps(t, sb, "", nil)
-		fc.loginIdentityToken(host, sb.IdentityToken())
+		d, fc, _ := cmdtest.SandboxDeps(t, sb, "", nil)
+		fc.LoginIdentityToken(host, sb.IdentityToken())
 		assert.NilError(t, runCommand(t, d, "doctor", host+"/app"))
-		assert.Check(t, is.Contains(fc.outBuf.String(), `ok    credentials    login "00000000-0000-0000-0000-000000000000" for `+host+", from the docker config file "))
-		assert.Check(t, is.Contains(fc.outBuf.String(), "an identity token (az acr login)"))
-		assert.Check(t, !strings.Contains(fc.outBuf.String(), sb.IdentityToken()), "the token itself is never printed")
+		assert.Check(t, is.Contains(fc.OutBuf.String(), `ok    credentials    login "00000000-0000-0000-0000-000000000000" for `+host+", from the docker config file "))
+		assert.Check(t, is.Contains(fc.OutBuf.String(), "an identity token (az acr login)"))
+		assert.Check(t, !strings.Contains(fc.OutBuf.String(), sb.IdentityToken()), "the token itself is never printed")
 	})
 
 	t.Run("wrong password", func(t *testing.T) {
-		d, fc, _ := sandboxDeps(t, sb, "", nil)
-		fc.login(host, sandbox.UserPull, "wrong-password-123")
+		d, fc, _ := cmdtest.SandboxDeps(t, sb, "", nil)
+		fc.Login(host, sandbox.UserPull, "wrong-password-123")
 		err := runCommand(t, d, "doctor", host+"/app")
 		assert.Check(t, is.ErrorContains(err, "4 check(s) failed"))
-		out := fc.outBuf.String()
+		out := fc.OutBuf.String()
 		assert.Check(t, is.Contains(out, `refused the login "puller" itself: the password or token is wrong or has expired.`))
 		assert.Check(t, is.Equal(strings.Count(out, `refused the login "puller" itself`), 1), "the remedy is printed once:\n%s", out)
 		assert.Check(t, !strings.Contains(out, "wrong-password-123"))
 	})
 
 	t.Run("untrusted certificate", func(t *testing.T) {
-		d, fc, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
-		d.configDir = t.TempDir() // the sandbox CA is not installed here
+		d, fc, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
+		d.ConfigDir = t.TempDir() // the sandbox CA is not installed here
 		err := runCommand(t, d, "doctor", host+"/app")
 		assert.Check(t, is.ErrorContains(err, "1 check(s) failed: trust server"))
-		assert.Check(t, is.Contains(fc.outBuf.String(), `FAIL  trust server   https://`+host+`: the TLS certificate (for 127.0.0.1, issued by "acrtrust sandbox CA") does not verify`))
-		assert.Check(t, is.Contains(fc.outBuf.String(), "/tls/"+host+"/ca.crt"))
-		assert.Check(t, !strings.Contains(fc.outBuf.String(), "trust read"), "trust checks need the server")
+		assert.Check(t, is.Contains(fc.OutBuf.String(), `FAIL  trust server   https://`+host+`: the TLS certificate (for 127.0.0.1, issued by "acrtrust sandbox CA") does not verify`))
+		assert.Check(t, is.Contains(fc.OutBuf.String(), "/tls/"+host+"/ca.crt"))
+		assert.Check(t, !strings.Contains(fc.OutBuf.String(), "trust read"), "trust checks need the server")
 	})
 
 	t.Run("writes nothing", func(t *testing.T) {
 		before := trustTimestamp(t, sb, "app")
-		d, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, nil)
+		d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, nil)
 		assert.NilError(t, runCommand(t, d, "doctor", host+"/app:v1"))
 		assert.Equal(t, trustTimestamp(t, sb, "app"), before, "the trust data changed")
-		got, err := independentResolve(t, sb, host+"/app:v1")
+		got, err := cmdtest.IndependentResolve(t, sb, host+"/app:v1")
 		assert.NilError(t, err)
 		assert.Check(t, got.Digest != "")
 	})
@@ -175,16 +179,16 @@ func trustTimestamp(t *testing.T, sb *sandbox.Sandbox, repo string) string {
 }
 
 func TestDoctorWhenContentTrustIsOff(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	_, err := sb.PushRandomImage(context.Background(), "app", "v1")
 	assert.NilError(t, err)
 	sb.SetContentTrust(false)
 
-	d, fc, _ := sandboxDeps(t, sb, sandbox.UserSigner, nil)
+	d, fc, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, nil)
 	err = runCommand(t, d, "doctor", "--format", "json", host+"/app:v1")
 	assert.Check(t, is.ErrorContains(err, "1 check(s) failed: trust read"))
-	rep, got := checkStatuses(t, fc.outBuf.String())
+	rep, got := checkStatuses(t, fc.OutBuf.String())
 	assert.Check(t, is.Equal(got["registry pull"], "ok"))
 	assert.Check(t, is.Equal(got["trust read"], "fail"))
 	assert.Check(t, is.Equal(got["trust write"], "warn"))
@@ -208,12 +212,12 @@ func TestDoctorArguments(t *testing.T) {
 		code    int
 	}{
 		{name: "no image", args: []string{"doctor"}, wantErr: "requires 1 argument"},
-		{name: "template format", args: []string{"doctor", "--format", "{{.Name}}", "myreg.azurecr.io/app"}, wantErr: `doctor writes text, or "json"`, code: exitUsage},
-		{name: "bad reference", args: []string{"doctor", "Bad:Ref:x"}, wantErr: "parsing reference", code: exitFailure},
+		{name: "template format", args: []string{"doctor", "--format", "{{.Name}}", "myreg.azurecr.io/app"}, wantErr: `doctor writes text, or "json"`, code: cmdutil.ExitUsage},
+		{name: "bad reference", args: []string{"doctor", "Bad:Ref:x"}, wantErr: "parsing reference", code: cmdutil.ExitFailure},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d := newTestDeps(t, newFakeCLI(t, ""), nil)
+			d := cmdtest.NewTestDeps(t, cmdtest.NewFakeCLI(t, ""), nil)
 			err := runCommand(t, d, tc.args...)
 			assert.ErrorContains(t, err, tc.wantErr)
 			if tc.code != 0 {

@@ -6,6 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdtest"
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/explain"
+
 	"github.com/docker/cli/cli"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
@@ -28,10 +32,10 @@ const identityTokenLogin = "identity-token"
 // TestErrorsNameTheFix runs each command as each sandbox identity and
 // checks what the user reads: Docker's wording first, then what to do.
 func TestErrorsNameTheFix(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	ctx := context.Background()
 	host := sb.Host()
-	publisher, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	publisher, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	for _, repo := range []string{"app", "scoped/app"} {
 		_, err := sb.PushRandomImage(ctx, repo, "v1")
 		assert.NilError(t, err)
@@ -103,21 +107,21 @@ func TestErrorsNameTheFix(t *testing.T) {
 			}
 			run := func(t *testing.T, want []string, args ...string) {
 				t.Helper()
-				d, fc, eng := sandboxDeps(t, sb, "", passphraseEnv())
+				d, fc, eng := cmdtest.SandboxDeps(t, sb, "", cmdtest.PassphraseEnv())
 				switch tc.user {
 				case "":
 				case identityTokenLogin:
-					fc.loginIdentityToken(host, sb.IdentityToken())
+					fc.LoginIdentityToken(host, sb.IdentityToken())
 				default:
-					fc.login(host, tc.user, sandbox.Password)
+					fc.Login(host, tc.user, sandbox.Password)
 				}
-				eng.pushErr = pushErr[tc.user]
+				eng.PushErr = pushErr[tc.user]
 				err := runCommand(t, d, args...)
 				msg := ""
 				if err != nil {
 					msg = err.Error()
 				}
-				msg += "\n" + fc.errBuf.String()
+				msg += "\n" + fc.ErrBuf.String()
 				if want == nil {
 					assert.NilError(t, err, msg)
 					return
@@ -125,7 +129,7 @@ func TestErrorsNameTheFix(t *testing.T) {
 				assert.Assert(t, err != nil)
 				var st cli.StatusError
 				assert.Assert(t, errors.As(err, &st))
-				assert.Check(t, is.Equal(st.StatusCode, exitFailure))
+				assert.Check(t, is.Equal(st.StatusCode, cmdutil.ExitFailure))
 				assertInOrder(t, msg, want)
 			}
 			t.Run("push", func(t *testing.T) {
@@ -157,37 +161,41 @@ func assertInOrder(t *testing.T, msg string, want []string) {
 }
 
 func TestErrorsAfterLoginAndServerProblems(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	ctx := context.Background()
 	host := sb.Host()
 	_, err := sb.PushRandomImage(ctx, "app", "v1")
 	assert.NilError(t, err)
-	publisher, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	publisher, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	assert.NilError(t, runCommand(t, publisher, "push", host+"/app:v1"))
 
 	tests := []struct {
 		name  string
-		setup func(t *testing.T, d *deps, fc *fakeCLI)
+		setup func(t *testing.T, d *cmdutil.Deps, fc *cmdtest.FakeCLI)
 		args  []string
 		want  []string
 	}{
 		{
-			name:  "wrong password",
-			setup: func(t *testing.T, d *deps, fc *fakeCLI) { fc.login(host, sandbox.UserPull, "not-the-password") },
-			args:  []string{"pull", host + "/app:v1"},
-			want:  []string{"Error: error contacting notary server: ", host + ` refused the login "puller" itself: the password or token is wrong or has expired.`, "docker login " + host},
+			name: "wrong password",
+			setup: func(t *testing.T, d *cmdutil.Deps, fc *cmdtest.FakeCLI) {
+				fc.Login(host, sandbox.UserPull, "not-the-password")
+			},
+			args: []string{"pull", host + "/app:v1"},
+			want: []string{"Error: error contacting notary server: ", host + ` refused the login "puller" itself: the password or token is wrong or has expired.`, "docker login " + host},
 		},
 		{
-			name:  "expired identity token",
-			setup: func(t *testing.T, d *deps, fc *fakeCLI) { fc.loginIdentityToken(host, "expired-refresh-token") },
-			args:  []string{"resolve", host + "/app:v1"},
-			want:  []string{host + " refused the Azure identity you signed in with (`az acr login`) itself", "Tokens from `az acr login` last 3 hours."},
+			name: "expired identity token",
+			setup: func(t *testing.T, d *cmdutil.Deps, fc *cmdtest.FakeCLI) {
+				fc.LoginIdentityToken(host, "expired-refresh-token")
+			},
+			args: []string{"resolve", host + "/app:v1"},
+			want: []string{host + " refused the Azure identity you signed in with (`az acr login`) itself", "Tokens from `az acr login` last 3 hours."},
 		},
 		{
 			name: "untrusted certificate",
-			setup: func(t *testing.T, d *deps, fc *fakeCLI) {
-				fc.login(host, sandbox.UserPull, sandbox.Password)
-				d.configDir = t.TempDir() // without the sandbox's CA
+			setup: func(t *testing.T, d *cmdutil.Deps, fc *cmdtest.FakeCLI) {
+				fc.Login(host, sandbox.UserPull, sandbox.Password)
+				d.ConfigDir = t.TempDir() // without the sandbox's CA
 			},
 			args: []string{"pull", host + "/app:v1"},
 			want: []string{"Error: error contacting notary server: ", "x509: certificate signed by unknown authority",
@@ -195,15 +203,17 @@ func TestErrorsAfterLoginAndServerProblems(t *testing.T) {
 				"/tls/" + host + "/ca.crt"},
 		},
 		{
-			name:  "repository never signed",
-			setup: func(t *testing.T, d *deps, fc *fakeCLI) { fc.login(host, sandbox.UserPull, sandbox.Password) },
-			args:  []string{"pull", host + "/unsigned:v1"},
-			want:  []string{"Error: remote trust data does not exist for " + host + "/unsigned", host + "/unsigned has no trust data: no tag of it was signed yet, or content trust is off"},
+			name: "repository never signed",
+			setup: func(t *testing.T, d *cmdutil.Deps, fc *cmdtest.FakeCLI) {
+				fc.Login(host, sandbox.UserPull, sandbox.Password)
+			},
+			args: []string{"pull", host + "/unsigned:v1"},
+			want: []string{"Error: remote trust data does not exist for " + host + "/unsigned", host + "/unsigned has no trust data: no tag of it was signed yet, or content trust is off"},
 		},
 		{
 			name: "no key for an existing repository",
-			setup: func(t *testing.T, d *deps, fc *fakeCLI) {
-				fc.login(host, sandbox.UserSigner, sandbox.Password)
+			setup: func(t *testing.T, d *cmdutil.Deps, fc *cmdtest.FakeCLI) {
+				fc.Login(host, sandbox.UserSigner, sandbox.Password)
 				_, err := sb.PushRandomImage(ctx, "app", "v2")
 				assert.NilError(t, err)
 			},
@@ -214,11 +224,11 @@ func TestErrorsAfterLoginAndServerProblems(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d, fc, _ := sandboxDeps(t, sb, "", passphraseEnv())
+			d, fc, _ := cmdtest.SandboxDeps(t, sb, "", cmdtest.PassphraseEnv())
 			tc.setup(t, d, fc)
 			err := runCommand(t, d, tc.args...)
 			assert.Assert(t, err != nil)
-			assertInOrder(t, err.Error()+"\n"+fc.errBuf.String(), tc.want)
+			assertInOrder(t, err.Error()+"\n"+fc.ErrBuf.String(), tc.want)
 		})
 	}
 }
@@ -226,24 +236,24 @@ func TestErrorsAfterLoginAndServerProblems(t *testing.T) {
 // TestErrorsWhenContentTrustIsOff: on ACR, turning content trust off deletes
 // all trust data and the trust endpoint answers 404.
 func TestErrorsWhenContentTrustIsOff(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	ctx := context.Background()
 	host := sb.Host()
 	_, err := sb.PushRandomImage(ctx, "app", "v1")
 	assert.NilError(t, err)
-	publisher, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	publisher, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	assert.NilError(t, runCommand(t, publisher, "push", host+"/app:v1"))
 	sb.SetContentTrust(false)
 
 	t.Run("pull", func(t *testing.T) {
-		d, _, eng := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, _, eng := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		err := runCommand(t, d, "pull", host+"/app:v1")
 		assertInOrder(t, err.Error(), []string{"Error: remote trust data does not exist for " + host + "/app",
 			"no tag of it was signed yet, or content trust is off for the registry (turning it off deletes all trust data)"})
-		assert.Check(t, is.Len(eng.pulled, 0))
+		assert.Check(t, is.Len(eng.Pulled, 0))
 	})
 	t.Run("push", func(t *testing.T) {
-		d, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+		d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 		err := runCommand(t, d, "push", host+"/app:v1")
 		assertInOrder(t, err.Error(), []string{"was pushed to the registry but is NOT signed",
 			"The trust server " + host + " serves no trust data for " + host + "/app, so nothing can be signed there: content trust is off for the registry"})
@@ -352,20 +362,20 @@ func TestRemedyOnACR(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			fc := newFakeCLI(t, "")
+			fc := cmdtest.NewFakeCLI(t, "")
 			switch tc.login {
 			case user:
-				fc.login("myreg.azurecr.io", "alice", "secret-password")
+				fc.Login("myreg.azurecr.io", "alice", "secret-password")
 			case admin:
-				fc.login("myreg.azurecr.io", "myreg", "secret-password")
+				fc.Login("myreg.azurecr.io", "myreg", "secret-password")
 			case identity:
-				fc.loginIdentityToken("myreg.azurecr.io", "secret-refresh-token")
+				fc.LoginIdentityToken("myreg.azurecr.io", "secret-refresh-token")
 			case servicePrincipal:
-				fc.login("myreg.azurecr.io", appID, "secret-password")
+				fc.Login("myreg.azurecr.io", appID, "secret-password")
 			}
-			d := newTestDeps(t, fc, nil)
-			d.init()
-			msg := d.userError(d.explained(tc.err)).Error()
+			d := cmdtest.NewTestDeps(t, fc, nil)
+			d.Init()
+			msg := explain.Error(d, d.Explained(tc.err)).Error()
 			assertInOrder(t, msg, tc.want)
 			if tc.not != "" {
 				assert.Check(t, !strings.Contains(msg, tc.not), msg)
@@ -380,12 +390,12 @@ func TestRemedyOnACR(t *testing.T) {
 func TestRemedyOutsideACRIsGeneric(t *testing.T) {
 	ref, err := trust.ParseRef("registry.example.com/app:v1")
 	assert.NilError(t, err)
-	fc := newFakeCLI(t, "")
-	fc.login("registry.example.com", "alice", "pw")
-	d := newTestDeps(t, fc, nil)
-	d.init()
+	fc := cmdtest.NewFakeCLI(t, "")
+	fc.Login("registry.example.com", "alice", "pw")
+	d := cmdtest.NewTestDeps(t, fc, nil)
+	d.Init()
 	refused := &trust.Error{Kind: trust.KindUnauthorized, GUN: ref.GUN(), Message: "Error: you are not authorized to perform this operation: server returned 401."}
-	msg := d.userError(d.fail(trust.OpTrustWrite, ref, refused)).Error()
+	msg := explain.Error(d, d.Fail(trust.OpTrustWrite, ref, refused)).Error()
 	assert.Check(t, is.Contains(msg, "missing AcrImageSigner role, or an admin account or a repository-scoped token"))
 	assert.Check(t, !strings.Contains(msg, "az "), "no az commands for a registry that is not ACR: %s", msg)
 }
@@ -404,17 +414,17 @@ func TestACRRegistryName(t *testing.T) {
 		"registry.example.com":             "",
 		"127.0.0.1:5000":                   "",
 	} {
-		t.Run(host, func(t *testing.T) { assert.Equal(t, acrRegistryName(host), want) })
+		t.Run(host, func(t *testing.T) { assert.Equal(t, cmdutil.ACRRegistryName(host), want) })
 	}
 }
 
 // TestWriteCommandsExplainRefusals: sign, revoke and signer add/remove, run
 // with the repository's keys but a login that may not write trust data.
 func TestWriteCommandsExplainRefusals(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	ctx := context.Background()
 	host := sb.Host()
-	publisher, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	publisher, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	for _, repo := range []string{"app", "scoped/app"} {
 		for _, tag := range []string{"v1", "v2"} {
 			_, err := sb.PushRandomImage(ctx, repo, tag)
@@ -446,13 +456,13 @@ func TestWriteCommandsExplainRefusals(t *testing.T) {
 			{"signer", "add", "--key", pubKey, "alice", image},
 		} {
 			t.Run(tc.user+" "+args[0], func(t *testing.T) {
-				fc := newFakeCLI(t, "")
-				fc.login(host, tc.user, sandbox.Password)
-				d := newTestDeps(t, fc, passphraseEnv())
-				d.configDir, d.engine = publisher.configDir, &fakeEngine{} // the publisher's keys
+				fc := cmdtest.NewFakeCLI(t, "")
+				fc.Login(host, tc.user, sandbox.Password)
+				d := cmdtest.NewTestDeps(t, fc, cmdtest.PassphraseEnv())
+				d.ConfigDir, d.Engine = publisher.ConfigDir, &cmdtest.FakeEngine{} // the publisher's keys
 				err := runCommand(t, d, args...)
 				assert.Assert(t, err != nil)
-				assertInOrder(t, err.Error()+"\n"+fc.errBuf.String(), []string{
+				assertInOrder(t, err.Error()+"\n"+fc.ErrBuf.String(), []string{
 					"Error: you are not authorized to perform this operation: server returned 401.",
 					tc.want,
 					"docker acrtrust doctor " + image,
@@ -460,7 +470,7 @@ func TestWriteCommandsExplainRefusals(t *testing.T) {
 			})
 		}
 	}
-	got, err := independentResolve(t, sb, host+"/app:v1")
+	got, err := cmdtest.IndependentResolve(t, sb, host+"/app:v1")
 	assert.NilError(t, err, "the refused revoke changed nothing")
 	assert.Check(t, got.Digest != "")
 }

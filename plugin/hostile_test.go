@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdtest"
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
+
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
@@ -16,14 +19,14 @@ import (
 
 // copyMachine returns a process on a copy of d's machine (config, keys,
 // trust cache): each hostile case starts from the same warm cache.
-func copyMachine(t *testing.T, d *deps, env map[string]string) (*deps, *fakeCLI, *fakeEngine) {
+func copyMachine(t *testing.T, d *cmdutil.Deps, env map[string]string) (*cmdutil.Deps, *cmdtest.FakeCLI, *cmdtest.FakeEngine) {
 	t.Helper()
 	dir := t.TempDir()
-	err := filepath.WalkDir(d.configDir, func(p string, e fs.DirEntry, err error) error {
+	err := filepath.WalkDir(d.ConfigDir, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(d.configDir, p)
+		rel, _ := filepath.Rel(d.ConfigDir, p)
 		target := filepath.Join(dir, rel)
 		info, err := e.Info()
 		if err != nil {
@@ -39,12 +42,12 @@ func copyMachine(t *testing.T, d *deps, env map[string]string) (*deps, *fakeCLI,
 		return os.WriteFile(target, b, info.Mode().Perm())
 	})
 	assert.NilError(t, err)
-	cli := newFakeCLI(t, "")
-	cli.cfg = d.cli.ConfigFile()
-	next := newTestDeps(t, cli, env)
-	next.configDir = dir
-	eng := &fakeEngine{}
-	next.engine = eng
+	cli := cmdtest.NewFakeCLI(t, "")
+	cli.Cfg = d.CLI.ConfigFile()
+	next := cmdtest.NewTestDeps(t, cli, env)
+	next.ConfigDir = dir
+	eng := &cmdtest.FakeEngine{}
+	next.Engine = eng
 	return next, cli, eng
 }
 
@@ -52,11 +55,11 @@ func copyMachine(t *testing.T, d *deps, env map[string]string) (*deps, *fakeCLI,
 // way it can be (sandbox.Hostility) and checks that pull, resolve and
 // verify refuse, pull nothing, and say what happened and what to do.
 func TestHostileTrustServer(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	ctx := context.Background()
 	host := sb.Host()
 	signed := map[string]string{}
-	publisher, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	publisher, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	for _, tag := range []string{"v1", "v2"} {
 		desc, err := sb.PushRandomImage(ctx, "app", tag)
 		assert.NilError(t, err)
@@ -68,7 +71,7 @@ func TestHostileTrustServer(t *testing.T) {
 	assert.NilError(t, runCommand(t, publisher, "sign", host+"/app:v1"))
 	assert.NilError(t, runCommand(t, publisher, "sign", host+"/app:v2"))
 	root := rootKeyID(t, sb, "app")
-	warm, _, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+	warm, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 	assert.NilError(t, runCommand(t, warm, "pull", "-a", host+"/app"))
 
 	for _, tc := range []struct {
@@ -98,21 +101,21 @@ func TestHostileTrustServer(t *testing.T) {
 			for _, args := range [][]string{{"pull", host + "/app:v1"}, {"resolve", host + "/app:v2"}, {"verify", host + "/app"}} {
 				d, cli, eng := copyMachine(t, warm, nil)
 				if tc.fresh {
-					d, cli, eng = sandboxDeps(t, sb, sandbox.UserPull, nil)
+					d, cli, eng = cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 				}
 				err := runCommand(t, d, args...)
 				assert.Assert(t, err != nil, "%s accepted a hostile server", args[0])
 				msg := err.Error()
 				if args[0] == "resolve" {
-					msg = cli.errBuf.String()
+					msg = cli.ErrBuf.String()
 				}
 				assert.Check(t, is.Contains(msg, tc.message), args[0])
 				assert.Check(t, is.Contains(msg, tc.remedy), args[0])
 				assert.Check(t, is.Contains(msg, "Nothing was"), args[0])
 				assert.Check(t, !strings.Contains(msg, "TLS certificate"), "a trust failure explained as TLS: %s", msg)
-				assert.Check(t, is.Len(eng.pulled, 0), args[0])
-				assert.Check(t, is.Len(eng.tagged, 0), args[0])
-				assert.Check(t, !strings.Contains(cli.outBuf.String(), "sha256:"), "%s printed a digest: %s", args[0], cli.outBuf.String())
+				assert.Check(t, is.Len(eng.Pulled, 0), args[0])
+				assert.Check(t, is.Len(eng.Tagged, 0), args[0])
+				assert.Check(t, !strings.Contains(cli.OutBuf.String(), "sha256:"), "%s printed a digest: %s", args[0], cli.OutBuf.String())
 			}
 		})
 	}
@@ -123,27 +126,27 @@ func TestHostileTrustServer(t *testing.T) {
 
 		// Without a pin a fresh client trusts on first use: the attack
 		// works, which is why pins exist.
-		tofu, _, eng := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		tofu, _, eng := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		assert.NilError(t, runCommand(t, tofu, "pull", host+"/app:v1"))
-		assert.Check(t, is.Len(eng.pulled, 1))
-		assert.Check(t, eng.pulled[0] != host+"/app@"+signed["v1"], "the compromise served the genuine digest")
+		assert.Check(t, is.Len(eng.Pulled, 1))
+		assert.Check(t, eng.Pulled[0] != host+"/app@"+signed["v1"], "the compromise served the genuine digest")
 
 		pins := writePins(t, map[string][]string{host + "/app": {root}})
-		pinned, _, eng := sandboxDeps(t, sb, sandbox.UserPull, map[string]string{"ACRTRUST_PINS": pins})
+		pinned, _, eng := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, map[string]string{"ACRTRUST_PINS": pins})
 		err := runCommand(t, pinned, "pull", host+"/app:v1")
 		assert.ErrorContains(t, err, "the root of trust for "+host+"/app does not match its pin")
 		assert.ErrorContains(t, err, "pinned root key IDs ["+root+"]")
-		assert.Check(t, is.Len(eng.pulled, 0))
+		assert.Check(t, is.Len(eng.Pulled, 0))
 
-		required, _, eng := sandboxDeps(t, sb, sandbox.UserPull, map[string]string{"ACRTRUST_REQUIRE_PIN": "1"})
+		required, _, eng := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, map[string]string{"ACRTRUST_REQUIRE_PIN": "1"})
 		err = runCommand(t, required, "pull", host+"/app:v1")
 		assert.ErrorContains(t, err, host+"/app is not pinned, and pins are required")
-		assert.Check(t, is.Len(eng.pulled, 0))
+		assert.Check(t, is.Len(eng.Pulled, 0))
 	})
 
 	t.Run("back to normal", func(t *testing.T) {
 		d, _, eng := copyMachine(t, warm, nil)
 		assert.NilError(t, runCommand(t, d, "pull", host+"/app:v1"))
-		assert.DeepEqual(t, eng.pulled, []string{host + "/app@" + signed["v1"]})
+		assert.DeepEqual(t, eng.Pulled, []string{host + "/app@" + signed["v1"]})
 	})
 }

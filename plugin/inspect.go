@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
+
 	"github.com/docker/cli/cli"
 	"github.com/spf13/cobra"
 
@@ -18,7 +20,7 @@ type inspectOptions struct {
 	format  string
 }
 
-func newInspectCommand(d *deps) *cobra.Command {
+func newInspectCommand(d *cmdutil.Deps) *cobra.Command {
 	var opts inspectOptions
 	cmd := &cobra.Command{
 		Use:   "inspect [OPTIONS] IMAGE[:TAG] [IMAGE[:TAG]...]",
@@ -38,14 +40,14 @@ to: a "Pinned" object in the JSON, a "Pinned" line after the tables.`,
 		},
 	}
 	cmd.Flags().BoolVar(&opts.pretty, "pretty", false, "Print the information in a human friendly format")
-	addFormatFlag(cmd, &opts.format, jsonOrTemplate)
+	cmdutil.AddFormatFlag(cmd, &opts.format, cmdutil.JSONOrTemplate)
 	return cmd
 }
 
-func runInspect(ctx context.Context, d *deps, opts inspectOptions) error {
-	out := d.cli.Out()
+func runInspect(ctx context.Context, d *cmdutil.Deps, opts inspectOptions) error {
+	out := d.CLI.Out()
 	if opts.pretty && opts.format != "" {
-		return usageError{errors.New("--pretty and --format cannot be used together")}
+		return cmdutil.UsageError{Err: errors.New("--pretty and --format cannot be used together")}
 	}
 	if opts.pretty {
 		for i, remote := range opts.remotes {
@@ -53,7 +55,7 @@ func runInspect(ctx context.Context, d *deps, opts inspectOptions) error {
 			if err != nil {
 				return err
 			}
-			if err := writeInspectPretty(out, r); err != nil {
+			if err := cmdutil.WriteInspectPretty(out, r); err != nil {
 				return err
 			}
 			if i < len(opts.remotes)-1 {
@@ -65,7 +67,7 @@ func runInspect(ctx context.Context, d *deps, opts inspectOptions) error {
 
 	// As docker's inspect: every argument that can be read is printed,
 	// and the errors of the others follow.
-	var results []inspected
+	var results []cmdutil.Inspected
 	var errs []error
 	invalid := 0
 	for _, remote := range opts.remotes {
@@ -89,14 +91,14 @@ func runInspect(ctx context.Context, d *deps, opts inspectOptions) error {
 		return errors.Join(errs...)
 	}
 	var err error
-	if opts.format == "" || isJSONFormat(opts.format) {
-		err = writeInspectJSON(out, results)
+	if opts.format == "" || cmdutil.IsJSONFormat(opts.format) {
+		err = cmdutil.WriteInspectJSON(out, results)
 	} else {
-		items := make([]inspectJSON, 0, len(results))
+		items := make([]cmdutil.InspectJSON, 0, len(results))
 		for _, r := range results {
-			items = append(items, toInspectJSON(r))
+			items = append(items, cmdutil.ToInspectJSON(r))
 		}
-		err = writeTemplate(out, opts.format, items)
+		err = cmdutil.WriteTemplate(out, opts.format, items)
 	}
 	if err != nil {
 		return err
@@ -105,10 +107,10 @@ func runInspect(ctx context.Context, d *deps, opts inspectOptions) error {
 }
 
 // inspectOne reads the trust data of one argument of inspect.
-func inspectOne(ctx context.Context, d *deps, remote string) (inspected, error) {
+func inspectOne(ctx context.Context, d *cmdutil.Deps, remote string) (cmdutil.Inspected, error) {
 	ref, err := parseInspectArg(remote)
 	if err != nil {
-		return inspected{}, err
+		return cmdutil.Inspected{}, err
 	}
 	return readInspect(ctx, d, remote, ref)
 }
@@ -116,22 +118,22 @@ func inspectOne(ctx context.Context, d *deps, remote string) (inspected, error) 
 // parseInspectArg checks one argument of inspect before anything is asked
 // of a server: it must be a reference, and not a digest reference.
 func parseInspectArg(remote string) (trust.Ref, error) {
-	return parseTrustRef(remote, false)
+	return cmdutil.ParseTrustRef(remote, false)
 }
 
 // readInspect reads the trust data of ref, the argument remote as typed.
-func readInspect(ctx context.Context, d *deps, remote string, ref trust.Ref) (inspected, error) {
-	repo, err := d.openRepo(ctx, ref, false)
+func readInspect(ctx context.Context, d *cmdutil.Deps, remote string, ref trust.Ref) (cmdutil.Inspected, error) {
+	repo, err := d.OpenRepo(ctx, ref, false)
 	if err != nil {
-		return inspected{}, d.explained(connectionError(err))
+		return cmdutil.Inspected{}, d.Explained(cmdutil.ConnectionError(err))
 	}
 	info, err := trust.Inspect(ctx, repo, ref.Tag)
 	if err != nil {
 		// Docker's words, which scripts look for, then why.
-		return inspected{}, d.explained(fmt.Errorf("no signatures or cannot access %s: %w", remote, err))
+		return cmdutil.Inspected{}, d.Explained(fmt.Errorf("no signatures or cannot access %s: %w", remote, err))
 	}
-	r := inspected{Name: remote, Info: info}
-	if pin, ok := d.pins.Lookup(ref.GUN()); ok {
+	r := cmdutil.Inspected{Name: remote, Info: info}
+	if pin, ok := d.Pins.Lookup(ref.GUN()); ok {
 		r.Pin = &pin
 	}
 	return r, nil

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdtest"
+
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
@@ -16,21 +18,21 @@ func TestInspectFormat(t *testing.T) {
 	hex := func(tag string) string { return strings.TrimPrefix(signed[tag], "sha256:") }
 
 	t.Run("template per argument", func(t *testing.T) {
-		d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		assert.NilError(t, runCommand(t, d, "inspect", "--format", "{{.Name}}:{{range .SignedTags}} {{.SignedTag}}={{.Digest}}{{end}}", image))
-		assert.Equal(t, cli.outBuf.String(), image+": v1="+hex("v1")+" v2="+hex("v2")+"\n")
+		assert.Equal(t, cli.OutBuf.String(), image+": v1="+hex("v1")+" v2="+hex("v2")+"\n")
 	})
 
 	t.Run("json is the default output", func(t *testing.T) {
-		d1, cli1, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d1, cli1, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		assert.NilError(t, runCommand(t, d1, "inspect", image))
-		d2, cli2, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d2, cli2, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		assert.NilError(t, runCommand(t, d2, "inspect", "--format", "json", image))
-		assert.Equal(t, cli2.outBuf.String(), cli1.outBuf.String())
+		assert.Equal(t, cli2.OutBuf.String(), cli1.OutBuf.String())
 	})
 
 	t.Run("pretty and format conflict", func(t *testing.T) {
-		d, _, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		err := runCommand(t, d, "inspect", "--pretty", "--format", "json", image)
 		assert.Equal(t, exitCode(t, err), 125)
 		assert.ErrorContains(t, err, "--pretty and --format cannot be used together")
@@ -46,7 +48,7 @@ func TestFormatsAreDeclared(t *testing.T) {
 		{"migrate", "--format", "table", "reg.example/app:v1"},
 	} {
 		t.Run(args[0], func(t *testing.T) {
-			d := newTestDeps(t, newFakeCLI(t, ""), nil)
+			d := cmdtest.NewTestDeps(t, cmdtest.NewFakeCLI(t, ""), nil)
 			err := runCommand(t, d, args...)
 			assert.Check(t, is.Equal(exitCode(t, err), 125))
 			assert.Check(t, is.ErrorContains(err, `invalid --format "`+args[2]+`": `+args[0]+` writes text, or "json"`))

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdtest"
+
 	"github.com/theupdateframework/notary/client"
 	"github.com/theupdateframework/notary/tuf/data"
 	"gotest.tools/v3/assert"
@@ -95,10 +97,10 @@ func TestInspectGolden(t *testing.T) {
 		{name: "pretty unsigned tag with signers", repo: withSignersFixture, args: []string{"--pretty", "signed-repo:unsigned"}, golden: "inspect-pretty-unsigned-tag-with-signers.golden"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cli := newFakeCLI(t, "")
-			d := newTestDeps(t, cli, nil)
+			cli := cmdtest.NewFakeCLI(t, "")
+			d := cmdtest.NewTestDeps(t, cli, nil)
 			var opened []bool
-			d.openRepo = func(_ context.Context, _ trust.Ref, write bool) (trust.Repository, error) {
+			d.OpenRepo = func(_ context.Context, _ trust.Ref, write bool) (trust.Repository, error) {
 				opened = append(opened, write)
 				return tc.repo(), nil
 			}
@@ -109,7 +111,7 @@ func TestInspectGolden(t *testing.T) {
 			} else {
 				assert.NilError(t, err)
 			}
-			golden.Assert(t, cli.outBuf.String(), tc.golden)
+			golden.Assert(t, cli.OutBuf.String(), tc.golden)
 			for _, w := range opened {
 				assert.Check(t, !w, "inspect only reads: the token must not ask for push")
 			}
@@ -129,9 +131,9 @@ func TestInspectArguments(t *testing.T) {
 		{name: "invalid reference", args: []string{"inspect", "ALPINE"}, wantErr: "parsing reference", code: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cli := newFakeCLI(t, "")
-			d := newTestDeps(t, cli, nil)
-			d.openRepo = func(context.Context, trust.Ref, bool) (trust.Repository, error) {
+			cli := cmdtest.NewFakeCLI(t, "")
+			d := cmdtest.NewTestDeps(t, cli, nil)
+			d.OpenRepo = func(context.Context, trust.Ref, bool) (trust.Repository, error) {
 				t.Fatal("no repository may be opened on bad input")
 				return nil, nil
 			}
@@ -145,14 +147,14 @@ func TestInspectArguments(t *testing.T) {
 }
 
 func TestInspectPrettySeparatesReferences(t *testing.T) {
-	cli := newFakeCLI(t, "")
-	d := newTestDeps(t, cli, nil)
-	d.openRepo = func(context.Context, trust.Ref, bool) (trust.Repository, error) { return noSignersFixture(), nil }
+	cli := cmdtest.NewFakeCLI(t, "")
+	d := cmdtest.NewTestDeps(t, cli, nil)
+	d.OpenRepo = func(context.Context, trust.Ref, bool) (trust.Repository, error) { return noSignersFixture(), nil }
 	assert.NilError(t, runCommand(t, d, "inspect", "--pretty", "signed-repo:green", "signed-repo"))
 	one := "\nSignatures for %s\n\nSIGNED TAG   DIGEST                     SIGNERS\ngreen        677265656e2d646967657374   (Repo Admin)\n\n" +
 		"Administrative keys for %s\n\n  Repository Key:\ttargetsID\n  Root Key:\trootID\n"
 	want := fmt.Sprintf(one, "signed-repo:green", "signed-repo:green") + "\n\n" + fmt.Sprintf(one, "signed-repo", "signed-repo")
-	assert.Equal(t, cli.outBuf.String(), want)
+	assert.Equal(t, cli.OutBuf.String(), want)
 }
 
 // TestInspectStdoutOnFailure: a script reading inspect's stdout must not
@@ -179,9 +181,9 @@ func TestInspectStdoutOnFailure(t *testing.T) {
 			wantErr: []string{"error establishing connection to trust repository", "connection refused"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cli := newFakeCLI(t, "")
-			d := newTestDeps(t, cli, nil)
-			d.openRepo = func(_ context.Context, ref trust.Ref, _ bool) (trust.Repository, error) {
+			cli := cmdtest.NewFakeCLI(t, "")
+			d := cmdtest.NewTestDeps(t, cli, nil)
+			d.OpenRepo = func(_ context.Context, ref trust.Ref, _ bool) (trust.Repository, error) {
 				if strings.HasPrefix(ref.Original, "unreachable") {
 					return nil, unreachable
 				}
@@ -193,9 +195,9 @@ func TestInspectStdoutOnFailure(t *testing.T) {
 			}
 			assert.Check(t, is.Equal(exitCode(t, err), 1))
 			if tc.wantOut == "" {
-				assert.Check(t, is.Equal(cli.outBuf.String(), ""))
+				assert.Check(t, is.Equal(cli.OutBuf.String(), ""))
 			} else {
-				assert.Check(t, strings.HasPrefix(cli.outBuf.String(), tc.wantOut), "stdout: %q", cli.outBuf.String())
+				assert.Check(t, strings.HasPrefix(cli.OutBuf.String(), tc.wantOut), "stdout: %q", cli.OutBuf.String())
 			}
 		})
 	}

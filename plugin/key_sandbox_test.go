@@ -10,6 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdtest"
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
+	"github.com/acrtrust/docker-acrtrust/plugin/key"
+
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/theupdateframework/notary/client"
 	"github.com/theupdateframework/notary/tuf/data"
@@ -36,7 +40,7 @@ func pushRandom(t *testing.T, sb *sandbox.Sandbox, repo string, tags ...string) 
 
 // signWithPush signs image:tag, already in the registry, with the push
 // command over the fake engine: it signs what the registry serves.
-func signWithPush(t *testing.T, d *deps, image string) {
+func signWithPush(t *testing.T, d *cmdutil.Deps, image string) {
 	t.Helper()
 	assert.NilError(t, runCommand(t, d, "push", image))
 }
@@ -62,41 +66,41 @@ func roleKeyIDs(t *testing.T, repo client.Repository, role data.RoleName) []stri
 // up and restored into an empty DOCKER_CONFIG (a new CI runner), sign the
 // same repository again without creating new keys.
 func TestKeyBackupRestoreSignAgain(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	pushed := pushRandom(t, sb, "app", "v1", "v2")
 
-	laptop, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	laptop, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	signWithPush(t, laptop, host+"/app:v1")
 	archive := filepath.Join(t.TempDir(), "keys.tar.gz")
 	assert.NilError(t, runCommand(t, laptop, "key", "backup", "-o", archive))
 
-	runner, out, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	runner, out, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	assert.NilError(t, runCommand(t, runner, "key", "restore", archive))
-	out.outBuf.Reset()
+	out.OutBuf.Reset()
 	signWithPush(t, runner, host+"/app:v2")
-	assert.Check(t, !regexp.MustCompile("initializ").MatchString(out.outBuf.String()), out.outBuf.String())
-	assert.DeepEqual(t, keyIDs(t, runner), keyIDs(t, laptop))
+	assert.Check(t, !regexp.MustCompile("initializ").MatchString(out.OutBuf.String()), out.OutBuf.String())
+	assert.DeepEqual(t, cmdtest.KeyIDs(t, runner), cmdtest.KeyIDs(t, laptop))
 
-	got, err := independentResolve(t, sb, host+"/app:v2")
+	got, err := cmdtest.IndependentResolve(t, sb, host+"/app:v2")
 	assert.NilError(t, err)
 	assert.Check(t, is.Equal(got.Digest, pushed["v2"].Digest))
 
 	// key list maps the runner's key files to the roles the trust data
 	// now cached on the runner gives them (the root as a certificate ID).
-	out.outBuf.Reset()
+	out.OutBuf.Reset()
 	assert.NilError(t, runCommand(t, runner, "key", "list", "--format", "json"))
-	var items []keyListItem
-	assert.NilError(t, json.Unmarshal(out.outBuf.Bytes(), &items))
+	var items []key.KeyListItem
+	assert.NilError(t, json.Unmarshal(out.OutBuf.Bytes(), &items))
 	assert.Assert(t, is.Len(items, 2))
 	gun := host + "/app"
 	rootCerts := roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalRootRole)
 	assert.Assert(t, is.Len(rootCerts, 1))
 	assert.Check(t, is.Equal(items[0].Role, "root"))
-	assert.Check(t, is.DeepEqual(items[0].SignsFor, []keyListSigning{{Repository: gun, Role: "root", KeyID: rootCerts[0]}}))
+	assert.Check(t, is.DeepEqual(items[0].SignsFor, []key.KeyListSigning{{Repository: gun, Role: "root", KeyID: rootCerts[0]}}))
 	assert.Check(t, is.Equal(items[1].Role, "targets"))
 	assert.Check(t, is.Equal(items[1].Repository, gun))
-	assert.Check(t, is.DeepEqual(items[1].SignsFor, []keyListSigning{{Repository: gun, Role: "targets", KeyID: items[1].ID}}))
+	assert.Check(t, is.DeepEqual(items[1].SignsFor, []key.KeyListSigning{{Repository: gun, Role: "targets", KeyID: items[1].ID}}))
 	assert.Check(t, is.DeepEqual(roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole), []string{items[1].ID}))
 }
 
@@ -104,16 +108,16 @@ func TestKeyBackupRestoreSignAgain(t *testing.T) {
 // of the repository's root certificate, what pins name) can be found in
 // key list, in the table and in the JSON, next to the key file's own ID.
 func TestKeyListMatchesInspect(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	pushRandom(t, sb, "app", "v1")
-	d, cli, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	signWithPush(t, d, host+"/app:v1")
 
-	cli.outBuf.Reset()
+	cli.OutBuf.Reset()
 	assert.NilError(t, runCommand(t, d, "inspect", host+"/app"))
-	var inspected []inspectJSON
-	assert.NilError(t, json.Unmarshal(cli.outBuf.Bytes(), &inspected))
+	var inspected []cmdutil.InspectJSON
+	assert.NilError(t, json.Unmarshal(cli.OutBuf.Bytes(), &inspected))
 	assert.Assert(t, is.Len(inspected, 1))
 	var rootCert string
 	for _, k := range inspected[0].AdministrativeKeys {
@@ -122,32 +126,32 @@ func TestKeyListMatchesInspect(t *testing.T) {
 			rootCert = k.Keys[0].ID
 		}
 	}
-	assert.Assert(t, rootCert != "", "inspect shows no root key: %s", cli.outBuf.String())
+	assert.Assert(t, rootCert != "", "inspect shows no root key: %s", cli.OutBuf.String())
 
-	cli.outBuf.Reset()
+	cli.OutBuf.Reset()
 	assert.NilError(t, runCommand(t, d, "key", "list", "--format", "json"))
-	var items []keyListItem
-	assert.NilError(t, json.Unmarshal(cli.outBuf.Bytes(), &items))
+	var items []key.KeyListItem
+	assert.NilError(t, json.Unmarshal(cli.OutBuf.Bytes(), &items))
 	assert.Assert(t, is.Len(items, 2))
 	root := items[0]
 	assert.Check(t, is.Equal(root.Role, "root"))
 	assert.Check(t, root.ID != rootCert, "the key file's ID is not the certificate's")
-	assert.Check(t, is.DeepEqual(root.SignsFor, []keyListSigning{{Repository: host + "/app", Role: "root", KeyID: rootCert}}))
+	assert.Check(t, is.DeepEqual(root.SignsFor, []key.KeyListSigning{{Repository: host + "/app", Role: "root", KeyID: rootCert}}))
 
-	cli.outBuf.Reset()
+	cli.OutBuf.Reset()
 	assert.NilError(t, runCommand(t, d, "key", "list"))
-	lines := strings.Split(strings.TrimSpace(cli.outBuf.String()), "\n")
-	assert.Assert(t, is.Len(lines, 3), cli.outBuf.String())
+	lines := strings.Split(strings.TrimSpace(cli.OutBuf.String()), "\n")
+	assert.Assert(t, is.Len(lines, 3), cli.OutBuf.String())
 	assert.Check(t, is.Equal(strings.Join(strings.Fields(lines[0]), " "), "ROLE KEY ID REPOSITORY CERT ID SIGNS FOR"))
 	assert.Check(t, is.DeepEqual(strings.Fields(lines[1]), []string{"root", root.ID, "-", rootCert, host + "/app"}))
 	assert.Check(t, is.DeepEqual(strings.Fields(lines[2]), []string{"targets", items[1].ID, host + "/app", "-", host + "/app"}))
 }
 
 func TestKeyRotateTargets(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	pushed := pushRandom(t, sb, "app", "v1", "v2")
-	d, cli, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	signWithPush(t, d, host+"/app:v1")
 	before := roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole)
 
@@ -156,12 +160,12 @@ func TestKeyRotateTargets(t *testing.T) {
 	_, err := consumer.GetTargetByName("v1")
 	assert.NilError(t, err)
 
-	cli.outBuf.Reset()
+	cli.OutBuf.Reset()
 	assert.NilError(t, runCommand(t, d, "key", "rotate", host+"/app", "targets"))
-	m := regexp.MustCompile(`New targets key ID: ([0-9a-f]{64}) \(on this machine\)`).FindStringSubmatch(cli.outBuf.String())
-	assert.Assert(t, m != nil, cli.outBuf.String())
+	m := regexp.MustCompile(`New targets key ID: ([0-9a-f]{64}) \(on this machine\)`).FindStringSubmatch(cli.OutBuf.String())
+	assert.Assert(t, m != nil, cli.OutBuf.String())
 	newID := m[1]
-	assert.Check(t, is.Contains(cli.outBuf.String(), "Successfully rotated targets key for repository "+host+"/app\n"))
+	assert.Check(t, is.Contains(cli.OutBuf.String(), "Successfully rotated targets key for repository "+host+"/app\n"))
 	assert.Check(t, newID != before[0])
 
 	// A fresh notary client sees the new key and still verifies v1, which
@@ -175,51 +179,51 @@ func TestKeyRotateTargets(t *testing.T) {
 	_, err = consumer.GetTargetByName("v1")
 	assert.NilError(t, err)
 	// The new key is a repository key of this gun in the local store.
-	storedKey(t, d, newID, "targets", testRepoPass)
+	cmdtest.StoredKey(t, d, newID, "targets", cmdtest.TestRepoPass)
 
 	// Later signing uses the new key.
 	signWithPush(t, d, host+"/app:v2")
-	got, err := independentResolve(t, sb, host+"/app:v2")
+	got, err := cmdtest.IndependentResolve(t, sb, host+"/app:v2")
 	assert.NilError(t, err)
 	assert.Check(t, is.Equal(got.Digest, pushed["v2"].Digest))
 	assert.DeepEqual(t, roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole), []string{newID})
 }
 
 func TestKeyRotateServerManaged(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	pushRandom(t, sb, "app", "v1")
-	d, cli, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	signWithPush(t, d, host+"/app:v1")
-	localKeys := keyIDs(t, d)
+	localKeys := cmdtest.KeyIDs(t, d)
 
 	for _, role := range []data.RoleName{data.CanonicalSnapshotRole, data.CanonicalTimestampRole} {
 		t.Run(role.String(), func(t *testing.T) {
 			before := roleKeyIDs(t, independentRepo(t, sb, "app"), role)
-			cli.outBuf.Reset()
+			cli.OutBuf.Reset()
 			assert.NilError(t, runCommand(t, d, "key", "rotate", "--server-managed", host+"/app", role.String()))
 			fresh := independentRepo(t, sb, "app")
 			after := roleKeyIDs(t, fresh, role)
 			assert.Assert(t, is.Len(after, 1))
 			assert.Check(t, after[0] != before[0], "the %s key did not change", role)
-			assert.Check(t, is.Contains(cli.outBuf.String(), "New "+role.String()+" key ID: "+after[0]+" (held by the trust server)\n"))
+			assert.Check(t, is.Contains(cli.OutBuf.String(), "New "+role.String()+" key ID: "+after[0]+" (held by the trust server)\n"))
 			_, err := fresh.GetTargetByName("v1")
 			assert.NilError(t, err)
 		})
 	}
-	assert.DeepEqual(t, keyIDs(t, d), localKeys)
+	assert.DeepEqual(t, cmdtest.KeyIDs(t, d), localKeys)
 }
 
 // TestKeyRotateWrongRootPassphrase: the error names the key and its role.
 func TestKeyRotateWrongRootPassphrase(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	pushRandom(t, sb, "app", "v1")
-	d, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	signWithPush(t, d, host+"/app:v1")
 	before := roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole)
 	var rootID string
-	keys, err := keystore.List(d.trustDir())
+	keys, err := keystore.List(d.TrustDir())
 	assert.NilError(t, err)
 	for _, k := range keys {
 		if k.Role == "root" {
@@ -227,12 +231,12 @@ func TestKeyRotateWrongRootPassphrase(t *testing.T) {
 		}
 	}
 
-	env := passphraseEnv()
+	env := cmdtest.PassphraseEnv()
 	env[keystore.EnvRootPassphrase] = "not-the-root-passphrase"
-	wrong, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, env)
-	wrong.configDir = d.configDir
+	wrong, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, env)
+	wrong.ConfigDir = d.ConfigDir
 	err = runCommand(t, wrong, "key", "rotate", host+"/app", "targets")
-	assert.Check(t, is.Equal(statusCode(t, err), 1))
+	assert.Check(t, is.Equal(cmdtest.StatusCode(t, err), 1))
 	assert.Check(t, is.ErrorContains(err, "the passphrase in DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE does not decrypt the root key "+rootID[:7]))
 	assert.DeepEqual(t, roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole), before)
 }
@@ -250,11 +254,11 @@ func TestKeyRotateRefusedRoles(t *testing.T) {
 		{"a tag", []string{"reg.example/app:v1", "targets"}, "key rotate takes a repository, not a tag or digest: use reg.example/app", 125},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d, _ := keyDeps(t, "", passphraseEnv())
+			d, _ := cmdtest.KeyDeps(t, "", cmdtest.PassphraseEnv())
 			err := runCommand(t, d, append([]string{"key", "rotate"}, tc.args...)...)
-			assert.Check(t, is.Equal(statusCode(t, err), tc.code))
+			assert.Check(t, is.Equal(cmdtest.StatusCode(t, err), tc.code))
 			assert.Check(t, is.ErrorContains(err, tc.want))
-			keys, err := keystore.List(d.trustDir())
+			keys, err := keystore.List(d.TrustDir())
 			assert.NilError(t, err)
 			assert.Check(t, is.Len(keys, 0), "a refused rotation made a key")
 		})
@@ -264,18 +268,18 @@ func TestKeyRotateRefusedRoles(t *testing.T) {
 // TestKeyRotateAfterLosingTargetsKey: with the root key, a lost repository
 // key is replaced and the repository signs again.
 func TestKeyRotateAfterLosingTargetsKey(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	pushed := pushRandom(t, sb, "app", "v1", "v2")
-	d, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	signWithPush(t, d, host+"/app:v1")
 	lost := roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole)[0]
-	assert.NilError(t, os.Remove(keystore.KeyFile(d.trustDir(), lost)))
+	assert.NilError(t, os.Remove(keystore.KeyFile(d.TrustDir(), lost)))
 
 	assert.NilError(t, runCommand(t, d, "key", "rotate", host+"/app", "targets"))
 	signWithPush(t, d, host+"/app:v2")
 	for _, tag := range []string{"v1", "v2"} {
-		got, err := independentResolve(t, sb, host+"/app:"+tag)
+		got, err := cmdtest.IndependentResolve(t, sb, host+"/app:"+tag)
 		assert.NilError(t, err)
 		assert.Check(t, is.Equal(got.Digest, pushed[tag].Digest))
 	}
@@ -286,19 +290,19 @@ func TestKeyRotateAfterLosingTargetsKey(t *testing.T) {
 // while staging a rotation; a rotation that cannot be published must not
 // leave the machine unable to sign.
 func TestKeyRotateKeepsTheOldKeyWhenItFails(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	pushRandom(t, sb, "app", "v1", "v2", "v3")
-	d, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	signWithPush(t, d, host+"/app:v1")
 	targetsKey := roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole)[0]
-	before := keyIDs(t, d)
+	before := cmdtest.KeyIDs(t, d)
 
 	t.Run("without the root key nothing is touched", func(t *testing.T) {
-		rootIDs, err := trust.RootSigningKeyIDs(d.trustDir(), data.GUN(host+"/app"))
+		rootIDs, err := trust.RootSigningKeyIDs(d.TrustDir(), data.GUN(host+"/app"))
 		assert.NilError(t, err)
 		assert.Assert(t, is.Len(rootIDs, 1))
-		rootFile := keystore.KeyFile(d.trustDir(), rootIDs[0])
+		rootFile := keystore.KeyFile(d.TrustDir(), rootIDs[0])
 		aside := rootFile + ".aside"
 		assert.NilError(t, os.Rename(rootFile, aside))
 		defer func() { assert.NilError(t, os.Rename(aside, rootFile)) }()
@@ -308,33 +312,33 @@ func TestKeyRotateKeepsTheOldKeyWhenItFails(t *testing.T) {
 		assert.ErrorContains(t, err, "rotating a key of "+host+"/app needs its root key ("+rootIDs[0]+"), which is not on this machine; nothing was changed")
 		assert.ErrorContains(t, err, "docker acrtrust key restore FILE")
 		assert.DeepEqual(t, roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole), []string{targetsKey})
-		_, statErr := os.Stat(keystore.KeyFile(d.trustDir(), targetsKey))
+		_, statErr := os.Stat(keystore.KeyFile(d.TrustDir(), targetsKey))
 		assert.NilError(t, statErr, "the targets key was removed")
 	})
 
 	t.Run("a failed publish puts the old key back", func(t *testing.T) {
 		next, cli := sameMachine(t, d)
-		next.getenv = func(k string) string {
+		next.Getenv = func(k string) string {
 			if k == keystore.EnvRootPassphrase {
 				return "not-the-root-passphrase"
 			}
-			return passphraseEnv()[k]
+			return cmdtest.PassphraseEnv()[k]
 		}
 		err := runCommand(t, next, "key", "rotate", host+"/app", "targets")
 		assert.Assert(t, err != nil)
-		assert.Check(t, is.Contains(cli.errBuf.String(), "The rotation failed; the old targets key is back in "))
-		_, statErr := os.Stat(keystore.KeyFile(d.trustDir(), targetsKey))
+		assert.Check(t, is.Contains(cli.ErrBuf.String(), "The rotation failed; the old targets key is back in "))
+		_, statErr := os.Stat(keystore.KeyFile(d.TrustDir(), targetsKey))
 		assert.NilError(t, statErr, "the targets key is gone")
 		assert.DeepEqual(t, roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole), []string{targetsKey})
 	})
 
 	// The machine still signs with its key.
 	signWithPush(t, d, host+"/app:v2")
-	got, err := independentResolve(t, sb, host+"/app:v2")
+	got, err := cmdtest.IndependentResolve(t, sb, host+"/app:v2")
 	assert.NilError(t, err)
 	assert.Check(t, got.Role == data.CanonicalTargetsRole)
 	for _, id := range before {
-		_, err := os.Stat(keystore.KeyFile(d.trustDir(), id))
+		_, err := os.Stat(keystore.KeyFile(d.TrustDir(), id))
 		assert.Check(t, err == nil, "key %s is gone", id)
 	}
 }

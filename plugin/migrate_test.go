@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdtest"
+	"github.com/acrtrust/docker-acrtrust/plugin/migrate"
+
 	"github.com/notaryproject/notation-core-go/signature/cose"
 	"github.com/notaryproject/notation-core-go/signature/jws"
 	"github.com/notaryproject/notation-go"
@@ -105,12 +108,12 @@ func newMigrateStack(t *testing.T) migrateStack {
 	assert.NilError(t, err)
 	pushed["multi"] = idx
 
-	admin, _ := st.machine(t, sandbox.UserSigner, passphraseEnv(), "", false)
+	admin, _ := st.machine(t, sandbox.UserSigner, cmdtest.PassphraseEnv(), "", false)
 	assert.NilError(t, runCommand(t, admin, "sign", host+"/app:v1", host+"/app:multi"))
 	alice := newDelegateKey(t, "alice")
 	d, _ := sameMachine(t, admin)
 	assert.NilError(t, runCommand(t, d, "signer", "add", "--key", alice.pubPath, "alice", host+"/app"))
-	d, _ = st.delegate(t, alice, map[string]string{"DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE": testRepoPass}, "", false)
+	d, _ = st.delegate(t, alice, map[string]string{"DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE": cmdtest.TestRepoPass}, "", false)
 	assert.NilError(t, runCommand(t, d, "sign", host+"/app:v2"))
 
 	ms := migrateStack{signerStack: st, pushed: pushed, notationDir: t.TempDir(), alice: alice}
@@ -118,7 +121,7 @@ func newMigrateStack(t *testing.T) migrateStack {
 	assert.NilError(t, runCommand(t, d, "migrate", "cert", "generate-test", "--notation-dir", ms.notationDir, "migration-test"))
 	ms.key = filepath.Join(ms.notationDir, "localkeys", "migration-test.key")
 	ms.cert = filepath.Join(ms.notationDir, "localkeys", "migration-test.crt")
-	assert.Check(t, is.Contains(cli.outBuf.String(), "Sign with: docker acrtrust migrate --key "+ms.key+" --cert "+ms.cert))
+	assert.Check(t, is.Contains(cli.OutBuf.String(), "Sign with: docker acrtrust migrate --key "+ms.key+" --cert "+ms.cert))
 	fi, err := os.Stat(ms.key)
 	assert.NilError(t, err)
 	assert.Check(t, is.Equal(fi.Mode().Perm(), os.FileMode(0o600)), "the private key is the user's only")
@@ -128,7 +131,7 @@ func newMigrateStack(t *testing.T) migrateStack {
 // signAsAlice signs tags of app with content trust, as the signer alice.
 func (ms migrateStack) signAsAlice(t *testing.T, tags ...string) {
 	t.Helper()
-	d, _ := ms.delegate(t, ms.alice, map[string]string{"DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE": testRepoPass}, "", false)
+	d, _ := ms.delegate(t, ms.alice, map[string]string{"DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE": cmdtest.TestRepoPass}, "", false)
 	args := []string{"sign"}
 	for _, tag := range tags {
 		args = append(args, ms.sb.Host()+"/app:"+tag)
@@ -138,17 +141,17 @@ func (ms migrateStack) signAsAlice(t *testing.T, tags ...string) {
 
 // migrate runs migrate as a machine with push rights (signatures are pushed
 // to the registry) and returns its JSON report.
-func (ms migrateStack) migrate(t *testing.T, args ...string) (migrateReport, error) {
+func (ms migrateStack) migrate(t *testing.T, args ...string) (migrate.MigrateReport, error) {
 	t.Helper()
 	d, cli := ms.machine(t, sandbox.UserPush, nil, "", false)
 	full := append([]string{"migrate", "--key", ms.key, "--cert", ms.cert, "--format", "json"}, args...)
 	err := runCommand(t, d, full...)
-	var rep migrateReport
-	assert.NilError(t, json.Unmarshal(cli.outBuf.Bytes(), &rep), "stdout: %s\nstderr: %s", cli.outBuf.String(), cli.errBuf.String())
+	var rep migrate.MigrateReport
+	assert.NilError(t, json.Unmarshal(cli.OutBuf.Bytes(), &rep), "stdout: %s\nstderr: %s", cli.OutBuf.String(), cli.ErrBuf.String())
 	return rep, err
 }
 
-func tagStatuses(rep migrateReport) map[string]string {
+func tagStatuses(rep migrate.MigrateReport) map[string]string {
 	out := map[string]string{}
 	for _, r := range rep.Repositories {
 		for _, t := range r.Tags {
@@ -166,13 +169,13 @@ func TestMigrateSignsWhatContentTrustVerified(t *testing.T) {
 	// Resumable: a run cut short after v1 ...
 	rep, err := ms.migrate(t, host+"/app:v1")
 	assert.NilError(t, err)
-	assert.Check(t, is.DeepEqual(tagStatuses(rep), map[string]string{"v1": migrateSigned}))
+	assert.Check(t, is.DeepEqual(tagStatuses(rep), map[string]string{"v1": migrate.MigrateSigned}))
 
 	// ... and the whole repository afterwards: v1 is not signed twice.
 	rep, err = ms.migrate(t, "--all-tags", "--emit-policy", policyDir, host+"/app")
 	assert.NilError(t, err)
-	assert.Check(t, is.DeepEqual(tagStatuses(rep), map[string]string{"v1": migrateSkipped, "v2": migrateSigned, "multi": migrateSigned}))
-	assert.Check(t, is.DeepEqual(rep.Summary, migrateSummary{Signed: 2, AlreadySigned: 1}))
+	assert.Check(t, is.DeepEqual(tagStatuses(rep), map[string]string{"v1": migrate.MigrateSkipped, "v2": migrate.MigrateSigned, "multi": migrate.MigrateSigned}))
+	assert.Check(t, is.DeepEqual(rep.Summary, migrate.MigrateSummary{Signed: 2, AlreadySigned: 1}))
 	for _, tr := range rep.Repositories[0].Tags {
 		assert.Check(t, is.Equal(tr.Digest, ms.pushed[tr.Tag].Digest.String()), tr.Tag)
 	}
@@ -200,7 +203,7 @@ func TestMigrateSignsWhatContentTrustVerified(t *testing.T) {
 	t.Run("a re-run changes nothing", func(t *testing.T) {
 		rep, err := ms.migrate(t, "--all-tags", host+"/app")
 		assert.NilError(t, err)
-		assert.Check(t, is.DeepEqual(rep.Summary, migrateSummary{AlreadySigned: 3}))
+		assert.Check(t, is.DeepEqual(rep.Summary, migrate.MigrateSummary{AlreadySigned: 3}))
 		for tag, desc := range ms.pushed {
 			assert.Check(t, is.Len(notationSignatures(t, ms.sb, "app", desc), 1), tag)
 		}
@@ -213,8 +216,8 @@ func TestMigrateSignsWhatContentTrustVerified(t *testing.T) {
 		d, cli := ms.machine(t, sandbox.UserPush, nil, "", false)
 		assert.NilError(t, runCommand(t, d, "migrate", "--signature-format", "cose",
 			"--key", filepath.Join(other, "localkeys", "other.key"), "--cert", filepath.Join(other, "localkeys", "other.crt"), host+"/app:v1"))
-		assert.Check(t, is.Contains(cli.outBuf.String(), "(1 of 1) "+host+"/app@"+ms.pushed["v1"].Digest.String()+" (v1): signed"))
-		assert.Check(t, is.Contains(cli.outBuf.String(), "Summary: 1 tags signed, 0 already signed, 0 refused, 0 failed"))
+		assert.Check(t, is.Contains(cli.OutBuf.String(), "(1 of 1) "+host+"/app@"+ms.pushed["v1"].Digest.String()+" (v1): signed"))
+		assert.Check(t, is.Contains(cli.OutBuf.String(), "Summary: 1 tags signed, 0 already signed, 0 refused, 0 failed"))
 		assert.Check(t, is.DeepEqual(notationSignatures(t, ms.sb, "app", ms.pushed["v1"]), []string{cose.MediaTypeEnvelope, jws.MediaTypeEnvelope}))
 	})
 }
@@ -249,7 +252,7 @@ func TestMigrateRefusesWhatContentTrustDoesNotVerify(t *testing.T) {
 		rep, err := ms.migrate(t, "--dry-run", "--all-tags", host+"/app")
 		assert.Check(t, is.ErrorContains(err, "migration incomplete"))
 		assert.Check(t, is.DeepEqual(tagStatuses(rep), map[string]string{
-			"v1": migrateDrifted, "dev": migrateUnsigned, "v2": migratePlanned, "multi": migratePlanned,
+			"v1": migrate.MigrateDrifted, "dev": migrate.MigrateUnsigned, "v2": migrate.MigratePlanned, "multi": migrate.MigratePlanned,
 		}))
 		for tag, desc := range ms.pushed {
 			assert.Check(t, is.Len(notationSignatures(t, ms.sb, "app", desc), 0), "a dry run writes nothing (%s)", tag)
@@ -260,7 +263,7 @@ func TestMigrateRefusesWhatContentTrustDoesNotVerify(t *testing.T) {
 		rep, err := ms.migrate(t, "--all-tags", host+"/app")
 		assert.Check(t, is.ErrorContains(err, host+"/app:v1: drifted"))
 		assert.Check(t, is.ErrorContains(err, host+"/app:dev: unsigned"))
-		assert.Check(t, is.DeepEqual(rep.Summary, migrateSummary{Signed: 2, Refused: 2}))
+		assert.Check(t, is.DeepEqual(rep.Summary, migrate.MigrateSummary{Signed: 2, Refused: 2}))
 		for _, tr := range rep.Repositories[0].Tags {
 			if tr.Tag == "v1" {
 				assert.Check(t, is.Equal(tr.Digest, ms.pushed["v1"].Digest.String()), "the signed digest")
@@ -276,7 +279,7 @@ func TestMigrateRefusesWhatContentTrustDoesNotVerify(t *testing.T) {
 		policyDir := t.TempDir()
 		rep, err := ms.migrate(t, "--include-unsigned", "--emit-policy", policyDir, "--all-tags", host+"/app")
 		assert.Check(t, is.ErrorContains(err, host+"/app:v1: drifted"))
-		assert.Check(t, is.DeepEqual(rep.Summary, migrateSummary{Signed: 1, AlreadySigned: 2, Refused: 1}))
+		assert.Check(t, is.DeepEqual(rep.Summary, migrate.MigrateSummary{Signed: 1, AlreadySigned: 2, Refused: 1}))
 		for _, tr := range rep.Repositories[0].Tags {
 			assert.Check(t, is.Equal(tr.Unsigned, tr.Tag == "dev"), tr.Tag)
 		}
@@ -291,7 +294,7 @@ func TestMigrateRefusesWhatContentTrustDoesNotVerify(t *testing.T) {
 	t.Run("a tag that content trust does not know is refused by name", func(t *testing.T) {
 		rep, err := ms.migrate(t, host+"/app:nope")
 		assert.Check(t, is.ErrorContains(err, "migration incomplete"))
-		assert.Check(t, is.DeepEqual(tagStatuses(rep), map[string]string{"nope": migrateUnsigned}))
+		assert.Check(t, is.DeepEqual(tagStatuses(rep), map[string]string{"nope": migrate.MigrateUnsigned}))
 	})
 }
 
@@ -310,7 +313,7 @@ func TestMigrateUsage(t *testing.T) {
 		{name: "template", args: []string{"migrate", "--format", "{{.Tag}}", "reg.example/a:v1"}, wantErr: `migrate writes text, or "json"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := newTestDeps(t, newFakeCLI(t, ""), nil)
+			d := cmdtest.NewTestDeps(t, cmdtest.NewFakeCLI(t, ""), nil)
 			err := runCommand(t, d, tc.args...)
 			assert.Check(t, is.ErrorContains(err, tc.wantErr))
 		})
@@ -328,43 +331,43 @@ func TestMigrateReferrersTagSchema(t *testing.T) {
 	t.Cleanup(func() { _ = sb.Close() })
 	host := sb.Host()
 	pushed := pushImages(t, sb, "app", "v1")
-	admin, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	admin, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	assert.NilError(t, runCommand(t, admin, "sign", host+"/app:v1"))
 
 	dir, policyDir := t.TempDir(), t.TempDir()
-	d, _, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 	assert.NilError(t, runCommand(t, d, "migrate", "cert", "generate-test", "--notation-dir", dir, "k"))
 	key := []string{"migrate", "--key", filepath.Join(dir, "localkeys", "k.key"), "--cert", filepath.Join(dir, "localkeys", "k.crt")}
 	for i, want := range []string{"Summary: 1 tags signed", "Summary: 0 tags signed, 1 already signed"} {
-		d, cli, _ := sandboxDeps(t, sb, sandbox.UserPush, nil)
+		d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPush, nil)
 		assert.NilError(t, runCommand(t, d, append(key, "--emit-policy", policyDir, host+"/app:v1")...))
-		assert.Check(t, is.Contains(cli.outBuf.String(), want), "run %d", i+1)
+		assert.Check(t, is.Contains(cli.OutBuf.String(), want), "run %d", i+1)
 	}
 	assert.Check(t, is.Equal(sb.Stats().ReferrersRequests > 0, true), "the API was tried")
 	_, err = notationVerify(t, sb, policyDir, "app", pushed["v1"])
 	assert.NilError(t, err)
 	// The tag schema: the referrers index is tagged sha256-<hex>.
-	tags, err := d.registry.Tags(context.Background(), mustParseRef(t, host+"/app"))
+	tags, err := d.Registry.Tags(context.Background(), mustParseRef(t, host+"/app"))
 	assert.NilError(t, err)
 	assert.Check(t, is.Contains(tags, "sha256-"+pushed["v1"].Digest.Encoded()))
 
 	// That tag is no image tag: --all-tags, verify and pull -a pass it over.
-	d, cli, eng := sandboxDeps(t, sb, sandbox.UserPush, nil)
+	d, cli, eng := cmdtest.SandboxDeps(t, sb, sandbox.UserPush, nil)
 	assert.NilError(t, runCommand(t, d, append(key, "--all-tags", host+"/app")...))
-	assert.Check(t, is.Contains(cli.outBuf.String(), "Summary: 0 tags signed, 1 already signed, 0 refused, 0 failed"))
-	d, _, _ = sandboxDeps(t, sb, sandbox.UserPull, nil)
+	assert.Check(t, is.Contains(cli.OutBuf.String(), "Summary: 0 tags signed, 1 already signed, 0 refused, 0 failed"))
+	d, _, _ = cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 	assert.NilError(t, runCommand(t, d, "verify", host+"/app"))
-	d, _, _ = sandboxDeps(t, sb, sandbox.UserPull, nil)
+	d, _, _ = cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 	assert.NilError(t, runCommand(t, d, "verify", "--require", "both", "--notation-dir", policyDir, host+"/app"))
-	d, _, eng = sandboxDeps(t, sb, sandbox.UserPull, nil)
+	d, _, eng = cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 	assert.NilError(t, runCommand(t, d, "pull", "-a", "--require", "notation", "--notation-dir", policyDir, host+"/app"))
-	assert.Check(t, is.DeepEqual(eng.pulled, []string{host + "/app@" + pushed["v1"].Digest.String()}))
+	assert.Check(t, is.DeepEqual(eng.Pulled, []string{host + "/app@" + pushed["v1"].Digest.String()}))
 }
 
 // An interrupted migration reports what it left undone, and the same
 // command run again signs exactly the rest.
 func TestMigrateInterruptedResumes(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	const n = 30
 	args := []string{"sign"}
@@ -373,23 +376,23 @@ func TestMigrateInterruptedResumes(t *testing.T) {
 		pushImages(t, sb, "app", tag)
 		args = append(args, host+"/app:"+tag)
 	}
-	admin, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	admin, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	assert.NilError(t, runCommand(t, admin, args...))
 	dir := t.TempDir()
-	gen, _, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+	gen, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 	assert.NilError(t, runCommand(t, gen, "migrate", "cert", "generate-test", "--notation-dir", dir, "k"))
 	migrateArgs := []string{"migrate", "--parallel", "1", "--format", "json", "--all-tags",
 		"--key", filepath.Join(dir, "localkeys", "k.key"), "--cert", filepath.Join(dir, "localkeys", "k.crt"), host + "/app"}
 
-	run := func(ctx context.Context) (migrateReport, error) {
-		d, cli, _ := sandboxDeps(t, sb, sandbox.UserPush, nil)
+	run := func(ctx context.Context) (migrate.MigrateReport, error) {
+		d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPush, nil)
 		cmd := newRootCommand(d, "test")
 		cmd.SetArgs(migrateArgs)
 		cmd.SetOut(cli.Out())
 		cmd.SetErr(cli.Err())
 		err := cmd.ExecuteContext(ctx)
-		var rep migrateReport
-		assert.NilError(t, json.Unmarshal(cli.outBuf.Bytes(), &rep), cli.outBuf.String())
+		var rep migrate.MigrateReport
+		assert.NilError(t, json.Unmarshal(cli.OutBuf.Bytes(), &rep), cli.OutBuf.String())
 		return rep, err
 	}
 
@@ -415,5 +418,5 @@ func TestMigrateInterruptedResumes(t *testing.T) {
 
 	third, err := run(context.Background())
 	assert.NilError(t, err)
-	assert.Check(t, is.DeepEqual(third.Summary, migrateSummary{AlreadySigned: n}))
+	assert.Check(t, is.DeepEqual(third.Summary, migrate.MigrateSummary{AlreadySigned: n}))
 }

@@ -19,6 +19,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/doctor"
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdtest"
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
+
 	"github.com/theupdateframework/notary/client"
 	"github.com/theupdateframework/notary/passphrase"
 	"github.com/theupdateframework/notary/trustpinning"
@@ -33,24 +37,24 @@ import (
 
 // otherProcess returns a second process on d's machine: the same docker
 // config and trust cache, another environment, its own engine.
-func otherProcess(t *testing.T, d *deps, env map[string]string) (*deps, *fakeCLI, *fakeEngine) {
+func otherProcess(t *testing.T, d *cmdutil.Deps, env map[string]string) (*cmdutil.Deps, *cmdtest.FakeCLI, *cmdtest.FakeEngine) {
 	t.Helper()
-	cli := newFakeCLI(t, "")
-	cli.cfg = d.cli.ConfigFile()
-	d2 := newTestDeps(t, cli, env)
-	d2.configDir = d.configDir
-	eng := &fakeEngine{}
-	d2.engine = eng
+	cli := cmdtest.NewFakeCLI(t, "")
+	cli.Cfg = d.CLI.ConfigFile()
+	d2 := cmdtest.NewTestDeps(t, cli, env)
+	d2.ConfigDir = d.ConfigDir
+	eng := &cmdtest.FakeEngine{}
+	d2.Engine = eng
 	return d2, cli, eng
 }
 
 // rootKeyID is the root key ID that inspect shows for repo.
 func rootKeyID(t *testing.T, sb *sandbox.Sandbox, repo string) string {
 	t.Helper()
-	d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+	d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 	assert.NilError(t, runCommand(t, d, "inspect", sb.Host()+"/"+repo))
-	var out []inspectJSON
-	assert.NilError(t, json.Unmarshal(cli.outBuf.Bytes(), &out))
+	var out []cmdutil.InspectJSON
+	assert.NilError(t, json.Unmarshal(cli.OutBuf.Bytes(), &out))
 	assert.Equal(t, out[0].AdministrativeKeys[0].Name, "Root")
 	return out[0].AdministrativeKeys[0].Keys[0].ID
 }
@@ -69,7 +73,7 @@ const bogusKeyID = "000000000000000000000000000000000000000000000000000000000000
 func TestFailClosedWhenTrustServerUnreachable(t *testing.T) {
 	sb, signed := signedSandbox(t)
 	host := sb.Host()
-	d, _, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 	assert.NilError(t, runCommand(t, d, "pull", host+"/app:v1")) // warms the cache
 	unreachable := map[string]string{"DOCKER_CONTENT_TRUST_SERVER": "https://127.0.0.1:1"}
 
@@ -82,40 +86,40 @@ func TestFailClosedWhenTrustServerUnreachable(t *testing.T) {
 		t.Run(args[0]+" refuses the cache", func(t *testing.T) {
 			d2, cli, eng := otherProcess(t, d, unreachable)
 			err := runCommand(t, d2, args...)
-			msg := err.Error() + cli.errBuf.String()
+			msg := err.Error() + cli.ErrBuf.String()
 			assert.Check(t, is.Contains(msg, "Error: error contacting notary server"))
 			assert.Check(t, is.Contains(msg, "the trust data cached on this machine was not used"))
 			assert.Check(t, is.Contains(msg, "https://127.0.0.1:1 (from DOCKER_CONTENT_TRUST_SERVER)"))
 			assert.Check(t, is.Contains(msg, "--offline"))
-			assert.Check(t, is.Len(eng.pulled, 0))
-			assert.Check(t, !strings.Contains(cli.outBuf.String(), signed["v1"]), "nothing resolved: %s", cli.outBuf.String())
+			assert.Check(t, is.Len(eng.Pulled, 0))
+			assert.Check(t, !strings.Contains(cli.OutBuf.String(), signed["v1"]), "nothing resolved: %s", cli.OutBuf.String())
 		})
 	}
 
 	t.Run("--offline uses the cache and says how old it is", func(t *testing.T) {
 		d2, cli, eng := otherProcess(t, d, unreachable)
 		assert.NilError(t, runCommand(t, d2, "--offline", "pull", host+"/app:v1"))
-		assert.DeepEqual(t, eng.pulled, []string{host + "/app@" + signed["v1"]})
-		assert.Check(t, is.Contains(cli.errBuf.String(), "WARNING: offline: the trust data of "+host+"/app comes from this machine's cache; its freshness was not checked"))
-		assert.Check(t, is.Contains(cli.errBuf.String(), "The cached timestamp was downloaded"))
+		assert.DeepEqual(t, eng.Pulled, []string{host + "/app@" + signed["v1"]})
+		assert.Check(t, is.Contains(cli.ErrBuf.String(), "WARNING: offline: the trust data of "+host+"/app comes from this machine's cache; its freshness was not checked"))
+		assert.Check(t, is.Contains(cli.ErrBuf.String(), "The cached timestamp was downloaded"))
 	})
 
 	t.Run("ACRTRUST_OFFLINE=1 resolves from the cache", func(t *testing.T) {
 		d2, cli, _ := otherProcess(t, d, map[string]string{"DOCKER_CONTENT_TRUST_SERVER": "https://127.0.0.1:1", "ACRTRUST_OFFLINE": "1"})
 		assert.NilError(t, runCommand(t, d2, "resolve", host+"/app:v1"))
-		assert.Equal(t, cli.outBuf.String(), host+"/app@"+signed["v1"]+"\n")
+		assert.Equal(t, cli.OutBuf.String(), host+"/app@"+signed["v1"]+"\n")
 	})
 
 	t.Run("--offline with nothing cached", func(t *testing.T) {
-		d2, _, eng := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d2, _, eng := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		err := runCommand(t, d2, "--offline", "pull", host+"/app:v2")
 		assert.ErrorContains(t, err, "no trust data for "+host+"/app is cached on this machine")
 		assert.ErrorContains(t, err, "Run the command once without --offline")
-		assert.Check(t, is.Len(eng.pulled, 0))
+		assert.Check(t, is.Len(eng.Pulled, 0))
 	})
 
 	t.Run("--offline cannot sign", func(t *testing.T) {
-		d2, _, _ := otherProcess(t, d, passphraseEnv())
+		d2, _, _ := otherProcess(t, d, cmdtest.PassphraseEnv())
 		err := runCommand(t, d2, "--offline", "sign", host+"/app:dev")
 		assert.ErrorContains(t, err, "cannot publish trust data offline")
 	})
@@ -124,7 +128,7 @@ func TestFailClosedWhenTrustServerUnreachable(t *testing.T) {
 func TestFailClosedWhenTrustDataIsGone(t *testing.T) {
 	sb, _ := signedSandbox(t)
 	host := sb.Host()
-	d, _, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 	assert.NilError(t, runCommand(t, d, "pull", host+"/app:v1"))
 
 	// On ACR, turning content trust off deletes all trust data. A warm
@@ -135,7 +139,7 @@ func TestFailClosedWhenTrustDataIsGone(t *testing.T) {
 	err := runCommand(t, d2, "pull", host+"/app:v1")
 	assert.ErrorContains(t, err, "trust data missing for remote repository "+host+"/app")
 	assert.ErrorContains(t, err, "the trust data cached on this machine was not used")
-	assert.Check(t, is.Len(eng.pulled, 0), cli.errBuf.String())
+	assert.Check(t, is.Len(eng.Pulled, 0), cli.ErrBuf.String())
 }
 
 func TestPinning(t *testing.T) {
@@ -145,7 +149,7 @@ func TestPinning(t *testing.T) {
 	root := rootKeyID(t, sb, "app")
 
 	// A second signed repository, not pinned below.
-	signer, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	signer, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	_, err := sb.PushRandomImage(ctx, "other", "v1")
 	assert.NilError(t, err)
 	assert.NilError(t, runCommand(t, signer, "sign", host+"/other:v1"))
@@ -153,90 +157,90 @@ func TestPinning(t *testing.T) {
 	t.Run("a fresh client refuses a root that is not the pinned one", func(t *testing.T) {
 		pins := writePins(t, map[string][]string{host + "/app": {bogusKeyID}})
 		for _, args := range [][]string{{"pull", host + "/app:v1"}, {"resolve", host + "/app:v1"}, {"verify", host + "/app"}} {
-			d, cli, eng := sandboxDeps(t, sb, sandbox.UserPull, nil)
+			d, cli, eng := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 			err := runCommand(t, d, append([]string{"--pins", pins}, args...)...)
-			msg := err.Error() + cli.errBuf.String()
+			msg := err.Error() + cli.ErrBuf.String()
 			assert.Check(t, is.Contains(msg, "Warning: potential malicious behavior - the root of trust for "+host+"/app does not match its pin"))
 			assert.Check(t, is.Contains(msg, "pinned root key IDs ["+bogusKeyID+"], presented root key IDs ["+root+"]"))
 			assert.Check(t, is.Contains(msg, "docker acrtrust pin add "+host+"/app --key-id "+root))
-			assert.Check(t, is.Len(eng.pulled, 0))
-			assert.Check(t, !strings.Contains(cli.outBuf.String(), signed["v1"]))
+			assert.Check(t, is.Len(eng.Pulled, 0))
+			assert.Check(t, !strings.Contains(cli.OutBuf.String(), signed["v1"]))
 		}
 	})
 
 	t.Run("a fresh client accepts the pinned root", func(t *testing.T) {
 		pins := writePins(t, map[string][]string{host + "/app": {root}})
-		d, _, eng := sandboxDeps(t, sb, sandbox.UserPull, map[string]string{"ACRTRUST_PINS": pins, "ACRTRUST_REQUIRE_PIN": "1"})
+		d, _, eng := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, map[string]string{"ACRTRUST_PINS": pins, "ACRTRUST_REQUIRE_PIN": "1"})
 		assert.NilError(t, runCommand(t, d, "pull", host+"/app:v1"))
-		assert.DeepEqual(t, eng.pulled, []string{host + "/app@" + signed["v1"]})
+		assert.DeepEqual(t, eng.Pulled, []string{host + "/app@" + signed["v1"]})
 	})
 
 	t.Run("a prefix pin covers the repositories under it", func(t *testing.T) {
 		pins := writePins(t, map[string][]string{host + "/*": {bogusKeyID}})
-		d, _, eng := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, _, eng := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		err := runCommand(t, d, "--pins", pins, "pull", host+"/other:v1")
 		assert.ErrorContains(t, err, "does not match its pin ("+host+"/*)")
-		assert.Check(t, is.Len(eng.pulled, 0))
+		assert.Check(t, is.Len(eng.Pulled, 0))
 	})
 
 	t.Run("a cached root that the pin does not name is refused", func(t *testing.T) {
-		d, _, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		assert.NilError(t, runCommand(t, d, "pull", host+"/app:v1")) // trust on first use
 		pins := writePins(t, map[string][]string{host + "/app": {bogusKeyID}})
 		d2, _, eng := otherProcess(t, d, map[string]string{"ACRTRUST_PINS": pins})
 		err := runCommand(t, d2, "pull", host+"/app:v1")
 		assert.ErrorContains(t, err, "does not match its pin")
-		assert.Check(t, is.Len(eng.pulled, 0))
+		assert.Check(t, is.Len(eng.Pulled, 0))
 	})
 
 	t.Run("--require-pin refuses an unpinned repository and names the command", func(t *testing.T) {
 		pins := writePins(t, map[string][]string{host + "/app": {root}})
-		d, _, eng := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, _, eng := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		err := runCommand(t, d, "--pins", pins, "--require-pin", "pull", host+"/other:v1")
 		assert.ErrorContains(t, err, host+"/other is not pinned, and pins are required")
 		assert.ErrorContains(t, err, "Pins are required (--require-pin)")
 		assert.ErrorContains(t, err, "docker acrtrust pin add "+host+"/other --key-id ROOT_KEY_ID")
-		assert.Check(t, is.Len(eng.pulled, 0))
+		assert.Check(t, is.Len(eng.Pulled, 0))
 	})
 
 	t.Run("disable_tofu in the pins file requires pins too", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "pins.json")
 		assert.NilError(t, os.WriteFile(path, []byte(`{"trust_pinning": {"certs": {"`+host+`/app": ["`+root+`"]}, "disable_tofu": true}}`), 0o644))
-		d, cli, eng := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, cli, eng := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		err := runCommand(t, d, "--pins", path, "resolve", host+"/other:v1")
 		assert.ErrorContains(t, err, "1 of 1 references could not be resolved")
-		assert.Check(t, is.Contains(cli.errBuf.String(), `Pins are required ("disable_tofu" in the pins file)`))
-		assert.Check(t, is.Equal(cli.outBuf.String(), ""))
-		assert.Check(t, is.Len(eng.pulled, 0))
+		assert.Check(t, is.Contains(cli.ErrBuf.String(), `Pins are required ("disable_tofu" in the pins file)`))
+		assert.Check(t, is.Equal(cli.OutBuf.String(), ""))
+		assert.Check(t, is.Len(eng.Pulled, 0))
 	})
 
 	t.Run("require-pin still lets a publisher create a new repository", func(t *testing.T) {
 		_, err := sb.PushRandomImage(ctx, "brandnew", "v1")
 		assert.NilError(t, err)
-		env := passphraseEnv()
+		env := cmdtest.PassphraseEnv()
 		env["ACRTRUST_REQUIRE_PIN"] = "true"
-		d, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, env)
+		d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, env)
 		assert.NilError(t, runCommand(t, d, "sign", host+"/brandnew:v1"))
 	})
 
 	t.Run("pin add reads the presented root, then pins it", func(t *testing.T) {
-		d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		pins := filepath.Join(t.TempDir(), "team", "pins.json")
 		assert.NilError(t, runCommand(t, d, "--pins", pins, "pin", "add", "-y", host+"/app"))
-		assert.Check(t, is.Contains(cli.errBuf.String(), "root key IDs: "+root))
-		assert.Check(t, is.Contains(cli.errBuf.String(), "Pinning it trusts what the server presents now"))
-		assert.Check(t, is.Contains(cli.outBuf.String(), "Pinned "+host+"/app to root key "+root))
+		assert.Check(t, is.Contains(cli.ErrBuf.String(), "root key IDs: "+root))
+		assert.Check(t, is.Contains(cli.ErrBuf.String(), "Pinning it trusts what the server presents now"))
+		assert.Check(t, is.Contains(cli.OutBuf.String(), "Pinned "+host+"/app to root key "+root))
 		got, err := trust.LoadPins(pins)
 		assert.NilError(t, err)
 		assert.DeepEqual(t, got.Certs, map[string][]string{host + "/app": {root}})
 
-		d2, _, eng := sandboxDeps(t, sb, sandbox.UserPull, map[string]string{"ACRTRUST_PINS": pins})
+		d2, _, eng := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, map[string]string{"ACRTRUST_PINS": pins})
 		assert.NilError(t, runCommand(t, d2, "--require-pin", "pull", host+"/app:v2"))
-		assert.DeepEqual(t, eng.pulled, []string{host + "/app@" + signed["v2"]})
+		assert.DeepEqual(t, eng.Pulled, []string{host + "/app@" + signed["v2"]})
 	})
 
 	t.Run("pin add without a terminal asks for -y and pins nothing", func(t *testing.T) {
-		d, _, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		pins := filepath.Join(t.TempDir(), "pins.json")
 		err := runCommand(t, d, "--pins", pins, "pin", "add", host+"/app")
 		assert.ErrorContains(t, err, "Pass -y to go ahead without a prompt.")
@@ -246,39 +250,39 @@ func TestPinning(t *testing.T) {
 }
 
 func TestPinCommands(t *testing.T) {
-	cli := newFakeCLI(t, "")
-	d := newTestDeps(t, cli, nil)
-	pins := filepath.Join(d.configDir, "trust", "pins.json")
+	cli := cmdtest.NewFakeCLI(t, "")
+	d := cmdtest.NewTestDeps(t, cli, nil)
+	pins := filepath.Join(d.ConfigDir, "trust", "pins.json")
 
 	assert.NilError(t, runCommand(t, d, "pin", "list"))
-	assert.Equal(t, cli.outBuf.String(), "No pins in "+pins+"\n")
+	assert.Equal(t, cli.OutBuf.String(), "No pins in "+pins+"\n")
 
 	id2 := strings.Repeat("ab", 32)
 	for _, args := range [][]string{
 		{"pin", "add", "myreg.azurecr.io/app", "--key-id", bogusKeyID, "--key-id", id2},
 		{"pin", "add", "myreg.azurecr.io/team/*", "--key-id", id2},
 	} {
-		cli.outBuf.Reset()
-		assert.NilError(t, runCommand(t, newTestDepsAt(t, cli, d.configDir), args...))
+		cli.OutBuf.Reset()
+		assert.NilError(t, runCommand(t, newTestDepsAt(t, cli, d.ConfigDir), args...))
 	}
 	info, err := os.Stat(pins)
 	assert.NilError(t, err)
 	assert.Equal(t, info.Mode().Perm(), os.FileMode(0o644))
 
-	cli.outBuf.Reset()
-	assert.NilError(t, runCommand(t, newTestDepsAt(t, cli, d.configDir), "pin", "list", "--format", "json"))
-	var list []pinJSON
-	assert.NilError(t, json.Unmarshal(cli.outBuf.Bytes(), &list))
-	assert.DeepEqual(t, list, []pinJSON{
+	cli.OutBuf.Reset()
+	assert.NilError(t, runCommand(t, newTestDepsAt(t, cli, d.ConfigDir), "pin", "list", "--format", "json"))
+	var list []cmdutil.PinJSON
+	assert.NilError(t, json.Unmarshal(cli.OutBuf.Bytes(), &list))
+	assert.DeepEqual(t, list, []cmdutil.PinJSON{
 		{Name: "myreg.azurecr.io/app", KeyIDs: []string{bogusKeyID, id2}},
 		{Name: "myreg.azurecr.io/team/*", KeyIDs: []string{id2}},
 	})
 
 	t.Run("docker's short names are normalised", func(t *testing.T) {
-		c := newFakeCLI(t, "")
-		assert.NilError(t, runCommand(t, newTestDepsAt(t, c, d.configDir), "pin", "add", "busybox", "--key-id", id2))
-		assert.Check(t, is.Contains(c.outBuf.String(), "Pinned docker.io/library/busybox"))
-		assert.NilError(t, runCommand(t, newTestDepsAt(t, c, d.configDir), "pin", "rm", "busybox"))
+		c := cmdtest.NewFakeCLI(t, "")
+		assert.NilError(t, runCommand(t, newTestDepsAt(t, c, d.ConfigDir), "pin", "add", "busybox", "--key-id", id2))
+		assert.Check(t, is.Contains(c.OutBuf.String(), "Pinned docker.io/library/busybox"))
+		assert.NilError(t, runCommand(t, newTestDepsAt(t, c, d.ConfigDir), "pin", "rm", "busybox"))
 	})
 
 	for _, tc := range []struct {
@@ -295,15 +299,15 @@ func TestPinCommands(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before, _ := os.ReadFile(pins)
-			err := runCommand(t, newTestDepsAt(t, newFakeCLI(t, ""), d.configDir), tc.args...)
+			err := runCommand(t, newTestDepsAt(t, cmdtest.NewFakeCLI(t, ""), d.ConfigDir), tc.args...)
 			assert.ErrorContains(t, err, tc.want)
 			after, _ := os.ReadFile(pins)
 			assert.Equal(t, string(after), string(before), "a refused command must leave the pins file as it was")
 		})
 	}
 
-	cli.outBuf.Reset()
-	assert.NilError(t, runCommand(t, newTestDepsAt(t, cli, d.configDir), "pin", "remove", "myreg.azurecr.io/team/*"))
+	cli.OutBuf.Reset()
+	assert.NilError(t, runCommand(t, newTestDepsAt(t, cli, d.ConfigDir), "pin", "remove", "myreg.azurecr.io/team/*"))
 	got, err := trust.LoadPins(pins)
 	assert.NilError(t, err)
 	assert.DeepEqual(t, got.Entries(), []trust.Pin{{Pattern: "myreg.azurecr.io/app", KeyIDs: []string{bogusKeyID, id2}}})
@@ -313,18 +317,18 @@ func TestMalformedPinsFileStopsEverything(t *testing.T) {
 	sb, _ := signedSandbox(t)
 	path := filepath.Join(t.TempDir(), "pins.json")
 	assert.NilError(t, os.WriteFile(path, []byte("{\n  \"trust_pinning\": {\n    \"cert\": {}\n  }\n}\n"), 0o644))
-	d, _, eng := sandboxDeps(t, sb, sandbox.UserPull, map[string]string{"ACRTRUST_PINS": path})
+	d, _, eng := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, map[string]string{"ACRTRUST_PINS": path})
 	err := runCommand(t, d, "pull", sb.Host()+"/app:v1")
 	assert.ErrorContains(t, err, "pins file "+path+", line 3: unknown field \"cert\"")
-	assert.Check(t, is.Len(eng.pulled, 0))
+	assert.Check(t, is.Len(eng.Pulled, 0))
 	err = runCommand(t, d, "pin", "list")
 	assert.ErrorContains(t, err, "pins file "+path+", line 3")
 }
 
 // newTestDepsAt is newTestDeps on an existing DOCKER_CONFIG directory.
-func newTestDepsAt(t *testing.T, cli *fakeCLI, configDir string) *deps {
-	d := newTestDeps(t, cli, nil)
-	d.configDir = configDir
+func newTestDepsAt(t *testing.T, cli *cmdtest.FakeCLI, configDir string) *cmdutil.Deps {
+	d := cmdtest.NewTestDeps(t, cli, nil)
+	d.ConfigDir = configDir
 	return d
 }
 
@@ -332,28 +336,28 @@ func newTestDepsAt(t *testing.T, cli *fakeCLI, configDir string) *deps {
 // one; clients that trusted the old root follow it, the publisher's pin
 // moves to the new key, and a consumer still pinned to the old key refuses.
 func TestKeyRotateRoot(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	pushed := pushRandom(t, sb, "app", "v1", "v2")
 	pins := filepath.Join(t.TempDir(), "pins.json")
-	env := passphraseEnv()
+	env := cmdtest.PassphraseEnv()
 	env["ACRTRUST_PINS"] = pins
-	publisher, pcli, _ := sandboxDeps(t, sb, sandbox.UserSigner, env)
+	publisher, pcli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, env)
 	signWithPush(t, publisher, host+"/app:v1")
 	oldRoot := rootKeyID(t, sb, "app")
 	assert.NilError(t, runCommand(t, publisher, "pin", "add", host+"/app", "--key-id", oldRoot))
 	oldPins, err := os.ReadFile(pins)
 	assert.NilError(t, err)
 
-	warm, _, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+	warm, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 	assert.NilError(t, runCommand(t, warm, "pull", host+"/app:v1"))
 
-	pcli.outBuf.Reset()
+	pcli.OutBuf.Reset()
 	assert.NilError(t, runCommand(t, publisher, "key", "rotate", host+"/app", "root"))
 	newRoot := rootKeyID(t, sb, "app")
 	assert.Assert(t, newRoot != oldRoot)
-	assert.Check(t, is.Contains(pcli.outBuf.String(), "Successfully rotated root key for repository "+host+"/app"))
-	assert.Check(t, is.Contains(pcli.outBuf.String(), "Updated the pin of "+host+"/app in "+pins+": root key "+newRoot+" (was "+oldRoot+")"))
+	assert.Check(t, is.Contains(pcli.OutBuf.String(), "Successfully rotated root key for repository "+host+"/app"))
+	assert.Check(t, is.Contains(pcli.OutBuf.String(), "Updated the pin of "+host+"/app in "+pins+": root key "+newRoot+" (was "+oldRoot+")"))
 	got, err := trust.LoadPins(pins)
 	assert.NilError(t, err)
 	assert.DeepEqual(t, got.Certs[host+"/app"], []string{newRoot})
@@ -365,21 +369,21 @@ func TestKeyRotateRoot(t *testing.T) {
 	t.Run("a client that trusted the old root follows the rotation", func(t *testing.T) {
 		d, _, eng := otherProcess(t, warm, nil)
 		assert.NilError(t, runCommand(t, d, "pull", host+"/app:v2"))
-		assert.DeepEqual(t, eng.pulled, []string{host + "/app@" + pushed["v2"].Digest.String()})
+		assert.DeepEqual(t, eng.Pulled, []string{host + "/app@" + pushed["v2"].Digest.String()})
 	})
 	t.Run("a fresh client with the new pins file", func(t *testing.T) {
-		d, _, eng := sandboxDeps(t, sb, sandbox.UserPull, map[string]string{"ACRTRUST_PINS": pins, "ACRTRUST_REQUIRE_PIN": "1"})
+		d, _, eng := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, map[string]string{"ACRTRUST_PINS": pins, "ACRTRUST_REQUIRE_PIN": "1"})
 		assert.NilError(t, runCommand(t, d, "pull", host+"/app:v1"))
-		assert.Check(t, is.Len(eng.pulled, 1))
+		assert.Check(t, is.Len(eng.Pulled, 1))
 	})
 	t.Run("a consumer still pinned to the old root refuses and is told the new ID", func(t *testing.T) {
 		stale := filepath.Join(t.TempDir(), "pins.json")
 		assert.NilError(t, os.WriteFile(stale, oldPins, 0o644))
-		d, _, eng := sandboxDeps(t, sb, sandbox.UserPull, map[string]string{"ACRTRUST_PINS": stale})
+		d, _, eng := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, map[string]string{"ACRTRUST_PINS": stale})
 		err := runCommand(t, d, "pull", host+"/app:v1")
 		assert.ErrorContains(t, err, "pinned root key IDs ["+oldRoot+"], presented root key IDs ["+newRoot+"]")
 		assert.ErrorContains(t, err, "If the publisher rotated the root key")
-		assert.Check(t, is.Len(eng.pulled, 0))
+		assert.Check(t, is.Len(eng.Pulled, 0))
 	})
 	t.Run("a CA-pinned repository is not rotated", func(t *testing.T) {
 		caFile := filepath.Join(t.TempDir(), "ca.pem")
@@ -399,20 +403,20 @@ func TestInspectShowsPin(t *testing.T) {
 	root := rootKeyID(t, sb, "app")
 	pins := writePins(t, map[string][]string{host + "/app": {root}})
 
-	d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, map[string]string{"ACRTRUST_PINS": pins})
+	d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, map[string]string{"ACRTRUST_PINS": pins})
 	assert.NilError(t, runCommand(t, d, "inspect", host+"/app"))
-	var out []inspectJSON
-	assert.NilError(t, json.Unmarshal(cli.outBuf.Bytes(), &out))
-	assert.DeepEqual(t, out[0].Pinned, &pinJSON{Name: host + "/app", KeyIDs: []string{root}})
+	var out []cmdutil.InspectJSON
+	assert.NilError(t, json.Unmarshal(cli.OutBuf.Bytes(), &out))
+	assert.DeepEqual(t, out[0].Pinned, &cmdutil.PinJSON{Name: host + "/app", KeyIDs: []string{root}})
 
-	cli.outBuf.Reset()
+	cli.OutBuf.Reset()
 	assert.NilError(t, runCommand(t, d, "inspect", "--pretty", host+"/app"))
-	assert.Check(t, strings.HasSuffix(cli.outBuf.String(), "  Root Key:\t"+root+"\n\nPinned ("+host+"/app) to root key "+root+"\n"), cli.outBuf.String())
+	assert.Check(t, strings.HasSuffix(cli.OutBuf.String(), "  Root Key:\t"+root+"\n\nPinned ("+host+"/app) to root key "+root+"\n"), cli.OutBuf.String())
 
 	// Unpinned: Docker's output, without a Pinned field.
-	d2, cli2, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+	d2, cli2, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 	assert.NilError(t, runCommand(t, d2, "inspect", host+"/app"))
-	assert.Check(t, !strings.Contains(cli2.outBuf.String(), "Pinned"))
+	assert.Check(t, !strings.Contains(cli2.OutBuf.String(), "Pinned"))
 }
 
 func TestDoctorChecksPins(t *testing.T) {
@@ -433,13 +437,13 @@ func TestDoctorChecksPins(t *testing.T) {
 		{name: "unpinned under --require-pin", args: []string{"--require-pin"}, status: "fail", msg: "and pins are required (--require-pin)", trust: "fail"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+			d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 			args := []string{"--pins", writePins(t, tc.pins)}
 			args = append(append(args, tc.args...), "doctor", "--format", "json", host+"/app:v1")
 			_ = runCommand(t, d, args...)
-			var rep doctorReport
-			assert.NilError(t, json.Unmarshal(cli.outBuf.Bytes(), &rep))
-			got := map[string]doctorCheck{}
+			var rep doctor.DoctorReport
+			assert.NilError(t, json.Unmarshal(cli.OutBuf.Bytes(), &rep))
+			got := map[string]doctor.DoctorCheck{}
 			for _, c := range rep.Checks {
 				got[c.Name] = c
 			}
@@ -457,7 +461,7 @@ func TestDoctorChecksPins(t *testing.T) {
 func TestOfflineRefusesAnExpiredCache(t *testing.T) {
 	sb, _ := signedSandbox(t)
 	host := sb.Host()
-	d, _, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 	assert.NilError(t, runCommand(t, d, "resolve", host+"/app:v1"))
 
 	assert.NilError(t, sb.SetHostile("app", sandbox.HostileFreeze))
@@ -481,21 +485,21 @@ func TestOfflineRefusesAnExpiredCache(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Equal(t, resp.StatusCode, http.StatusOK)
 	assert.NilError(t, sb.SetHostile("app", sandbox.HostileOff))
-	cached := filepath.Join(d.configDir, "trust", "tuf", filepath.FromSlash(gun), "metadata", "timestamp.json")
+	cached := filepath.Join(d.ConfigDir, "trust", "tuf", filepath.FromSlash(gun), "metadata", "timestamp.json")
 	assert.NilError(t, os.WriteFile(cached, stale, 0o600))
 
 	d2, cli, eng := otherProcess(t, d, map[string]string{"DOCKER_CONTENT_TRUST_SERVER": "https://127.0.0.1:1"})
 	err = runCommand(t, d2, "--offline", "pull", host+"/app:v1")
 	assert.ErrorContains(t, err, "out-of-date")
 	assert.ErrorContains(t, err, "--offline uses the cache only while its timestamp is current; this one has expired")
-	assert.Check(t, is.Len(eng.pulled, 0), cli.errBuf.String())
+	assert.Check(t, is.Len(eng.Pulled, 0), cli.ErrBuf.String())
 }
 
 // TestCAPin: a repository whose root certificate a team CA issued (as
 // `notary init --rootcert` makes it) is accepted under a pin to that CA
 // and refused under a pin to another CA, by notary's own CA check.
 func TestCAPin(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	ctx := context.Background()
 	desc, err := sb.PushRandomImage(ctx, "team/app", "v1")
@@ -541,16 +545,16 @@ func TestCAPin(t *testing.T) {
 	assert.NilError(t, pub.Publish())
 
 	t.Run("pinned to the team CA", func(t *testing.T) {
-		cli := newFakeCLI(t, "")
-		d := newTestDeps(t, cli, nil)
-		assert.NilError(t, sb.InstallCA(d.configDir))
-		cli.login(host, sandbox.UserPull, sandbox.Password)
-		d.engine = &fakeEngine{}
+		cli := cmdtest.NewFakeCLI(t, "")
+		d := cmdtest.NewTestDeps(t, cli, nil)
+		assert.NilError(t, sb.InstallCA(d.ConfigDir))
+		cli.Login(host, sandbox.UserPull, sandbox.Password)
+		d.Engine = &cmdtest.FakeEngine{}
 		assert.NilError(t, runCommand(t, d, "--pins", filepath.Join(dir, "pins.json"), "pin", "add", host+"/team/", "--ca", teamFile))
-		cli.outBuf.Reset()
+		cli.OutBuf.Reset()
 		err := runCommand(t, d, "--pins", filepath.Join(dir, "pins.json"), "--require-pin", "resolve", host+"/team/app:v1")
-		assert.NilError(t, err, cli.errBuf.String())
-		assert.Equal(t, cli.outBuf.String(), host+"/team/app@"+desc.Digest.String()+"\n")
+		assert.NilError(t, err, cli.ErrBuf.String())
+		assert.Equal(t, cli.OutBuf.String(), host+"/team/app@"+desc.Digest.String()+"\n")
 		// The pins file names the CA relative to itself.
 		b, err := os.ReadFile(filepath.Join(dir, "pins.json"))
 		assert.NilError(t, err)
@@ -559,11 +563,11 @@ func TestCAPin(t *testing.T) {
 	t.Run("pinned to another CA", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "pins.json")
 		assert.NilError(t, os.WriteFile(path, []byte(`{"trust_pinning": {"ca": {"`+host+`/team/": "`+otherFile+`"}}}`), 0o644))
-		d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		err := runCommand(t, d, "--pins", path, "resolve", host+"/team/app:v1")
 		assert.ErrorContains(t, err, "1 of 1 references could not be resolved")
-		assert.Check(t, is.Contains(cli.errBuf.String(), "the root of trust for "+host+"/team/app does not match its pin ("+host+"/team/): pinned the CA in "+otherFile))
-		assert.Check(t, is.Equal(cli.outBuf.String(), ""))
+		assert.Check(t, is.Contains(cli.ErrBuf.String(), "the root of trust for "+host+"/team/app does not match its pin ("+host+"/team/): pinned the CA in "+otherFile))
+		assert.Check(t, is.Equal(cli.OutBuf.String(), ""))
 	})
 }
 
@@ -592,14 +596,14 @@ func TestOfflineWritesPushNothing(t *testing.T) {
 		{"--offline", "sign", "--local", "reg.example/app:v1"},
 	} {
 		t.Run(args[1], func(t *testing.T) {
-			cli := newFakeCLI(t, "")
-			d := newTestDeps(t, cli, nil)
-			eng := &fakeEngine{}
-			d.engine = eng
+			cli := cmdtest.NewFakeCLI(t, "")
+			d := cmdtest.NewTestDeps(t, cli, nil)
+			eng := &cmdtest.FakeEngine{}
+			d.Engine = eng
 			err := runCommand(t, d, args...)
 			assert.ErrorContains(t, err, "cannot publish trust data offline")
 			assert.ErrorContains(t, err, "Run it without --offline")
-			assert.Check(t, is.Len(eng.pushed, 0))
+			assert.Check(t, is.Len(eng.Pushed, 0))
 		})
 	}
 }
@@ -610,7 +614,7 @@ func TestOfflineWritesPushNothing(t *testing.T) {
 func TestWritesHonourPins(t *testing.T) {
 	sb, _ := signedSandbox(t)
 	host := sb.Host()
-	publisher, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	publisher, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	assert.NilError(t, runCommand(t, publisher, "sign", host+"/app:v1")) // its keys and cache are on this machine
 	pins := writePins(t, map[string][]string{host + "/app": {bogusKeyID}})
 	signer := newDelegateKey(t, "bob")
@@ -629,7 +633,7 @@ func TestWritesHonourPins(t *testing.T) {
 			if err != nil {
 				msg = err.Error()
 			}
-			msg += cli.errBuf.String()
+			msg += cli.ErrBuf.String()
 			assert.Check(t, is.Contains(msg, "does not match its pin"))
 			assert.Check(t, is.Equal(sb.Stats().Publishes, 0), "published despite the pin")
 		})

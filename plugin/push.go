@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
+
 	"github.com/docker/cli/cli"
 	"github.com/spf13/cobra"
 
@@ -18,7 +20,7 @@ type pushOptions struct {
 	disableContentTrust bool
 }
 
-func newPushCommand(d *deps) *cobra.Command {
+func newPushCommand(d *cmdutil.Deps) *cobra.Command {
 	var opts pushOptions
 	cmd := &cobra.Command{
 		Use:   "push [OPTIONS] NAME[:TAG]",
@@ -33,16 +35,16 @@ the image is in the registry unsigned.`,
 		Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.remote = args[0]
-			return runPush(cmd.Context(), d, opts, d.trusted(cmd, opts.disableContentTrust))
+			return runPush(cmd.Context(), d, opts, d.Trusted(cmd, opts.disableContentTrust))
 		},
 	}
 	flags := cmd.Flags()
 	flags.BoolVarP(&opts.quiet, "quiet", "q", false, "Suppress verbose output")
-	addContentTrustFlag(flags, &opts.disableContentTrust)
+	cmdutil.AddContentTrustFlag(flags, &opts.disableContentTrust)
 	return cmd
 }
 
-func runPush(ctx context.Context, d *deps, opts pushOptions, trusted bool) error {
+func runPush(ctx context.Context, d *cmdutil.Deps, opts pushOptions, trusted bool) error {
 	ref, err := trust.ParseRef(opts.remote)
 	if err != nil {
 		return err
@@ -50,11 +52,11 @@ func runPush(ctx context.Context, d *deps, opts pushOptions, trusted bool) error
 	if ref.Digest != "" {
 		return errors.New("cannot push a digest reference")
 	}
-	if trusted && d.offline() {
+	if trusted && d.Offline() {
 		// Refused before the image is pushed, not after.
-		return d.explained(trust.ErrOfflineWrite)
+		return d.Explained(trust.ErrOfflineWrite)
 	}
-	out := io.Writer(d.cli.Out())
+	out := io.Writer(d.CLI.Out())
 	if opts.quiet {
 		out = io.Discard
 	}
@@ -62,17 +64,17 @@ func runPush(ctx context.Context, d *deps, opts pushOptions, trusted bool) error
 		ref = ref.WithTag("latest")
 		_, _ = fmt.Fprintln(out, "Using default tag: latest")
 	}
-	pushed, err := d.engine.push(ctx, ref.String(), out)
+	pushed, err := d.Engine.Push(ctx, ref.String(), out)
 	if err != nil {
-		return d.fail(trust.OpRegistryPush, ref, err)
+		return d.Fail(trust.OpRegistryPush, ref, err)
 	}
 	if !trusted {
-		d.warnUnverified(ref.String() + " was pushed without a signature")
+		d.WarnUnverified(ref.String() + " was pushed without a signature")
 	} else if err := signPushed(ctx, d, ref, pushed, out); err != nil {
 		return newPushedUnsigned([]trust.Ref{ref}, err)
 	}
 	if opts.quiet {
-		_, _ = fmt.Fprintln(d.cli.Out(), ref.String())
+		_, _ = fmt.Fprintln(d.CLI.Out(), ref.String())
 	}
 	return nil
 }
@@ -81,25 +83,25 @@ func runPush(ctx context.Context, d *deps, opts pushOptions, trusted bool) error
 // with the containerd image store send no digest in the push stream, and the
 // registry is the authority anyway. When the engine did report a digest, the
 // two must agree, or someone pushed the tag in between.
-func signPushed(ctx context.Context, d *deps, ref trust.Ref, pushed string, out io.Writer) error {
+func signPushed(ctx context.Context, d *cmdutil.Deps, ref trust.Ref, pushed string, out io.Writer) error {
 	_, _ = fmt.Fprintln(out, "Signing and pushing trust metadata")
 	targets, err := registryTargets(ctx, d, []trust.Ref{ref}, []string{pushed})
 	if err != nil {
-		return d.fail(trust.OpRegistryRead, ref, err)
+		return d.Fail(trust.OpRegistryRead, ref, err)
 	}
 	return signTargets(ctx, d, ref, targets, out)
 }
 
 // signTargets signs targets of ref's repository in one publish and prints
 // what Docker printed.
-func signTargets(ctx context.Context, d *deps, ref trust.Ref, targets []trust.Target, out io.Writer) error {
-	repo, err := openTrust(ctx, d, ref, true)
+func signTargets(ctx context.Context, d *cmdutil.Deps, ref trust.Ref, targets []trust.Target, out io.Writer) error {
+	repo, err := cmdutil.OpenTrust(ctx, d, ref, true)
 	if err != nil {
 		return err
 	}
 	res, err := trust.Sign(ctx, repo, targets)
 	if err != nil {
-		err = d.fail(trust.OpTrustWrite, ref, err)
+		err = d.Fail(trust.OpTrustWrite, ref, err)
 		if len(targets) == 1 {
 			return signError{ref: ref.Name.Name() + ":" + targets[0].Name, err: err}
 		}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdtest"
+
 	"github.com/docker/cli/cli"
 	"github.com/opencontainers/go-digest"
 	"gotest.tools/v3/assert"
@@ -30,9 +32,9 @@ func TestPushArguments(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d := newTestDeps(t, newFakeCLI(t, ""), nil)
-			eng := &fakeEngine{}
-			d.engine, d.registry = eng, fakeRegistry{}
+			d := cmdtest.NewTestDeps(t, cmdtest.NewFakeCLI(t, ""), nil)
+			eng := &cmdtest.FakeEngine{}
+			d.Engine, d.Registry = eng, cmdtest.FakeRegistry{}
 			err := runCommand(t, d, tc.args...)
 			assert.ErrorContains(t, err, tc.wantErr)
 			var st cli.StatusError
@@ -40,7 +42,7 @@ func TestPushArguments(t *testing.T) {
 				assert.Assert(t, errors.As(err, &st))
 				assert.Equal(t, st.StatusCode, tc.code)
 			}
-			assert.Check(t, is.Len(eng.pushed, 0), "nothing may be pushed on bad input")
+			assert.Check(t, is.Len(eng.Pushed, 0), "nothing may be pushed on bad input")
 		})
 	}
 }
@@ -56,51 +58,51 @@ func TestPushDisabledContentTrustWarns(t *testing.T) {
 		{name: "environment false", env: map[string]string{"DOCKER_CONTENT_TRUST": "false"}, args: []string{"push", "myreg.azurecr.io/app:v1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cli := newFakeCLI(t, "")
-			d := newTestDeps(t, cli, tc.env)
-			eng := &fakeEngine{}
-			d.engine, d.registry = eng, fakeRegistry{} // the registry would fail: nothing may be signed
+			cli := cmdtest.NewFakeCLI(t, "")
+			d := cmdtest.NewTestDeps(t, cli, tc.env)
+			eng := &cmdtest.FakeEngine{}
+			d.Engine, d.Registry = eng, cmdtest.FakeRegistry{} // the registry would fail: nothing may be signed
 			assert.NilError(t, runCommand(t, d, tc.args...))
-			assert.DeepEqual(t, eng.pushed, []string{"myreg.azurecr.io/app:v1"})
-			assert.Check(t, is.Contains(cli.errBuf.String(), "WARNING: content trust is disabled"))
-			assert.Check(t, !strings.Contains(cli.outBuf.String(), "Signing"))
+			assert.DeepEqual(t, eng.Pushed, []string{"myreg.azurecr.io/app:v1"})
+			assert.Check(t, is.Contains(cli.ErrBuf.String(), "WARNING: content trust is disabled"))
+			assert.Check(t, !strings.Contains(cli.OutBuf.String(), "Signing"))
 		})
 	}
 }
 
 func TestPushDefaultsToLatest(t *testing.T) {
-	cli := newFakeCLI(t, "")
-	d := newTestDeps(t, cli, nil)
-	eng := &fakeEngine{}
-	d.engine = eng
+	cli := cmdtest.NewFakeCLI(t, "")
+	d := cmdtest.NewTestDeps(t, cli, nil)
+	eng := &cmdtest.FakeEngine{}
+	d.Engine = eng
 	_ = runCommand(t, d, "push", "--disable-content-trust", "myreg.azurecr.io/app")
-	assert.DeepEqual(t, eng.pushed, []string{"myreg.azurecr.io/app:latest"})
-	assert.Check(t, is.Contains(cli.outBuf.String(), "Using default tag: latest"))
+	assert.DeepEqual(t, eng.Pushed, []string{"myreg.azurecr.io/app:latest"})
+	assert.Check(t, is.Contains(cli.OutBuf.String(), "Using default tag: latest"))
 }
 
 func TestPushSignsWhatTheRegistryServes(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	ctx := context.Background()
 	desc, err := sb.PushRandomImage(ctx, "app", "v1")
 	assert.NilError(t, err)
-	d, cli, eng := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	d, cli, eng := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	image := sb.Host() + "/app:v1"
 
 	assert.NilError(t, runCommand(t, d, "push", image))
 
-	assert.DeepEqual(t, eng.pushed, []string{image})
-	out := cli.outBuf.String()
+	assert.DeepEqual(t, eng.Pushed, []string{image})
+	out := cli.OutBuf.String()
 	assert.Check(t, is.Contains(out, "Signing and pushing trust metadata\n"))
 	assert.Check(t, is.Contains(out, `Finished initializing "`+sb.Host()+`/app"`+"\n"))
 	assert.Check(t, is.Contains(out, "Successfully signed "+image+"\n"))
 
-	got, err := independentResolve(t, sb, image)
+	got, err := cmdtest.IndependentResolve(t, sb, image)
 	assert.NilError(t, err)
 	assert.Equal(t, got.Digest, desc.Digest)
 	assert.Equal(t, got.Size, desc.Size)
 
 	// Root and repository keys, Docker's layout and modes.
-	priv := filepath.Join(d.configDir, "trust", "private")
+	priv := filepath.Join(d.ConfigDir, "trust", "private")
 	st, err := os.Stat(priv)
 	assert.NilError(t, err)
 	assert.Equal(t, st.Mode().Perm(), os.FileMode(0o700))
@@ -114,78 +116,78 @@ func TestPushSignsWhatTheRegistryServes(t *testing.T) {
 		pem, err := os.ReadFile(k)
 		assert.NilError(t, err)
 		assert.Check(t, is.Contains(string(pem), "ENCRYPTED PRIVATE KEY"), k)
-		assert.Check(t, !strings.Contains(string(pem), testRepoPass) && !strings.Contains(string(pem), testRootPass))
+		assert.Check(t, !strings.Contains(string(pem), cmdtest.TestRepoPass) && !strings.Contains(string(pem), cmdtest.TestRootPass))
 	}
-	assert.Check(t, !strings.Contains(out+cli.errBuf.String(), testRepoPass), "passphrase leaked to output")
+	assert.Check(t, !strings.Contains(out+cli.ErrBuf.String(), cmdtest.TestRepoPass), "passphrase leaked to output")
 }
 
 func TestPushLaterNeedsOnlyRepositoryPassphrase(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	ctx := context.Background()
 	_, err := sb.PushRandomImage(ctx, "app", "v1")
 	assert.NilError(t, err)
-	d, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	assert.NilError(t, runCommand(t, d, "push", sb.Host()+"/app:v1"))
 
 	// Same DOCKER_CONFIG, a new process that knows only the repository passphrase.
 	desc2, err := sb.PushRandomImage(ctx, "app", "v2")
 	assert.NilError(t, err)
-	cli2 := newFakeCLI(t, "")
-	cli2.cfg = d.cli.ConfigFile()
-	d2 := newTestDeps(t, cli2, map[string]string{"DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE": testRepoPass})
-	d2.configDir, d2.engine = d.configDir, &fakeEngine{}
+	cli2 := cmdtest.NewFakeCLI(t, "")
+	cli2.Cfg = d.CLI.ConfigFile()
+	d2 := cmdtest.NewTestDeps(t, cli2, map[string]string{"DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE": cmdtest.TestRepoPass})
+	d2.ConfigDir, d2.Engine = d.ConfigDir, &cmdtest.FakeEngine{}
 	assert.NilError(t, runCommand(t, d2, "push", sb.Host()+"/app:v2"))
-	assert.Check(t, !strings.Contains(cli2.outBuf.String(), "Finished initializing"))
-	got, err := independentResolve(t, sb, sb.Host()+"/app:v2")
+	assert.Check(t, !strings.Contains(cli2.OutBuf.String(), "Finished initializing"))
+	got, err := cmdtest.IndependentResolve(t, sb, sb.Host()+"/app:v2")
 	assert.NilError(t, err)
 	assert.Equal(t, got.Digest, desc2.Digest)
 }
 
 func TestPushFailsClosed(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	_, err := sb.PushRandomImage(context.Background(), "app", "v1")
 	assert.NilError(t, err)
 	image := sb.Host() + "/app:v1"
 
 	t.Run("no passphrase source", func(t *testing.T) {
-		d, _, eng := sandboxDeps(t, sb, sandbox.UserSigner, nil)
+		d, _, eng := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, nil)
 		err := runCommand(t, d, "push", image)
 		assert.ErrorContains(t, err, image+" was pushed to the registry but is NOT signed")
 		assert.ErrorContains(t, err, "DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE")
 		var st cli.StatusError
 		assert.Assert(t, errors.As(err, &st))
 		assert.Equal(t, st.StatusCode, 1)
-		assert.Equal(t, len(eng.pushed), 1)
-		_, rerr := independentResolve(t, sb, image)
+		assert.Equal(t, len(eng.Pushed), 1)
+		_, rerr := cmdtest.IndependentResolve(t, sb, image)
 		assert.ErrorContains(t, rerr, "remote trust data does not exist")
 	})
 
 	t.Run("admin account cannot sign", func(t *testing.T) {
-		d, _, _ := sandboxDeps(t, sb, sandbox.UserAdmin, passphraseEnv())
+		d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserAdmin, cmdtest.PassphraseEnv())
 		err := runCommand(t, d, "push", image)
 		assert.ErrorContains(t, err, "NOT signed")
 		assert.ErrorContains(t, err, "AcrImageSigner")
 	})
 
 	t.Run("engine pushed another digest than the registry serves", func(t *testing.T) {
-		d, _, eng := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
-		eng.reported = digest.FromString("something else").String()
+		d, _, eng := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
+		eng.Reported = digest.FromString("something else").String()
 		err := runCommand(t, d, "push", image)
 		assert.ErrorContains(t, err, "the tag changed in between, so it was not signed")
 	})
 }
 
 func TestPushWrongRepositoryPassphraseNamesTheKey(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	_, err := sb.PushRandomImage(context.Background(), "app", "v1")
 	assert.NilError(t, err)
-	d, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	assert.NilError(t, runCommand(t, d, "push", sb.Host()+"/app:v1"))
 
-	cli2 := newFakeCLI(t, "")
-	cli2.cfg = d.cli.ConfigFile()
-	d2 := newTestDeps(t, cli2, map[string]string{"DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE": "not-the-passphrase"})
-	d2.configDir, d2.engine = d.configDir, &fakeEngine{}
+	cli2 := cmdtest.NewFakeCLI(t, "")
+	cli2.Cfg = d.CLI.ConfigFile()
+	d2 := cmdtest.NewTestDeps(t, cli2, map[string]string{"DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE": "not-the-passphrase"})
+	d2.ConfigDir, d2.Engine = d.ConfigDir, &cmdtest.FakeEngine{}
 	_, err = sb.PushRandomImage(context.Background(), "app", "v2")
 	assert.NilError(t, err)
 	err = runCommand(t, d2, "push", sb.Host()+"/app:v2")
@@ -195,16 +197,16 @@ func TestPushWrongRepositoryPassphraseNamesTheKey(t *testing.T) {
 }
 
 func TestPushWithIdentityToken(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	desc, err := sb.PushRandomImage(context.Background(), "app", "v1")
 	assert.NilError(t, err)
-	cli := newFakeCLI(t, "")
-	cli.loginIdentityToken(sb.Host(), sb.IdentityToken())
-	d := newTestDeps(t, cli, passphraseEnv())
-	assert.NilError(t, sb.InstallCA(d.configDir))
-	d.engine = &fakeEngine{}
+	cli := cmdtest.NewFakeCLI(t, "")
+	cli.LoginIdentityToken(sb.Host(), sb.IdentityToken())
+	d := cmdtest.NewTestDeps(t, cli, cmdtest.PassphraseEnv())
+	assert.NilError(t, sb.InstallCA(d.ConfigDir))
+	d.Engine = &cmdtest.FakeEngine{}
 	assert.NilError(t, runCommand(t, d, "push", sb.Host()+"/app:v1"))
-	got, err := independentResolve(t, sb, sb.Host()+"/app:v1")
+	got, err := cmdtest.IndependentResolve(t, sb, sb.Host()+"/app:v1")
 	assert.NilError(t, err)
 	assert.Equal(t, got.Digest, desc.Digest)
 }

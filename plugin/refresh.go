@@ -7,6 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/explain"
+
 	"github.com/docker/cli/cli"
 	"github.com/spf13/cobra"
 
@@ -19,7 +22,7 @@ type refreshOptions struct {
 	dryRun         bool
 }
 
-func newRefreshCommand(d *deps) *cobra.Command {
+func newRefreshCommand(d *cmdutil.Deps) *cobra.Command {
 	var opts refreshOptions
 	cmd := &cobra.Command{
 		Use:   "refresh [OPTIONS] NAME [NAME...]",
@@ -47,44 +50,44 @@ notary re-signs it in the same publish, which needs the root key too.
 	return cmd
 }
 
-func runRefresh(ctx context.Context, d *deps, opts refreshOptions) error {
-	window, err := parseDuration("--expiring-within", opts.expiringWithin)
+func runRefresh(ctx context.Context, d *cmdutil.Deps, opts refreshOptions) error {
+	window, err := cmdutil.ParseDuration("--expiring-within", opts.expiringWithin)
 	if err != nil {
 		return err
 	}
 	var failed []string
 	for _, name := range opts.names {
 		if err := refreshOne(ctx, d, name, window, opts); err != nil {
-			msg := d.userError(err).Error()
-			_, _ = fmt.Fprintf(d.cli.Err(), "%s: %s\n", name, msg)
+			msg := explain.Error(d, err).Error()
+			_, _ = fmt.Fprintf(d.CLI.Err(), "%s: %s\n", name, msg)
 			failed = append(failed, name)
 		}
 	}
 	if len(failed) > 0 {
-		return cli.StatusError{StatusCode: exitFailure, Status: fmt.Sprintf("%d of %d repositories could not be refreshed: %s", len(failed), len(opts.names), strings.Join(failed, ", "))}
+		return cli.StatusError{StatusCode: cmdutil.ExitFailure, Status: fmt.Sprintf("%d of %d repositories could not be refreshed: %s", len(failed), len(opts.names), strings.Join(failed, ", "))}
 	}
 	return nil
 }
 
-func refreshOne(ctx context.Context, d *deps, name string, window time.Duration, opts refreshOptions) error {
-	out := d.cli.Out()
-	ref, err := parseTrustRef(name, false)
+func refreshOne(ctx context.Context, d *cmdutil.Deps, name string, window time.Duration, opts refreshOptions) error {
+	out := d.CLI.Out()
+	ref, err := cmdutil.ParseTrustRef(name, false)
 	if err != nil {
 		return err
 	}
 	gun := ref.GUN().String()
-	repo, err := d.openRepo(ctx, ref, !opts.dryRun)
+	repo, err := d.OpenRepo(ctx, ref, !opts.dryRun)
 	if err != nil {
-		return d.fail(trust.OpTrustRead, ref, connectionError(err))
+		return d.Fail(trust.OpTrustRead, ref, cmdutil.ConnectionError(err))
 	}
-	trustDir := d.trustDir()
+	trustDir := d.TrustDir()
 	plan, err := trust.PlanRefresh(ctx, repo, trustDir, time.Now(), window)
 	var missing *trust.MissingKeysError
 	if errors.As(err, &missing) {
-		return fmt.Errorf("%w\n%s", err, missingKeysRemedy(missing))
+		return cmdutil.WithRemedy(err, missingKeysRemedy(missing))
 	}
 	if err != nil {
-		return d.fail(trust.OpTrustRead, ref, err)
+		return d.Fail(trust.OpTrustRead, ref, err)
 	}
 	if len(plan.Roles) == 0 {
 		_, _ = fmt.Fprintf(out, "%s: nothing expires within %s\n", gun, opts.expiringWithin)
@@ -104,11 +107,11 @@ func refreshOne(ctx context.Context, d *deps, name string, window time.Duration,
 		return nil
 	}
 	if _, err := trust.Refresh(ctx, repo, plan); err != nil {
-		return d.fail(trust.OpTrustWrite, ref, err)
+		return d.Fail(trust.OpTrustWrite, ref, err)
 	}
 	// Read back what the server now serves.
 	if _, err := repo.ListTargets(); err != nil {
-		return d.fail(trust.OpTrustRead, ref, trust.Classify(ref.GUN(), err))
+		return d.Fail(trust.OpTrustRead, ref, trust.Classify(ref.GUN(), err))
 	}
 	exp, err := trust.CachedExpiries(trustDir, ref.GUN())
 	if err != nil {

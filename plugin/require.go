@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
+
 	"github.com/opencontainers/go-digest"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -39,10 +41,10 @@ func addRequireFlags(flags *pflag.FlagSet, o *requireOptions) {
 }
 
 // requirement is --require, else ACRTRUST_REQUIRE, else dct.
-func (d *deps) requirement(o requireOptions) (string, error) {
+func requirement(d *cmdutil.Deps, o requireOptions) (string, error) {
 	r, from := o.require, "--require"
 	if r == "" {
-		r, from = d.getenv(envRequire), envRequire
+		r, from = d.Getenv(envRequire), envRequire
 	}
 	switch r {
 	case "":
@@ -50,7 +52,7 @@ func (d *deps) requirement(o requireOptions) (string, error) {
 	case requireDCT, requireNotation, requireBoth:
 		return r, nil
 	}
-	return "", usageError{fmt.Errorf("invalid %s %q: use dct, notation or both", from, r)}
+	return "", cmdutil.UsageError{Err: fmt.Errorf("invalid %s %q: use dct, notation or both", from, r)}
 }
 
 // pullTrusted is whether pull verifies: as docker decided it
@@ -58,29 +60,29 @@ func (d *deps) requirement(o requireOptions) (string, error) {
 // Notation by flag or variable is verification too; only
 // --disable-content-trust turns it off then. After content trust is gone
 // from a registry, pipelines may well set DOCKER_CONTENT_TRUST=0.
-func (d *deps) pullTrusted(cmd *cobra.Command, opts pullOptions) bool {
-	if cmd.Flags().Changed(disableContentTrustFlag) {
+func pullTrusted(d *cmdutil.Deps, cmd *cobra.Command, opts pullOptions) bool {
+	if cmd.Flags().Changed(cmdutil.DisableContentTrustFlag) {
 		return !opts.disableContentTrust
 	}
 	// An invalid requirement is verification too: pull then stops on it
 	// instead of pulling unverified.
-	if req, err := d.requirement(opts.requireOptions); err != nil || req != requireDCT {
+	if req, err := requirement(d, opts.requireOptions); err != nil || req != requireDCT {
 		return true
 	}
-	return d.env.contentTrust
+	return d.Env.ContentTrust
 }
 
 // requiredTargets resolves ref's tag (or every tag) to the digests pull
 // uses, as the requirement says, before anything is pulled.
-func (d *deps) requiredTargets(ctx context.Context, ref trust.Ref, all bool, o requireOptions) ([]trust.Target, error) {
-	req, err := d.requirement(o)
+func requiredTargets(d *cmdutil.Deps, ctx context.Context, ref trust.Ref, all bool, o requireOptions) ([]trust.Target, error) {
+	req, err := requirement(d, o)
 	if err != nil {
 		return nil, err
 	}
 	if req == requireDCT {
 		return trustedTargets(ctx, d, ref, all)
 	}
-	v, err := d.notationVerifier(o)
+	v, err := notationVerifier(d, o)
 	if err != nil {
 		return nil, err
 	}
@@ -92,22 +94,22 @@ func (d *deps) requiredTargets(ctx context.Context, ref trust.Ref, all bool, o r
 	} else {
 		tags := []string{ref.Tag}
 		if all {
-			if tags, err = d.registry.Tags(ctx, ref); err != nil {
-				return nil, d.fail(trust.OpRegistryRead, ref, err)
+			if tags, err = d.Registry.Tags(ctx, ref); err != nil {
+				return nil, d.Fail(trust.OpRegistryRead, ref, err)
 			}
-			tags = withoutReferrersTags(tags)
+			tags = cmdutil.WithoutReferrersTags(tags)
 			sort.Strings(tags)
 		}
 		for _, tag := range tags {
-			desc, err := d.registry.Resolve(ctx, ref.WithTag(tag))
+			desc, err := d.Registry.Resolve(ctx, ref.WithTag(tag))
 			if err != nil {
-				return nil, d.fail(trust.OpRegistryRead, ref, err)
+				return nil, d.Fail(trust.OpRegistryRead, ref, err)
 			}
 			targets = append(targets, trust.Target{Name: tag, Digest: desc.Digest, Size: desc.Size})
 		}
 	}
 	for _, t := range targets {
-		if err := d.verifyNotation(ctx, v, ref, t.Digest); err != nil {
+		if err := verifyNotation(d, ctx, v, ref, t.Digest); err != nil {
 			return nil, fmt.Errorf("%s:%s: %w", ref.Familiar(), t.Name, err)
 		}
 	}
@@ -116,12 +118,12 @@ func (d *deps) requiredTargets(ctx context.Context, ref trust.Ref, all bool, o r
 
 // notationVerifier loads the trust policy and store of the notation
 // directory in use.
-func (d *deps) notationVerifier(o requireOptions) (*notationbridge.Verifier, error) {
-	dir := d.notationDir(o.notationDir)
+func notationVerifier(d *cmdutil.Deps, o requireOptions) (*notationbridge.Verifier, error) {
+	dir := d.NotationDir(o.notationDir)
 	v, err := notationbridge.LoadVerifier(dir)
 	if errors.Is(err, notationbridge.ErrNoPolicy) {
-		return nil, fmt.Errorf("%w\nNothing was pulled or verified. Write the policy for what was migrated with `docker acrtrust migrate --emit-policy DIR ...` "+
-			"and pass --notation-dir DIR, or set up notation's own (notation policy import, notation cert add)", err)
+		return nil, cmdutil.WithRemedy(err, "Nothing was pulled or verified. Write the policy for what was migrated with `docker acrtrust migrate --emit-policy DIR ...` "+
+			"and pass --notation-dir DIR, or set up notation's own (notation policy import, notation cert add)")
 	}
 	return v, err
 }
@@ -132,11 +134,11 @@ var errNotationUnverified = errors.New("no Notation signature that the trust pol
 
 // verifyNotation checks that ref's repository has a Notation signature on
 // dgst that v's trust policy accepts.
-func (d *deps) verifyNotation(ctx context.Context, v *notationbridge.Verifier, ref trust.Ref, dgst digest.Digest) error {
-	if d.oras == nil {
+func verifyNotation(d *cmdutil.Deps, ctx context.Context, v *notationbridge.Verifier, ref trust.Ref, dgst digest.Digest) error {
+	if d.ORAS == nil {
 		return errors.New("verifying Notation signatures needs the registry client of docker acrtrust")
 	}
-	return d.oras.WithRepository(ref, func(r *remote.Repository) error {
+	return d.ORAS.WithRepository(ref, func(r *remote.Repository) error {
 		_, err := v.Verify(ctx, notationbridge.NewRepository(r), ref.Name.Name()+"@"+dgst.String())
 		if err != nil {
 			return fmt.Errorf("%w on %s: %w", errNotationUnverified, dgst, err)
@@ -154,17 +156,17 @@ type notationTagReport struct {
 }
 
 // verifyRequired is verify for one argument under the requirement.
-func verifyRequired(ctx context.Context, d *deps, image string, window time.Duration, opts verifyOptions) (verifyReport, error) {
-	req, err := d.requirement(opts.requireOptions)
+func verifyRequired(ctx context.Context, d *cmdutil.Deps, image string, window time.Duration, opts verifyOptions) (verifyReport, error) {
+	req, err := requirement(d, opts.requireOptions)
 	if err != nil {
 		return verifyReport{Name: image}, err
 	}
 	if req == requireDCT {
 		return verifyOne(ctx, d, image, window, opts.allowUnsigned)
 	}
-	v, err := d.notationVerifier(opts.requireOptions)
+	v, err := notationVerifier(d, opts.requireOptions)
 	if err != nil {
-		return verifyReport{Name: image, Tags: []trust.TagReport{}, Expiring: []expiringRole{}}, err
+		return verifyReport{Name: image, Tags: []trust.TagReport{}, Expiring: []cmdutil.ExpiringRole{}}, err
 	}
 	if req == requireBoth {
 		rep, err := verifyOne(ctx, d, image, window, opts.allowUnsigned)
@@ -178,7 +180,7 @@ func verifyRequired(ctx context.Context, d *deps, image string, window time.Dura
 				continue
 			}
 			nr := notationTagReport{Tag: t.Tag, Digest: t.SignedDigest, OK: true}
-			if err := d.verifyNotation(ctx, v, ref, t.SignedDigest); err != nil {
+			if err := verifyNotation(d, ctx, v, ref, t.SignedDigest); err != nil {
 				nr.OK, nr.Error, rep.OK = false, err.Error(), false
 			}
 			rep.Notation = append(rep.Notation, nr)
@@ -188,7 +190,7 @@ func verifyRequired(ctx context.Context, d *deps, image string, window time.Dura
 
 	// Notation alone: content trust is not read at all, so this works on a
 	// registry whose content trust data is gone.
-	rep := verifyReport{Name: image, Tags: []trust.TagReport{}, Expiring: []expiringRole{}, Notation: []notationTagReport{}}
+	rep := verifyReport{Name: image, Tags: []trust.TagReport{}, Expiring: []cmdutil.ExpiringRole{}, Notation: []notationTagReport{}}
 	ref, err := trust.ParseRef(image)
 	if err != nil {
 		return rep, err
@@ -199,20 +201,20 @@ func verifyRequired(ctx context.Context, d *deps, image string, window time.Dura
 	rep.Repository = ref.Name.Name()
 	tags := []string{ref.Tag}
 	if ref.Tag == "" {
-		if tags, err = d.registry.Tags(ctx, ref); err != nil {
-			return rep, d.fail(trust.OpRegistryRead, ref, err)
+		if tags, err = d.Registry.Tags(ctx, ref); err != nil {
+			return rep, d.Fail(trust.OpRegistryRead, ref, err)
 		}
-		tags = withoutReferrersTags(tags)
+		tags = cmdutil.WithoutReferrersTags(tags)
 		sort.Strings(tags)
 	}
 	rep.OK = true
 	for _, tag := range tags {
-		desc, err := d.registry.Resolve(ctx, ref.WithTag(tag))
+		desc, err := d.Registry.Resolve(ctx, ref.WithTag(tag))
 		if err != nil {
-			return rep, d.fail(trust.OpRegistryRead, ref, err)
+			return rep, d.Fail(trust.OpRegistryRead, ref, err)
 		}
 		nr := notationTagReport{Tag: tag, Digest: desc.Digest, OK: true}
-		if err := d.verifyNotation(ctx, v, ref, desc.Digest); err != nil {
+		if err := verifyNotation(d, ctx, v, ref, desc.Digest); err != nil {
 			nr.OK, nr.Error = false, err.Error()
 			if !opts.allowUnsigned || !notationbridge.IsNoSignature(err) {
 				rep.OK = false
@@ -224,11 +226,11 @@ func verifyRequired(ctx context.Context, d *deps, image string, window time.Dura
 }
 
 // printNotationReport prints the Notation column of verify.
-func printNotationReport(d *deps, rep verifyReport) error {
+func printNotationReport(d *cmdutil.Deps, rep verifyReport) error {
 	if rep.Notation == nil {
 		return nil
 	}
-	out := d.cli.Out()
+	out := d.CLI.Out()
 	_, _ = fmt.Fprintf(out, "Notation signatures of %s:\n", rep.Repository)
 	rows := [][]string{{"TAG", "NOTATION", "DIGEST"}}
 	for _, n := range rep.Notation {
@@ -238,7 +240,7 @@ func printNotationReport(d *deps, rep verifyReport) error {
 		}
 		rows = append(rows, []string{n.Tag, status, n.Digest.String()})
 	}
-	return writeTable(out, rows)
+	return cmdutil.WriteTable(out, rows)
 }
 
 // notationFailures names the tags without an accepted Notation signature.

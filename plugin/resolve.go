@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/explain"
+
 	"github.com/docker/cli/cli"
 	"github.com/spf13/cobra"
 
@@ -26,7 +29,7 @@ type resolvedImage struct {
 	Pinned    string // Name@Digest: what a deploy step pins
 }
 
-func newResolveCommand(d *deps) *cobra.Command {
+func newResolveCommand(d *cmdutil.Deps) *cobra.Command {
 	var opts resolveOptions
 	cmd := &cobra.Command{
 		Use:   "resolve [OPTIONS] IMAGE:TAG [IMAGE:TAG...]",
@@ -40,11 +43,11 @@ prints nothing on stdout and an error on stderr; the exit code is then 1.`,
 			return runResolve(cmd.Context(), d, opts)
 		},
 	}
-	addFormatFlag(cmd, &opts.format, jsonOrTemplate)
+	cmdutil.AddFormatFlag(cmd, &opts.format, cmdutil.JSONOrTemplate)
 	return cmd
 }
 
-func runResolve(ctx context.Context, d *deps, opts resolveOptions) error {
+func runResolve(ctx context.Context, d *cmdutil.Deps, opts resolveOptions) error {
 	repos := map[string]trust.Repository{}
 	var (
 		results []resolvedImage
@@ -54,41 +57,41 @@ func runResolve(ctx context.Context, d *deps, opts resolveOptions) error {
 		r, err := resolveOne(ctx, d, repos, image)
 		if err != nil {
 			failed++
-			_, _ = fmt.Fprintf(d.cli.Err(), "%s: %s\n", image, d.userError(err))
+			_, _ = fmt.Fprintf(d.CLI.Err(), "%s: %s\n", image, explain.Error(d, err))
 			continue
 		}
 		results = append(results, r)
 		if opts.format == "" {
-			_, _ = fmt.Fprintln(d.cli.Out(), r.Pinned)
+			_, _ = fmt.Fprintln(d.CLI.Out(), r.Pinned)
 		}
 	}
 	if results == nil {
 		results = []resolvedImage{}
 	}
-	if _, err := writeFormatted(d.cli.Out(), opts.format, results); err != nil {
+	if _, err := cmdutil.WriteFormatted(d.CLI.Out(), opts.format, results); err != nil {
 		return err
 	}
 	if failed > 0 {
-		return cli.StatusError{StatusCode: exitFailure, Status: fmt.Sprintf("%d of %d references could not be resolved", failed, len(opts.images))}
+		return cli.StatusError{StatusCode: cmdutil.ExitFailure, Status: fmt.Sprintf("%d of %d references could not be resolved", failed, len(opts.images))}
 	}
 	return nil
 }
 
-func resolveOne(ctx context.Context, d *deps, repos map[string]trust.Repository, image string) (resolvedImage, error) {
-	ref, err := parseTrustRef(image, true)
+func resolveOne(ctx context.Context, d *cmdutil.Deps, repos map[string]trust.Repository, image string) (resolvedImage, error) {
+	ref, err := cmdutil.ParseTrustRef(image, true)
 	if err != nil {
 		return resolvedImage{}, err
 	}
 	repo, ok := repos[ref.GUN().String()]
 	if !ok {
-		if repo, err = openTrust(ctx, d, ref, false); err != nil {
+		if repo, err = cmdutil.OpenTrust(ctx, d, ref, false); err != nil {
 			return resolvedImage{}, err
 		}
 		repos[ref.GUN().String()] = repo
 	}
 	t, err := trust.Resolve(ctx, repo, ref.Tag)
 	if err != nil {
-		return resolvedImage{}, d.withNotSignedRemedy(d.fail(trust.OpTrustRead, ref, d.unsignedOrMissing(ctx, ref, err)), ref,
+		return resolvedImage{}, d.WithNotSignedRemedy(d.Fail(trust.OpTrustRead, ref, d.UnsignedOrMissing(ctx, ref, err)), ref,
 			", so nothing was printed for it: resolve never gives an unverified digest", "")
 	}
 	return resolvedImage{

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
+
 	"github.com/docker/cli/cli"
 	"github.com/spf13/cobra"
 
@@ -15,7 +17,7 @@ type revokeOptions struct {
 	yes    bool
 }
 
-func newRevokeCommand(d *deps) *cobra.Command {
+func newRevokeCommand(d *cmdutil.Deps) *cobra.Command {
 	var opts revokeOptions
 	cmd := &cobra.Command{
 		Use:   "revoke [OPTIONS] IMAGE[:TAG]",
@@ -36,7 +38,7 @@ stdin is not a terminal, -y is required.`,
 	return cmd
 }
 
-func runRevoke(ctx context.Context, d *deps, opts revokeOptions) error {
+func runRevoke(ctx context.Context, d *cmdutil.Deps, opts revokeOptions) error {
 	ref, err := trust.ParseRef(opts.remote)
 	if err != nil {
 		return err
@@ -46,7 +48,7 @@ func runRevoke(ctx context.Context, d *deps, opts revokeOptions) error {
 	}
 	if ref.Tag == "" && !opts.yes {
 		question := fmt.Sprintf("Confirm you would like to delete all signature data for %s?", opts.remote)
-		ok, err := confirm(ctx, d.cli.In(), d.cli.Out(), question, "deleting all signature data for "+opts.remote, "-y")
+		ok, err := cmdutil.Confirm(ctx, d.CLI.In(), d.CLI.Out(), question, "deleting all signature data for "+opts.remote, "-y")
 		if err != nil {
 			return err
 		}
@@ -56,13 +58,13 @@ func runRevoke(ctx context.Context, d *deps, opts revokeOptions) error {
 		}
 	}
 
-	repo, err := openTrust(ctx, d, ref, true)
+	repo, err := cmdutil.OpenTrust(ctx, d, ref, true)
 	if err != nil {
 		return err
 	}
 	if _, err := trust.Revoke(ctx, repo, ref.Tag); err != nil {
-		return fmt.Errorf("could not remove signature for %s: %w", opts.remote, d.fail(trust.OpTrustWrite, ref, err))
+		return fmt.Errorf("could not remove signature for %s: %w", opts.remote, d.Fail(trust.OpTrustWrite, ref, err))
 	}
-	_, _ = fmt.Fprintf(d.cli.Out(), "Successfully deleted signature for %s\n", opts.remote)
+	_, _ = fmt.Fprintf(d.CLI.Out(), "Successfully deleted signature for %s\n", opts.remote)
 	return nil
 }

@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdtest"
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
+
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
@@ -13,25 +16,25 @@ import (
 )
 
 // signedApp pushes and signs app:v1 and app:v2 and returns the publisher's deps.
-func signedApp(t *testing.T, sb *sandbox.Sandbox) *deps {
+func signedApp(t *testing.T, sb *sandbox.Sandbox) *cmdutil.Deps {
 	t.Helper()
 	pushImages(t, sb, "app", "v1", "v2")
-	d, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	assert.NilError(t, runCommand(t, d, "sign", sb.Host()+"/app:v1", sb.Host()+"/app:v2"))
 	return d
 }
 
 func TestRevokeOneTag(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	d, cli := sameMachine(t, signedApp(t, sb))
 
 	assert.NilError(t, runCommand(t, d, "revoke", host+"/app:v1"))
-	assert.Equal(t, cli.outBuf.String(), "Successfully deleted signature for "+host+"/app:v1\n")
+	assert.Equal(t, cli.OutBuf.String(), "Successfully deleted signature for "+host+"/app:v1\n")
 
-	_, err := independentResolve(t, sb, host+"/app:v1")
+	_, err := cmdtest.IndependentResolve(t, sb, host+"/app:v1")
 	assert.Check(t, is.Equal(trust.KindOf(err), trust.KindNotSigned), "v1 no longer pulls: %v", err)
-	_, err = independentResolve(t, sb, host+"/app:v2")
+	_, err = cmdtest.IndependentResolve(t, sb, host+"/app:v2")
 	assert.Check(t, err, "v2 is untouched")
 }
 
@@ -52,14 +55,14 @@ func TestRevokeAll(t *testing.T) {
 		{name: "stdin not a terminal", stdin: "y\n", wantErr: "needs a confirmation, and stdin is not a terminal to ask for one\nPass -y to go ahead without a prompt."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sb := startSandbox(t)
+			sb := cmdtest.StartSandbox(t)
 			host := sb.Host()
 			publisher := signedApp(t, sb)
 			d, _ := sameMachine(t, publisher)
-			cli := newFakeCLI(t, tc.stdin)
-			cli.cfg = d.cli.ConfigFile()
-			cli.in.SetIsTerminal(tc.terminal)
-			d.cli = cli
+			cli := cmdtest.NewFakeCLI(t, tc.stdin)
+			cli.Cfg = d.CLI.ConfigFile()
+			cli.Stdin.SetIsTerminal(tc.terminal)
+			d.CLI = cli
 
 			sb.ResetStats()
 			err := runCommand(t, d, append([]string{"revoke"}, append(tc.args, host+"/app")...)...)
@@ -68,17 +71,17 @@ func TestRevokeAll(t *testing.T) {
 			case tc.wantErr != "":
 				assert.Check(t, is.ErrorContains(err, tc.wantErr))
 				assert.Check(t, is.ErrorContains(err, "Pass -y to go ahead without a prompt."))
-				assert.Check(t, !strings.Contains(cli.outBuf.String(), "Confirm"), "no question nobody can answer")
+				assert.Check(t, !strings.Contains(cli.OutBuf.String(), "Confirm"), "no question nobody can answer")
 			case tc.terminal:
 				assert.NilError(t, err)
-				assert.Check(t, strings.HasPrefix(cli.outBuf.String(), prompt), cli.outBuf.String())
+				assert.Check(t, strings.HasPrefix(cli.OutBuf.String(), prompt), cli.OutBuf.String())
 			default:
 				assert.NilError(t, err)
 			}
 
 			all, rerr := trust.ResolveAll(context.Background(), independentRepo(t, sb, "app"))
 			if tc.revoked {
-				assert.Check(t, is.Contains(cli.outBuf.String(), "Successfully deleted signature for "+host+"/app\n"))
+				assert.Check(t, is.Contains(cli.OutBuf.String(), "Successfully deleted signature for "+host+"/app\n"))
 				assert.Check(t, is.Equal(trust.KindOf(rerr), trust.KindNotSigned), "nothing signed is left: %v", all)
 				assert.Check(t, is.Equal(sb.Stats().Publishes, 1), "every tag in one publish")
 			} else {
@@ -91,7 +94,7 @@ func TestRevokeAll(t *testing.T) {
 }
 
 func TestRevokeErrors(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	publisher := signedApp(t, sb)
 	for _, tc := range []struct {

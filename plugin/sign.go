@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
+
 	"github.com/docker/cli/cli"
 	"github.com/spf13/cobra"
 	"github.com/theupdateframework/notary/tuf/data"
@@ -26,7 +28,7 @@ type signOptions struct {
 	local  bool
 }
 
-func newSignCommand(d *deps) *cobra.Command {
+func newSignCommand(d *cmdutil.Deps) *cobra.Command {
 	var opts signOptions
 	cmd := &cobra.Command{
 		Use:   "sign [OPTIONS] IMAGE:TAG [IMAGE:TAG...]",
@@ -53,13 +55,13 @@ signed, as docker trust sign --local did.`,
 	return cmd
 }
 
-func runSign(ctx context.Context, d *deps, opts signOptions) error {
+func runSign(ctx context.Context, d *cmdutil.Deps, opts signOptions) error {
 	groups, err := groupByRepository(opts.images)
 	if err != nil {
 		return err
 	}
-	if d.offline() {
-		return d.explained(trust.ErrOfflineWrite) // before --local pushes anything
+	if d.Offline() {
+		return d.Explained(trust.ErrOfflineWrite) // before --local pushes anything
 	}
 	var errs []error
 	for _, g := range groups {
@@ -86,7 +88,7 @@ func groupByRepository(images []string) ([][]trust.Ref, error) {
 		// name:tag@digest is refused too: the tag is what gets signed,
 		// with what the registry serves for it, not a digest from the
 		// command line.
-		ref, err := parseTrustRef(image, true)
+		ref, err := cmdutil.ParseTrustRef(image, true)
 		if err != nil {
 			return nil, err
 		}
@@ -108,16 +110,16 @@ func groupByRepository(images []string) ([][]trust.Ref, error) {
 
 // signRemote signs the tags of one repository with what the registry
 // serves for them.
-func signRemote(ctx context.Context, d *deps, refs []trust.Ref) error {
-	out := d.cli.Out()
+func signRemote(ctx context.Context, d *cmdutil.Deps, refs []trust.Ref) error {
+	out := d.CLI.Out()
 	for _, ref := range refs {
 		_, _ = fmt.Fprintln(out, "Signing and pushing trust metadata for", ref.Original)
 	}
 	targets, err := registryTargets(ctx, d, refs, nil)
 	if err != nil {
-		return d.fail(trust.OpRegistryRead, refs[0], err)
+		return d.Fail(trust.OpRegistryRead, refs[0], err)
 	}
-	repo, err := openTrust(ctx, d, refs[0], true)
+	repo, err := cmdutil.OpenTrust(ctx, d, refs[0], true)
 	if err != nil {
 		return err
 	}
@@ -125,7 +127,7 @@ func signRemote(ctx context.Context, d *deps, refs []trust.Ref) error {
 
 	res, err := trust.Sign(ctx, repo, targets)
 	if err != nil {
-		return signFailure(refs, d.fail(trust.OpTrustWrite, refs[0], err))
+		return signFailure(refs, d.Fail(trust.OpTrustWrite, refs[0], err))
 	}
 	if res.Initialized {
 		_, _ = fmt.Fprintln(out, "Finished initializing signed repository for", refs[0].Original)
@@ -171,9 +173,9 @@ func roleNames(roles []data.RoleName) string {
 
 // signLocal pushes the local images of one repository, then signs them
 // with what the registry now serves, as push does.
-func signLocal(ctx context.Context, d *deps, refs []trust.Ref) error {
-	return pushAndSign(ctx, d, refs, d.cli.Out(), func(ref trust.Ref) {
-		_, _ = fmt.Fprintf(d.cli.Err(), "Signing and pushing trust data for local image %s, may overwrite remote trust data\n", ref.Original)
+func signLocal(ctx context.Context, d *cmdutil.Deps, refs []trust.Ref) error {
+	return pushAndSign(ctx, d, refs, d.CLI.Out(), func(ref trust.Ref) {
+		_, _ = fmt.Fprintf(d.CLI.Err(), "Signing and pushing trust data for local image %s, may overwrite remote trust data\n", ref.Original)
 	})
 }
 
@@ -181,13 +183,13 @@ func signLocal(ctx context.Context, d *deps, refs []trust.Ref) error {
 // set, is called before each push), then signs them in one publish with
 // what the registry now serves. It fails closed: a push that cannot be
 // signed is an error that says the image is in the registry unsigned.
-func pushAndSign(ctx context.Context, d *deps, refs []trust.Ref, out io.Writer, announce func(trust.Ref)) error {
+func pushAndSign(ctx context.Context, d *cmdutil.Deps, refs []trust.Ref, out io.Writer, announce func(trust.Ref)) error {
 	pushed := make([]string, len(refs))
 	for i, ref := range refs {
 		if announce != nil {
 			announce(ref)
 		}
-		dgst, err := d.engine.push(ctx, ref.String(), out)
+		dgst, err := d.Engine.Push(ctx, ref.String(), out)
 		if err != nil {
 			return err
 		}
@@ -229,7 +231,7 @@ func (e *pushedUnsignedError) Unwrap() error { return e.err }
 // Remedy is the cause's remedy, then how to sign what was pushed.
 func (e *pushedUnsignedError) Remedy() string {
 	r := fmt.Sprintf("Once the cause is fixed, sign what the registry now serves: `docker acrtrust sign %s`.", strings.Join(e.refs, " "))
-	if cause := RemedyOf(e.err); cause != "" {
+	if cause := cmdutil.RemedyOf(e.err); cause != "" {
 		r = cause + "\n" + r
 	}
 	return r
@@ -238,12 +240,12 @@ func (e *pushedUnsignedError) Remedy() string {
 // registryTargets reads the digest and size of each tag from the
 // registry, a few at a time. When pushed[i] is a digest the engine
 // reported, the registry must serve the same, or the tag moved in between.
-func registryTargets(ctx context.Context, d *deps, refs []trust.Ref, pushed []string) ([]trust.Target, error) {
+func registryTargets(ctx context.Context, d *cmdutil.Deps, refs []trust.Ref, pushed []string) ([]trust.Target, error) {
 	targets := make([]trust.Target, len(refs))
 	errs := make([]error, len(refs))
 	resolve := func(i int) {
 		ref := refs[i]
-		desc, err := d.registry.Resolve(ctx, ref)
+		desc, err := d.Registry.Resolve(ctx, ref)
 		switch {
 		case errors.Is(err, errdef.ErrNotFound):
 			errs[i] = &notInRegistryError{ref: ref.String(), err: err}
@@ -300,7 +302,7 @@ func printExistingSignatures(ctx context.Context, out io.Writer, repo trust.Repo
 		}
 		signers := strings.Join(t.Signers, ", ")
 		if signers == "" {
-			signers = repoAdminName
+			signers = cmdutil.RepoAdminName
 		}
 		_, _ = fmt.Fprintf(out, "Existing signatures for tag %s digest %s from:\n%s\n", t.Tag, t.Digest, signers)
 	}

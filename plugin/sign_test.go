@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdtest"
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
+
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/theupdateframework/notary/client"
@@ -70,18 +73,18 @@ func TestSignBadInputSignsNothing(t *testing.T) {
 		{name: "no argument", args: []string{"sign"}, wantErr: "requires at least 1 argument"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cli := newFakeCLI(t, "")
-			d := newTestDeps(t, cli, nil)
-			eng := &fakeEngine{}
-			d.engine, d.registry = eng, fakeRegistry{descs: map[string]ocispec.Descriptor{"reg.example/a:v1": descriptorOf("a")}}
-			d.openRepo = func(context.Context, trust.Ref, bool) (trust.Repository, error) {
+			cli := cmdtest.NewFakeCLI(t, "")
+			d := cmdtest.NewTestDeps(t, cli, nil)
+			eng := &cmdtest.FakeEngine{}
+			d.Engine, d.Registry = eng, cmdtest.FakeRegistry{Descs: map[string]ocispec.Descriptor{"reg.example/a:v1": cmdtest.DescriptorOf("a")}}
+			d.OpenRepo = func(context.Context, trust.Ref, bool) (trust.Repository, error) {
 				t.Fatal("no trust data may be opened on bad input")
 				return nil, nil
 			}
 			err := runCommand(t, d, tc.args...)
 			assert.Check(t, is.ErrorContains(err, tc.wantErr))
-			assert.Check(t, is.Len(eng.pushed, 0))
-			assert.Check(t, !strings.Contains(cli.outBuf.String(), "Signing"))
+			assert.Check(t, is.Len(eng.Pushed, 0))
+			assert.Check(t, !strings.Contains(cli.OutBuf.String(), "Signing"))
 		})
 	}
 }
@@ -133,18 +136,18 @@ func pushImages(t *testing.T, sb *sandbox.Sandbox, repo string, tags ...string) 
 }
 
 func TestSignRemoteImage(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	pushed := pushImages(t, sb, "app", "v1")
 
-	d, cli, eng := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	d, cli, eng := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	assert.NilError(t, runCommand(t, d, "sign", host+"/app:v1"))
 
 	ref := host + "/app:v1"
-	assert.Equal(t, cli.outBuf.String(), "Signing and pushing trust metadata for "+ref+"\n"+
+	assert.Equal(t, cli.OutBuf.String(), "Signing and pushing trust metadata for "+ref+"\n"+
 		"Finished initializing signed repository for "+ref+"\n"+
 		"Successfully signed "+ref+"\n")
-	assert.Check(t, is.Len(eng.pushed, 0), "remote signing pushes nothing")
+	assert.Check(t, is.Len(eng.Pushed, 0), "remote signing pushes nothing")
 
 	// A fresh repository is signed by its admin into targets: no signer
 	// named after the login, no delegation at all.
@@ -153,48 +156,48 @@ func TestSignRemoteImage(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Check(t, is.Len(delegations, 0))
 
-	got, err := independentResolve(t, sb, ref)
+	got, err := cmdtest.IndependentResolve(t, sb, ref)
 	assert.NilError(t, err)
 	assert.Check(t, is.Equal(got.Digest, pushed["v1"].Digest))
 	assert.Check(t, is.Equal(got.Size, pushed["v1"].Size))
 }
 
 func TestSignFreshRepositoryWithIdentityToken(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	pushImages(t, sb, "app", "v1")
 
-	cli := newFakeCLI(t, "")
-	cli.loginIdentityToken(host, sb.IdentityToken())
-	d := newTestDeps(t, cli, passphraseEnv())
-	assert.NilError(t, sb.InstallCA(d.configDir))
-	d.engine = &fakeEngine{}
+	cli := cmdtest.NewFakeCLI(t, "")
+	cli.LoginIdentityToken(host, sb.IdentityToken())
+	d := cmdtest.NewTestDeps(t, cli, cmdtest.PassphraseEnv())
+	assert.NilError(t, sb.InstallCA(d.ConfigDir))
+	d.Engine = &cmdtest.FakeEngine{}
 	assert.NilError(t, runCommand(t, d, "sign", host+"/app:v1"))
 
-	assert.Check(t, !strings.Contains(cli.outBuf.String(), "Created signer"), "docker named a signer after the login (00000000-...)")
+	assert.Check(t, !strings.Contains(cli.OutBuf.String(), "Created signer"), "docker named a signer after the login (00000000-...)")
 	roles := signedRoles(t, sb, "app", "v1")
 	_, inTargets := roles[data.CanonicalTargetsRole]
 	assert.Check(t, inTargets && len(roles) == 1, "signed into targets only: %v", roles)
 }
 
 func TestSignMultiPlatformIndex(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	index, err := sb.PushRandomIndex(context.Background(), "multi", "v1")
 	assert.NilError(t, err)
 	assert.Equal(t, index.MediaType, ocispec.MediaTypeImageIndex)
 
-	d, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	assert.NilError(t, runCommand(t, d, "sign", host+"/multi:v1"))
 
-	got, err := independentResolve(t, sb, host+"/multi:v1")
+	got, err := cmdtest.IndependentResolve(t, sb, host+"/multi:v1")
 	assert.NilError(t, err)
 	assert.Check(t, is.Equal(got.Digest, index.Digest), "the index is signed, not one platform's manifest")
 	assert.Check(t, is.Equal(got.Size, index.Size))
 }
 
 func TestSignManyTagsOnePublishPerRepository(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	const n = 100
 	var tags, args []string
@@ -207,7 +210,7 @@ func TestSignManyTagsOnePublishPerRepository(t *testing.T) {
 	args = append(args, host+"/other:v1")
 
 	// The repository exists already, as in a pipeline that signs a release.
-	first, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	first, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	assert.NilError(t, runCommand(t, first, "sign", host+"/app:v0"))
 
 	sb.ResetStats()
@@ -219,9 +222,9 @@ func TestSignManyTagsOnePublishPerRepository(t *testing.T) {
 	t.Logf("signed %d tags of 2 repositories in %s: %+v", n+1, elapsed, st)
 
 	assert.Check(t, is.Equal(st.Publishes, 2), "one publish per repository")
-	assert.Check(t, is.Equal(strings.Count(cli.outBuf.String(), "Successfully signed "), n), "v0 was signed before")
-	assert.Check(t, is.Contains(cli.outBuf.String(), "Tag "+host+"/app:v0 is already signed for "+pushed["v0"].Digest.String()+" by targets (Repo Admin); nothing to sign\n"))
-	assert.Check(t, is.Contains(cli.outBuf.String(), "Existing signatures for tag v0 digest "+pushed["v0"].Digest.Encoded()+" from:\nRepo Admin\n"))
+	assert.Check(t, is.Equal(strings.Count(cli.OutBuf.String(), "Successfully signed "), n), "v0 was signed before")
+	assert.Check(t, is.Contains(cli.OutBuf.String(), "Tag "+host+"/app:v0 is already signed for "+pushed["v0"].Digest.String()+" by targets (Repo Admin); nothing to sign\n"))
+	assert.Check(t, is.Contains(cli.OutBuf.String(), "Existing signatures for tag v0 digest "+pushed["v0"].Digest.Encoded()+" from:\nRepo Admin\n"))
 
 	all, err := trust.ResolveAll(context.Background(), mustOpen(t, sb, "app"))
 	assert.NilError(t, err)
@@ -229,7 +232,7 @@ func TestSignManyTagsOnePublishPerRepository(t *testing.T) {
 	for _, tgt := range all {
 		assert.Check(t, is.Equal(tgt.Digest, pushed[tgt.Name].Digest), tgt.Name)
 	}
-	got, err := independentResolve(t, sb, host+"/other:v1")
+	got, err := cmdtest.IndependentResolve(t, sb, host+"/other:v1")
 	assert.NilError(t, err)
 	assert.Check(t, is.Equal(got.Digest, other["v1"].Digest))
 }
@@ -237,14 +240,14 @@ func TestSignManyTagsOnePublishPerRepository(t *testing.T) {
 // sameMachine returns fresh deps (a new command run) over the same
 // DOCKER_CONFIG, login, environment and engine as d: the same publisher
 // running another command.
-func sameMachine(t *testing.T, d *deps) (*deps, *fakeCLI) {
+func sameMachine(t *testing.T, d *cmdutil.Deps) (*cmdutil.Deps, *cmdtest.FakeCLI) {
 	t.Helper()
-	cli := newFakeCLI(t, "")
-	for host, ac := range d.cli.ConfigFile().AuthConfigs {
-		cli.cfg.AuthConfigs[host] = ac
+	cli := cmdtest.NewFakeCLI(t, "")
+	for host, ac := range d.CLI.ConfigFile().AuthConfigs {
+		cli.Cfg.AuthConfigs[host] = ac
 	}
-	next := newTestDeps(t, cli, nil)
-	next.getenv, next.configDir, next.engine = d.getenv, d.configDir, d.engine
+	next := cmdtest.NewTestDeps(t, cli, nil)
+	next.Getenv, next.ConfigDir, next.Engine = d.Getenv, d.ConfigDir, d.Engine
 	return next, cli
 }
 
@@ -255,29 +258,29 @@ func mustOpen(t *testing.T, sb *sandbox.Sandbox, repo string) trust.Repository {
 }
 
 func TestSignReplacedDigestIsReported(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	first := pushImages(t, sb, "app", "v1")
-	d, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	assert.NilError(t, runCommand(t, d, "sign", host+"/app:v1"))
 
 	second := pushImages(t, sb, "app", "v1") // the tag moved
 	d, cli := sameMachine(t, d)
 	assert.NilError(t, runCommand(t, d, "sign", host+"/app:v1"))
-	out := cli.outBuf.String()
+	out := cli.OutBuf.String()
 	assert.Check(t, is.Contains(out, "Existing signatures for tag v1 digest "+first["v1"].Digest.Encoded()+" from:\nRepo Admin\n"))
 	assert.Check(t, is.Contains(out, fmt.Sprintf("Tag v1 was signed for %s; it is now signed for %s\n", first["v1"].Digest, second["v1"].Digest)))
 
-	got, err := independentResolve(t, sb, host+"/app:v1")
+	got, err := cmdtest.IndependentResolve(t, sb, host+"/app:v1")
 	assert.NilError(t, err)
 	assert.Check(t, is.Equal(got.Digest, second["v1"].Digest))
 }
 
 func TestSignTagNotInRegistry(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	pushImages(t, sb, "app", "v1")
-	d, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	sb.ResetStats()
 	err := runCommand(t, d, "sign", host+"/app:v1", host+"/app:nope")
 	assert.Check(t, is.ErrorContains(err, host+"/app:nope is not in the registry, so there is nothing to sign"))
@@ -286,26 +289,26 @@ func TestSignTagNotInRegistry(t *testing.T) {
 }
 
 func TestSignLocalPushesThenSigns(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	ref := host + "/app:v1"
-	d, cli, eng := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	d, cli, eng := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	// The fake engine's push is stood in for by the sandbox: after it, the
 	// registry serves the image.
 	pushed := pushImages(t, sb, "app", "v1")
-	eng.reported = pushed["v1"].Digest.String()
+	eng.Reported = pushed["v1"].Digest.String()
 
 	assert.NilError(t, runCommand(t, d, "sign", "--local", ref))
-	assert.Check(t, is.DeepEqual(eng.pushed, []string{ref}))
-	assert.Check(t, is.Contains(cli.errBuf.String(), "Signing and pushing trust data for local image "+ref+", may overwrite remote trust data\n"))
-	assert.Check(t, is.Contains(cli.outBuf.String(), "pushing "+ref+"\nSigning and pushing trust metadata\n"))
-	assert.Check(t, is.Contains(cli.outBuf.String(), "Successfully signed "+ref+"\n"))
-	got, err := independentResolve(t, sb, ref)
+	assert.Check(t, is.DeepEqual(eng.Pushed, []string{ref}))
+	assert.Check(t, is.Contains(cli.ErrBuf.String(), "Signing and pushing trust data for local image "+ref+", may overwrite remote trust data\n"))
+	assert.Check(t, is.Contains(cli.OutBuf.String(), "pushing "+ref+"\nSigning and pushing trust metadata\n"))
+	assert.Check(t, is.Contains(cli.OutBuf.String(), "Successfully signed "+ref+"\n"))
+	got, err := cmdtest.IndependentResolve(t, sb, ref)
 	assert.NilError(t, err)
 	assert.Check(t, is.Equal(got.Digest, pushed["v1"].Digest))
 
 	// The engine reports a digest the registry does not serve: not signed.
-	eng.reported = digest.FromString("something else").String()
+	eng.Reported = digest.FromString("something else").String()
 	d, _ = sameMachine(t, d)
 	err = runCommand(t, d, "sign", "--local", ref)
 	assert.Check(t, is.ErrorContains(err, ref+" was pushed to the registry but is NOT signed"))

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdtest"
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
+
 	"github.com/opencontainers/go-digest"
 	"github.com/theupdateframework/notary"
 	"github.com/theupdateframework/notary/client"
@@ -77,24 +80,24 @@ type signerStack struct {
 
 func newSignerStack(t *testing.T) signerStack {
 	t.Helper()
-	return signerStack{sb: startSandbox(t)}
+	return signerStack{sb: cmdtest.StartSandbox(t)}
 }
 
 // machine is a user's machine: its own DOCKER_CONFIG, logged in as user.
-func (s signerStack) machine(t *testing.T, user string, env map[string]string, stdin string, terminal bool) (*deps, *fakeCLI) {
+func (s signerStack) machine(t *testing.T, user string, env map[string]string, stdin string, terminal bool) (*cmdutil.Deps, *cmdtest.FakeCLI) {
 	t.Helper()
-	d, cli, _ := sandboxDeps(t, s.sb, user, env)
-	cli.in = newFakeCLI(t, stdin).in
-	cli.in.SetIsTerminal(terminal)
+	d, cli, _ := cmdtest.SandboxDeps(t, s.sb, user, env)
+	cli.Stdin = cmdtest.NewFakeCLI(t, stdin).Stdin
+	cli.Stdin.SetIsTerminal(terminal)
 	return d, cli
 }
 
 // delegate is a signer's machine: a DOCKER_CONFIG holding only the
 // delegation key.
-func (s signerStack) delegate(t *testing.T, k delegateKey, env map[string]string, stdin string, terminal bool) (*deps, *fakeCLI) {
+func (s signerStack) delegate(t *testing.T, k delegateKey, env map[string]string, stdin string, terminal bool) (*cmdutil.Deps, *cmdtest.FakeCLI) {
 	t.Helper()
 	d, cli := s.machine(t, sandbox.UserSigner, env, stdin, terminal)
-	k.loadInto(t, d.configDir, testRepoPass)
+	k.loadInto(t, d.ConfigDir, cmdtest.TestRepoPass)
 	return d, cli
 }
 
@@ -120,13 +123,13 @@ func TestSignerAddThenSignAsDelegate(t *testing.T) {
 	st := newSignerStack(t)
 	host := st.sb.Host()
 	pushed := pushImages(t, st.sb, "app", "v1", "v2", "v3")
-	admin, _ := st.machine(t, sandbox.UserSigner, passphraseEnv(), "", false)
+	admin, _ := st.machine(t, sandbox.UserSigner, cmdtest.PassphraseEnv(), "", false)
 	assert.NilError(t, runCommand(t, admin, "sign", host+"/app:v1"))
 
 	alice := newDelegateKey(t, "alice")
 	d, cli := sameMachine(t, admin)
 	assert.NilError(t, runCommand(t, d, "signer", "add", "--key", alice.pubPath, "alice", host+"/app"))
-	assert.Equal(t, cli.outBuf.String(), "Adding signer \"alice\" to "+host+"/app...\n"+
+	assert.Equal(t, cli.OutBuf.String(), "Adding signer \"alice\" to "+host+"/app...\n"+
 		"Successfully added signer: alice to "+host+"/app\n\n")
 
 	delegations, err := st.reader(t, "app").GetDelegationRoles()
@@ -141,10 +144,10 @@ func TestSignerAddThenSignAsDelegate(t *testing.T) {
 
 	t.Run("passphrase from the environment", func(t *testing.T) {
 		// Only the repository passphrase: the delegate has no root key.
-		env := map[string]string{"DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE": testRepoPass}
+		env := map[string]string{"DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE": cmdtest.TestRepoPass}
 		d, cli := st.delegate(t, alice, env, "", false)
 		assert.NilError(t, runCommand(t, d, "sign", host+"/app:v2"))
-		assert.Check(t, is.Contains(cli.outBuf.String(), "Successfully signed "+host+"/app:v2\n"))
+		assert.Check(t, is.Contains(cli.OutBuf.String(), "Successfully signed "+host+"/app:v2\n"))
 		assert.Check(t, is.DeepEqual(st.roles(t, "app", "v2"), map[data.RoleName]digest.Digest{
 			trust.ReleasesRole:        pushed["v2"].Digest,
 			trust.SignerRole("alice"): pushed["v2"].Digest,
@@ -155,10 +158,10 @@ func TestSignerAddThenSignAsDelegate(t *testing.T) {
 	})
 
 	t.Run("passphrase typed at the terminal", func(t *testing.T) {
-		d, cli := st.delegate(t, alice, nil, testRepoPass+"\n", true)
+		d, cli := st.delegate(t, alice, nil, cmdtest.TestRepoPass+"\n", true)
 		assert.NilError(t, runCommand(t, d, "sign", host+"/app:v3"))
-		assert.Check(t, is.Contains(cli.outBuf.String(), "Enter passphrase for alice key with ID "+alice.id()[:7]))
-		assert.Check(t, !strings.Contains(cli.outBuf.String()+cli.errBuf.String(), testRepoPass), "the passphrase is never echoed")
+		assert.Check(t, is.Contains(cli.OutBuf.String(), "Enter passphrase for alice key with ID "+alice.id()[:7]))
+		assert.Check(t, !strings.Contains(cli.OutBuf.String()+cli.ErrBuf.String(), cmdtest.TestRepoPass), "the passphrase is never echoed")
 		assert.Check(t, is.Equal(st.roles(t, "app", "v3")[trust.ReleasesRole], pushed["v3"].Digest))
 	})
 
@@ -172,14 +175,14 @@ func TestSignerAddThenSignAsDelegate(t *testing.T) {
 	t.Run("inspect names the signer", func(t *testing.T) {
 		d, cli := st.machine(t, sandbox.UserPull, nil, "", false)
 		assert.NilError(t, runCommand(t, d, "inspect", "--pretty", host+"/app"))
-		out := cli.outBuf.String()
+		out := cli.OutBuf.String()
 		assert.Check(t, is.Contains(out, "v1           "+pushed["v1"].Digest.Encoded()+"   (Repo Admin)\n"))
 		assert.Check(t, is.Contains(out, "v2           "+pushed["v2"].Digest.Encoded()+"   alice\n"))
 		assert.Check(t, is.Contains(out, "alice     "+alice.id()[:12]+"\n"))
 	})
 
 	t.Run("a delegate cannot revoke what the admin signed", func(t *testing.T) {
-		d, _ := st.delegate(t, alice, passphraseEnv(), "", false)
+		d, _ := st.delegate(t, alice, cmdtest.PassphraseEnv(), "", false)
 		err := runCommand(t, d, "revoke", host+"/app:v1")
 		assert.Check(t, is.ErrorContains(err, "cannot remove the signature of v1 in targets"))
 		_, err = st.resolve(t, "app", "v1")
@@ -187,19 +190,19 @@ func TestSignerAddThenSignAsDelegate(t *testing.T) {
 	})
 
 	t.Run("a delegate revokes its own signature", func(t *testing.T) {
-		d, cli := st.delegate(t, alice, passphraseEnv(), "", false)
+		d, cli := st.delegate(t, alice, cmdtest.PassphraseEnv(), "", false)
 		assert.NilError(t, runCommand(t, d, "revoke", host+"/app:v2"))
-		assert.Check(t, is.Contains(cli.outBuf.String(), "Successfully deleted signature for "+host+"/app:v2"))
+		assert.Check(t, is.Contains(cli.OutBuf.String(), "Successfully deleted signature for "+host+"/app:v2"))
 		_, err := st.resolve(t, "app", "v2")
 		assert.Check(t, is.Equal(trust.KindOf(err), trust.KindNotSigned), "%v", err)
 	})
 }
 
 func TestSignerAddInitializesRepository(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	alice, bob := newDelegateKey(t, "alice"), newDelegateKey(t, "bob")
-	d, cli, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	assert.NilError(t, runCommand(t, d, "signer", "add", "--key", alice.pubPath, "--key", bob.pubPath, "team", host+"/one", host+"/two"))
 	want := ""
 	for _, repo := range []string{host + "/one", host + "/two"} {
@@ -208,7 +211,7 @@ func TestSignerAddInitializesRepository(t *testing.T) {
 			"Successfully initialized \"" + repo + "\"\n" +
 			"Successfully added signer: team to " + repo + "\n\n"
 	}
-	assert.Equal(t, cli.outBuf.String(), want)
+	assert.Equal(t, cli.OutBuf.String(), want)
 	for _, repo := range []string{"one", "two"} {
 		delegations, err := independentRepo(t, sb, repo).GetDelegationRoles()
 		assert.NilError(t, err)
@@ -239,15 +242,15 @@ func TestSignerAddErrors(t *testing.T) {
 		{name: "no repository", args: []string{"--key", alice.pubPath, "alice"}, wantErr: "requires at least 2 arguments"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cli := newFakeCLI(t, "")
-			d := newTestDeps(t, cli, nil)
-			d.openRepo = func(context.Context, trust.Ref, bool) (trust.Repository, error) {
+			cli := cmdtest.NewFakeCLI(t, "")
+			d := cmdtest.NewTestDeps(t, cli, nil)
+			d.OpenRepo = func(context.Context, trust.Ref, bool) (trust.Repository, error) {
 				t.Fatal("no trust data may be opened on bad input")
 				return nil, nil
 			}
 			err := runCommand(t, d, append([]string{"signer", "add"}, tc.args...)...)
 			assert.Check(t, is.ErrorContains(err, tc.wantErr))
-			assert.Check(t, is.Equal(cli.outBuf.String(), ""))
+			assert.Check(t, is.Equal(cli.OutBuf.String(), ""))
 		})
 	}
 }
@@ -257,18 +260,18 @@ func TestSignerRemove(t *testing.T) {
 	host := st.sb.Host()
 	repo := host + "/app"
 	pushed := pushImages(t, st.sb, "app", "v1", "v2")
-	admin, _ := st.machine(t, sandbox.UserSigner, passphraseEnv(), "", false)
+	admin, _ := st.machine(t, sandbox.UserSigner, cmdtest.PassphraseEnv(), "", false)
 	alice, bob := newDelegateKey(t, "alice"), newDelegateKey(t, "bob")
 	assert.NilError(t, runCommand(t, admin, "signer", "add", "--key", alice.pubPath, "alice", repo))
 	d, _ := sameMachine(t, admin)
 	assert.NilError(t, runCommand(t, d, "signer", "add", "--key", bob.pubPath, "bob", repo))
-	dAlice, _ := st.delegate(t, alice, passphraseEnv(), "", false)
+	dAlice, _ := st.delegate(t, alice, cmdtest.PassphraseEnv(), "", false)
 	assert.NilError(t, runCommand(t, dAlice, "sign", host+"/app:v1"))
 
 	t.Run("a signer who is not the last is removed, without a question", func(t *testing.T) {
 		d, cli := sameMachine(t, admin)
 		assert.NilError(t, runCommand(t, d, "signer", "remove", "bob", repo))
-		assert.Equal(t, cli.outBuf.String(), "Removing signer \"bob\" from "+repo+"...\n"+
+		assert.Equal(t, cli.OutBuf.String(), "Removing signer \"bob\" from "+repo+"...\n"+
 			"Successfully removed bob from "+repo+"\n\n")
 		delegations, err := st.reader(t, "app").GetDelegationRoles()
 		assert.NilError(t, err)
@@ -286,14 +289,14 @@ func TestSignerRemove(t *testing.T) {
 		d, cli := sameMachine(t, admin)
 		err := runCommand(t, d, "signer", "remove", "mallory", repo)
 		assert.Check(t, is.ErrorContains(err, "error removing signer from: "+repo))
-		assert.Check(t, is.Contains(cli.errBuf.String(), "no signer mallory for repository "+repo))
+		assert.Check(t, is.Contains(cli.ErrBuf.String(), "no signer mallory for repository "+repo))
 	})
 
 	t.Run("releases cannot be removed", func(t *testing.T) {
 		d, cli := sameMachine(t, admin)
 		err := runCommand(t, d, "signer", "remove", "releases", repo)
 		assert.Check(t, is.ErrorContains(err, "error removing signer from: "+repo))
-		assert.Check(t, is.Contains(cli.errBuf.String(), "releases is a reserved keyword and cannot be removed"))
+		assert.Check(t, is.Contains(cli.ErrBuf.String(), "releases is a reserved keyword and cannot be removed"))
 	})
 
 	lastQuestion := "The signer \"alice\" signed the last released version of " + repo + ". " +
@@ -309,26 +312,26 @@ func TestSignerRemove(t *testing.T) {
 		d, cli := sameMachine(t, admin)
 		err := runCommand(t, d, "signer", "remove", "alice", repo)
 		assert.Check(t, is.ErrorContains(err, "error removing signer from: "+repo))
-		assert.Check(t, is.Contains(cli.errBuf.String(), "Pass -f to go ahead without a prompt."))
-		assert.Check(t, !strings.Contains(cli.outBuf.String(), "Are you sure"))
+		assert.Check(t, is.Contains(cli.ErrBuf.String(), "Pass -f to go ahead without a prompt."))
+		assert.Check(t, !strings.Contains(cli.OutBuf.String(), "Are you sure"))
 		stillThere(t)
 	})
 
 	t.Run("the last signer, declined", func(t *testing.T) {
 		d, cli := sameMachine(t, admin)
-		cli.in = newFakeCLI(t, "n\n").in
-		cli.in.SetIsTerminal(true)
+		cli.Stdin = cmdtest.NewFakeCLI(t, "n\n").Stdin
+		cli.Stdin.SetIsTerminal(true)
 		assert.NilError(t, runCommand(t, d, "signer", "remove", "alice", repo))
-		assert.Equal(t, cli.outBuf.String(), "Removing signer \"alice\" from "+repo+"...\n"+lastQuestion)
+		assert.Equal(t, cli.OutBuf.String(), "Removing signer \"alice\" from "+repo+"...\n"+lastQuestion)
 		stillThere(t)
 	})
 
 	t.Run("the last signer, confirmed", func(t *testing.T) {
 		d, cli := sameMachine(t, admin)
-		cli.in = newFakeCLI(t, "y\n").in
-		cli.in.SetIsTerminal(true)
+		cli.Stdin = cmdtest.NewFakeCLI(t, "y\n").Stdin
+		cli.Stdin.SetIsTerminal(true)
 		assert.NilError(t, runCommand(t, d, "signer", "remove", "alice", repo))
-		assert.Check(t, is.Contains(cli.outBuf.String(), lastQuestion+"Successfully removed alice from "+repo+"\n"))
+		assert.Check(t, is.Contains(cli.OutBuf.String(), lastQuestion+"Successfully removed alice from "+repo+"\n"))
 		delegations, err := st.reader(t, "app").GetDelegationRoles()
 		assert.NilError(t, err)
 		assert.Check(t, is.Len(delegations, 0), "targets/releases went with its last key")
@@ -355,13 +358,13 @@ func TestSignerRemove(t *testing.T) {
 		assert.NilError(t, runCommand(t, d, "sign", other+":v1"))
 		d, _ = sameMachine(t, admin)
 		assert.NilError(t, runCommand(t, d, "signer", "add", "--key", carol.pubPath, "carol", other))
-		dCarol, _ := st.delegate(t, carol, passphraseEnv(), "", false)
+		dCarol, _ := st.delegate(t, carol, cmdtest.PassphraseEnv(), "", false)
 		assert.NilError(t, runCommand(t, dCarol, "sign", other+":v1"))
 		assert.Check(t, is.Equal(st.roles(t, "other", "v1")[trust.ReleasesRole], otherPushed["v1"].Digest))
 
 		d, cli := sameMachine(t, admin)
 		assert.NilError(t, runCommand(t, d, "signer", "remove", "-f", "carol", other))
-		assert.Check(t, !strings.Contains(cli.outBuf.String(), "Are you sure"))
+		assert.Check(t, !strings.Contains(cli.OutBuf.String(), "Are you sure"))
 		delegations, err := st.reader(t, "other").GetDelegationRoles()
 		assert.NilError(t, err)
 		assert.Check(t, is.Len(delegations, 0))
@@ -379,12 +382,12 @@ func TestInspectSandboxGolden(t *testing.T) {
 	st := newSignerStack(t)
 	host := st.sb.Host()
 	pushed := pushImages(t, st.sb, "app", "v1", "v2", "v10")
-	admin, _ := st.machine(t, sandbox.UserSigner, passphraseEnv(), "", false)
+	admin, _ := st.machine(t, sandbox.UserSigner, cmdtest.PassphraseEnv(), "", false)
 	assert.NilError(t, runCommand(t, admin, "sign", host+"/app:v1", host+"/app:v10"))
 	alice := newDelegateKey(t, "alice")
 	d, _ := sameMachine(t, admin)
 	assert.NilError(t, runCommand(t, d, "signer", "add", "--key", alice.pubPath, "alice", host+"/app"))
-	dAlice, _ := st.delegate(t, alice, passphraseEnv(), "", false)
+	dAlice, _ := st.delegate(t, alice, cmdtest.PassphraseEnv(), "", false)
 	assert.NilError(t, runCommand(t, dAlice, "sign", host+"/app:v2"))
 
 	roles, err := st.reader(t, "app").ListRoles()
@@ -415,7 +418,7 @@ func TestInspectSandboxGolden(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			d, cli := st.machine(t, sandbox.UserPull, nil, "", false)
 			assert.NilError(t, runCommand(t, d, tc.args...))
-			golden.Assert(t, normalise.Replace(cli.outBuf.String()), tc.golden)
+			golden.Assert(t, normalise.Replace(cli.OutBuf.String()), tc.golden)
 		})
 	}
 }
@@ -436,7 +439,7 @@ func TestSignWhatIsAlreadySigned(t *testing.T) {
 	st := newSignerStack(t)
 	host := st.sb.Host()
 	pushImages(t, st.sb, "app", "v1", "v2")
-	admin, _ := st.machine(t, sandbox.UserSigner, passphraseEnv(), "", false)
+	admin, _ := st.machine(t, sandbox.UserSigner, cmdtest.PassphraseEnv(), "", false)
 	assert.NilError(t, runCommand(t, admin, "sign", host+"/app:v1"))
 	v1 := st.roles(t, "app", "v1")[data.CanonicalTargetsRole]
 
@@ -451,7 +454,7 @@ func TestSignWhatIsAlreadySigned(t *testing.T) {
 			d, cli := st.machine(t, sandbox.UserSigner, tc.env, "", false)
 			st.sb.ResetStats()
 			assert.NilError(t, runCommand(t, d, "sign", host+"/app:v1"))
-			out := cli.outBuf.String()
+			out := cli.OutBuf.String()
 			assert.Check(t, is.Contains(out, "Tag "+host+"/app:v1 is already signed for "+v1.String()+" by targets (Repo Admin); nothing to sign\n"))
 			assert.Check(t, is.Contains(out, "Nothing was published"))
 			assert.Check(t, !strings.Contains(out, "Successfully signed"), out)
@@ -466,9 +469,9 @@ func TestSignWhatIsAlreadySigned(t *testing.T) {
 		alice := newDelegateKey(t, "alice")
 		d, _ := sameMachine(t, admin)
 		assert.NilError(t, runCommand(t, d, "signer", "add", "--key", alice.pubPath, "alice", host+"/app"))
-		a, cli := st.delegate(t, alice, passphraseEnv(), "", false)
+		a, cli := st.delegate(t, alice, cmdtest.PassphraseEnv(), "", false)
 		assert.NilError(t, runCommand(t, a, "sign", host+"/app:v1"))
-		assert.Check(t, is.Contains(cli.outBuf.String(), "Successfully signed "+host+"/app:v1\n"))
+		assert.Check(t, is.Contains(cli.OutBuf.String(), "Successfully signed "+host+"/app:v1\n"))
 		roles := st.roles(t, "app", "v1")
 		assert.Check(t, is.Equal(roles[trust.SignerRole("alice")], v1))
 		assert.Check(t, is.Equal(roles[trust.ReleasesRole], v1))
@@ -477,7 +480,7 @@ func TestSignWhatIsAlreadySigned(t *testing.T) {
 		a2, cli2 := st.delegate(t, alice, map[string]string{"DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE": "wrong-passphrase"}, "", false)
 		st.sb.ResetStats()
 		assert.NilError(t, runCommand(t, a2, "sign", host+"/app:v1"))
-		assert.Check(t, is.Contains(cli2.outBuf.String(), "is already signed for "+v1.String()+" by targets (Repo Admin), targets/alice, targets/releases; nothing to sign"))
+		assert.Check(t, is.Contains(cli2.OutBuf.String(), "is already signed for "+v1.String()+" by targets (Repo Admin), targets/alice, targets/releases; nothing to sign"))
 		assert.Check(t, is.Equal(st.sb.Stats().Publishes, 0))
 	})
 }
@@ -488,7 +491,7 @@ func TestDoctorOnARepositoryWithSigners(t *testing.T) {
 	st := newSignerStack(t)
 	host := st.sb.Host()
 	pushImages(t, st.sb, "app", "v1", "v2")
-	admin, _ := st.machine(t, sandbox.UserSigner, passphraseEnv(), "", false)
+	admin, _ := st.machine(t, sandbox.UserSigner, cmdtest.PassphraseEnv(), "", false)
 	assert.NilError(t, runCommand(t, admin, "sign", host+"/app:v1"))
 	alice := newDelegateKey(t, "alice")
 	d, _ := sameMachine(t, admin)
@@ -497,7 +500,7 @@ func TestDoctorOnARepositoryWithSigners(t *testing.T) {
 	d, cli := sameMachine(t, admin)
 	err := runCommand(t, d, "doctor", "--sign", host+"/app:v1")
 	assert.ErrorContains(t, err, "signing keys")
-	out := cli.outBuf.String()
+	out := cli.OutBuf.String()
 	assert.Check(t, is.Contains(out, "FAIL  signing keys   "+host+"/app has signers, and no signer's key is here (the repository key "))
 	assert.Check(t, is.Contains(out, "docker acrtrust signer add --key PEM NAME "+host+"/app"))
 
@@ -508,7 +511,7 @@ func TestDoctorOnARepositoryWithSigners(t *testing.T) {
 	assert.ErrorContains(t, err, host+"/app has signers, so a tag is signed with a signer's key")
 
 	// A signer's machine can.
-	a, acli := st.delegate(t, alice, passphraseEnv(), "", false)
+	a, acli := st.delegate(t, alice, cmdtest.PassphraseEnv(), "", false)
 	assert.NilError(t, runCommand(t, a, "doctor", "--sign", host+"/app:v1"))
-	assert.Check(t, is.Contains(acli.outBuf.String(), "ok    signing keys   can sign with signer key"))
+	assert.Check(t, is.Contains(acli.OutBuf.String(), "ok    signing keys   can sign with signer key"))
 }

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdtest"
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
+
 	"github.com/docker/cli/cli/context/docker"
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
@@ -18,7 +21,7 @@ import (
 // engineCLI is a fakeCLI whose docker client talks to an engine address
 // where nothing listens.
 type engineCLI struct {
-	*fakeCLI
+	*cmdtest.FakeCLI
 	api  client.APIClient
 	host string
 }
@@ -33,7 +36,7 @@ func (c engineCLI) DockerEndpoint() docker.Endpoint {
 // first line of the message, its remedy, and that the remedy names only
 // commands and flags that exist.
 func TestEveryStepExplained(t *testing.T) {
-	sb := startSandbox(t)
+	sb := cmdtest.StartSandbox(t)
 	ctx := context.Background()
 	host := sb.Host()
 	for _, tag := range []string{"v1", "v2"} {
@@ -42,7 +45,7 @@ func TestEveryStepExplained(t *testing.T) {
 	}
 	_, err := sb.PushRandomImage(ctx, "scoped/app", "v1")
 	assert.NilError(t, err)
-	publisher, _, _ := sandboxDeps(t, sb, sandbox.UserSigner, passphraseEnv())
+	publisher, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	assert.NilError(t, runCommand(t, publisher, "sign", host+"/app:v1", host+"/scoped/app:v1"))
 
 	const deadEngine = "unix:///nonexistent/acrtrust-test/docker.sock"
@@ -50,25 +53,25 @@ func TestEveryStepExplained(t *testing.T) {
 		name   string
 		user   string
 		env    map[string]string
-		setup  func(t *testing.T, d *deps, fc *fakeCLI)
+		setup  func(t *testing.T, d *cmdutil.Deps, fc *cmdtest.FakeCLI)
 		args   []string
 		first  string // in the first line
 		remedy string // in the lines after it
 	}{
 		{
 			name: "engine down", user: sandbox.UserPull,
-			setup: func(t *testing.T, d *deps, fc *fakeCLI) {
+			setup: func(t *testing.T, d *cmdutil.Deps, fc *cmdtest.FakeCLI) {
 				api, err := client.New(client.WithHost(deadEngine))
 				assert.NilError(t, err)
-				d.cli = engineCLI{fakeCLI: fc, api: api, host: deadEngine}
-				d.engine = dockerEngine{cli: d.cli}
+				d.CLI = engineCLI{FakeCLI: fc, api: api, host: deadEngine}
+				d.Engine = cmdutil.DockerEngine{CLI: d.CLI}
 			},
 			args:   []string{"pull", host + "/app:v1"},
 			first:  "failed to connect to the docker API at " + deadEngine,
 			remedy: "The docker engine at " + deadEngine + " did not answer: start it, or point DOCKER_HOST (or `docker context use`) at one that runs.",
 		},
 		{
-			name: "registry down", user: sandbox.UserSigner, env: passphraseEnv(),
+			name: "registry down", user: sandbox.UserSigner, env: cmdtest.PassphraseEnv(),
 			args:   []string{"sign", "127.0.0.1:1/app:v1"},
 			first:  "127.0.0.1:1/app",
 			remedy: "Check that the registry 127.0.0.1:1 is reachable.",
@@ -81,38 +84,42 @@ func TestEveryStepExplained(t *testing.T) {
 		},
 		{
 			name: "untrusted TLS",
-			setup: func(t *testing.T, d *deps, fc *fakeCLI) {
-				fc.login(host, sandbox.UserPull, sandbox.Password)
-				d.configDir = t.TempDir()
+			setup: func(t *testing.T, d *cmdutil.Deps, fc *cmdtest.FakeCLI) {
+				fc.Login(host, sandbox.UserPull, sandbox.Password)
+				d.ConfigDir = t.TempDir()
 			},
 			args:   []string{"resolve", host + "/app:v1"},
 			first:  "x509: certificate signed by unknown authority",
 			remedy: "The TLS certificate of " + host + ` is not trusted (issued by "acrtrust sandbox CA")`,
 		},
 		{
-			name:   "wrong login",
-			setup:  func(t *testing.T, d *deps, fc *fakeCLI) { fc.login(host, sandbox.UserPull, "wrong-password") },
+			name: "wrong login",
+			setup: func(t *testing.T, d *cmdutil.Deps, fc *cmdtest.FakeCLI) {
+				fc.Login(host, sandbox.UserPull, "wrong-password")
+			},
 			args:   []string{"pull", host + "/app:v1"},
 			first:  "Error: error contacting notary server: ",
 			remedy: host + ` refused the login "puller" itself: the password or token is wrong or has expired.`,
 		},
 		{
-			name: "no AcrImageSigner", user: sandbox.UserPush, env: passphraseEnv(),
-			setup:  func(t *testing.T, d *deps, fc *fakeCLI) { d.configDir = publisher.configDir }, // the keys are here
+			name: "no AcrImageSigner", user: sandbox.UserPush, env: cmdtest.PassphraseEnv(),
+			setup:  func(t *testing.T, d *cmdutil.Deps, fc *cmdtest.FakeCLI) { d.ConfigDir = publisher.ConfigDir }, // the keys are here
 			args:   []string{"sign", host + "/app:v2"},
 			first:  "failed to sign " + host + "/app:v2",
 			remedy: host + ` let the login "pusher" read the trust data of ` + host + "/app but not write it, so it cannot sign.",
 		},
 		{
-			name: "admin account", user: sandbox.UserAdmin, env: passphraseEnv(),
-			setup:  func(t *testing.T, d *deps, fc *fakeCLI) { d.configDir = publisher.configDir },
+			name: "admin account", user: sandbox.UserAdmin, env: cmdtest.PassphraseEnv(),
+			setup:  func(t *testing.T, d *cmdutil.Deps, fc *cmdtest.FakeCLI) { d.ConfigDir = publisher.ConfigDir },
 			args:   []string{"sign", host + "/app:v2"},
 			first:  "failed to sign " + host + "/app:v2",
 			remedy: "but not write it, so it cannot sign.",
 		},
 		{
-			name: "no AcrPush", user: sandbox.UserPull, env: passphraseEnv(),
-			setup:  func(t *testing.T, d *deps, fc *fakeCLI) { d.engine = &fakeEngine{pushErr: errDenied} },
+			name: "no AcrPush", user: sandbox.UserPull, env: cmdtest.PassphraseEnv(),
+			setup: func(t *testing.T, d *cmdutil.Deps, fc *cmdtest.FakeCLI) {
+				d.Engine = &cmdtest.FakeEngine{PushErr: errDenied}
+			},
 			args:   []string{"push", host + "/app:v2"},
 			first:  "denied: requested access to the resource is denied",
 			remedy: host + ` refused to let the login "puller" push to ` + host + "/app.",
@@ -143,7 +150,7 @@ func TestEveryStepExplained(t *testing.T) {
 		},
 		{
 			name: "no passphrases in a pipeline, first push of a repository", user: sandbox.UserSigner,
-			setup: func(t *testing.T, d *deps, fc *fakeCLI) {
+			setup: func(t *testing.T, d *cmdutil.Deps, fc *cmdtest.FakeCLI) {
 				_, err := sb.PushRandomImage(ctx, "fresh", "v1")
 				assert.NilError(t, err)
 			},
@@ -160,7 +167,7 @@ func TestEveryStepExplained(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d, fc, _ := sandboxDeps(t, sb, tc.user, tc.env)
+			d, fc, _ := cmdtest.SandboxDeps(t, sb, tc.user, tc.env)
 			if tc.setup != nil {
 				tc.setup(t, d, fc)
 			}
@@ -168,7 +175,7 @@ func TestEveryStepExplained(t *testing.T) {
 			assert.Assert(t, err != nil)
 			msg := err.Error()
 			if tc.args[0] == "resolve" {
-				msg = fc.errBuf.String() // one line per reference, then the count
+				msg = fc.ErrBuf.String() // one line per reference, then the count
 			}
 			first, rest, _ := strings.Cut(msg, "\n")
 			assert.Check(t, is.Contains(first, tc.first))
@@ -196,7 +203,7 @@ var (
 // other --flag against the command that failed.
 func assertRemedyNamesExist(t *testing.T, remedy, failing string) {
 	t.Helper()
-	root := newRootCommand(newTestDeps(t, newFakeCLI(t, ""), nil), "test")
+	root := newRootCommand(cmdtest.NewTestDeps(t, cmdtest.NewFakeCLI(t, ""), nil), "test")
 	for _, m := range acrtrustCommand.FindAllStringSubmatch(remedy, -1) {
 		cmd, rest := root, strings.Fields(m[1])
 		for len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {

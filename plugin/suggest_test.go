@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdtest"
+
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 )
@@ -30,8 +32,8 @@ func TestSuggestCommands(t *testing.T) {
 		{name: "nothing close in a group", args: []string{"key", "xyzzy"}, unknown: "acrtrust key xyzzy"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cli := newFakeCLI(t, "")
-			d := newTestDeps(t, cli, nil)
+			cli := cmdtest.NewFakeCLI(t, "")
+			d := cmdtest.NewTestDeps(t, cli, nil)
 			err := runCommand(t, d, tc.args...)
 			assert.Check(t, is.Equal(exitCode(t, err), 125))
 			assert.Check(t, is.ErrorContains(err, "acrtrust: unknown command: "+tc.unknown))
@@ -43,7 +45,7 @@ func TestSuggestCommands(t *testing.T) {
 			}
 			path := tc.unknown[:strings.LastIndexByte(tc.unknown, ' ')]
 			assert.Check(t, is.Contains(msg, "Run '"+path+" --help' for more information"))
-			assert.Check(t, is.Equal(cli.outBuf.String(), ""))
+			assert.Check(t, is.Equal(cli.OutBuf.String(), ""))
 		})
 	}
 }

@@ -7,6 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdtest"
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
+	"github.com/acrtrust/docker-acrtrust/plugin/key"
+
 	"github.com/moby/moby/client"
 	"gotest.tools/v3/assert"
 
@@ -21,11 +25,11 @@ func TestTroubleshootingListsEveryRemedy(t *testing.T) {
 	b, err := os.ReadFile("../docs/troubleshooting.md")
 	assert.NilError(t, err)
 	page := string(b)
-	d := newTestDeps(t, newFakeCLI(t, ""), nil)
-	d.init()
+	d := cmdtest.NewTestDeps(t, cmdtest.NewFakeCLI(t, ""), nil)
+	d.Init()
 	ref, err := trust.ParseRef("reg.example/app:v1")
 	assert.NilError(t, err)
-	p := problem{where: d.whereOf(ref)}
+	p := cmdutil.Problem{Where: d.WhereOf(ref)}
 
 	// The heading (or the message quoted under it) of each kind's entry.
 	documented := map[trust.Kind]string{
@@ -50,7 +54,7 @@ func TestTroubleshootingListsEveryRemedy(t *testing.T) {
 	}
 	for _, k := range trust.Kinds() {
 		te := &trust.Error{Kind: k, GUN: ref.GUN(), Pin: &trust.Pin{Pattern: ref.GUN().String()}, Err: errors.New("cause")}
-		if d.kindRemedy(k, p, te) == "" {
+		if d.KindRemedy(k, p, te) == "" {
 			continue // explained by what was attempted (refusals), documented under "Refusals"
 		}
 		phrase, ok := documented[k]
@@ -68,16 +72,16 @@ func TestTroubleshootingListsEveryRemedy(t *testing.T) {
 		err    error
 		phrase string
 	}{
-		{&engineError{call: "pull", host: "unix:///var/run/docker.sock", err: pingErr}, "The docker engine at HOST did not answer"},
-		{&tagNotFoundError{ref: ref}, "does not exist: the registry has no such tag, and no signature names it"},
+		{&cmdutil.EngineError{Call: "pull", Host: "unix:///var/run/docker.sock", Err: pingErr}, "The docker engine at HOST did not answer"},
+		{&cmdutil.TagNotFoundError{Ref: ref}, "does not exist: the registry has no such tag, and no signature names it"},
 		{&pushedUnsignedError{refs: []string{ref.String()}, err: errors.New("cause")}, "was pushed to the registry but is NOT signed"},
 		{trust.ErrNoSignableRoles, "no valid signing keys for delegation roles"},
-		{&rootKeyMissingError{gun: ref.GUN().String()}, "needs its root key (ID), which is not on this machine"},
+		{&key.RootKeyMissingError{GUN: ref.GUN().String()}, "needs its root key (ID), which is not on this machine"},
 		{trust.ErrOfflineWrite, "cannot publish trust data offline"},
 		{&trust.PinsFileError{Path: "pins.json", Err: errors.New("x")}, "pins file FILE, line N"},
 		{&notInRegistryError{ref: ref.String(), err: errors.New("x")}, "is not in the registry, so there is nothing to sign"},
 	} {
-		assert.Check(t, RemedyOf(d.explained(tc.err)) != "", "%T has no remedy", tc.err)
+		assert.Check(t, cmdutil.RemedyOf(d.Explained(tc.err)) != "", "%T has no remedy", tc.err)
 		assert.Check(t, strings.Contains(page, tc.phrase), "%T: docs/troubleshooting.md lacks %q", tc.err, tc.phrase)
 	}
 }

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/explain"
+
 	"github.com/docker/cli/cli"
 	"github.com/spf13/cobra"
 
@@ -27,14 +30,14 @@ type verifyReport struct {
 	Repository string // the GUN
 	OK         bool
 	Tags       []trust.TagReport
-	Expiring   []expiringRole
+	Expiring   []cmdutil.ExpiringRole
 	Error      string `json:",omitempty"`
 
 	// Notation is each tag's Notation result under --require notation or both (require.go).
 	Notation []notationTagReport `json:",omitempty"`
 }
 
-func newVerifyCommand(d *deps) *cobra.Command {
+func newVerifyCommand(d *cmdutil.Deps) *cobra.Command {
 	var opts verifyOptions
 	cmd := &cobra.Command{
 		Use:   "verify [OPTIONS] IMAGE [IMAGE...]",
@@ -58,13 +61,13 @@ signs again.`,
 	flags := cmd.Flags()
 	flags.BoolVar(&opts.allowUnsigned, "allow-unsigned", false, "Do not fail on tags that have no signature")
 	flags.StringVar(&opts.expiryWarning, "expiry-warning", "720h", `Report trust metadata expiring within this duration ("720h", "30d")`)
-	addFormatFlag(cmd, &opts.format, jsonOrTemplate)
+	cmdutil.AddFormatFlag(cmd, &opts.format, cmdutil.JSONOrTemplate)
 	addRequireFlags(flags, &opts.requireOptions)
 	return cmd
 }
 
-func runVerify(ctx context.Context, d *deps, opts verifyOptions) error {
-	window, err := parseDays(opts.expiryWarning)
+func runVerify(ctx context.Context, d *cmdutil.Deps, opts verifyOptions) error {
+	window, err := cmdutil.ParseDays(opts.expiryWarning)
 	if err != nil {
 		return err
 	}
@@ -75,19 +78,19 @@ func runVerify(ctx context.Context, d *deps, opts verifyOptions) error {
 	for _, image := range opts.images {
 		rep, err := verifyRequired(ctx, d, image, window, opts)
 		if err != nil {
-			rep.Error = d.userError(err).Error()
+			rep.Error = explain.Error(d, err).Error()
 		}
 		if !rep.OK {
 			failed = append(failed, image+": "+failureSummary(rep))
 		}
 		reports = append(reports, rep)
 	}
-	out := d.cli.Out()
+	out := d.CLI.Out()
 	switch {
-	case isJSONFormat(opts.format):
-		err = writeJSON(out, reports)
+	case cmdutil.IsJSONFormat(opts.format):
+		err = cmdutil.WriteJSON(out, reports)
 	case opts.format != "":
-		err = writeTemplate(out, opts.format, reports)
+		err = cmdutil.WriteTemplate(out, opts.format, reports)
 	default:
 		err = printVerifyReports(d, reports)
 	}
@@ -95,32 +98,32 @@ func runVerify(ctx context.Context, d *deps, opts verifyOptions) error {
 		return err
 	}
 	if len(failed) > 0 {
-		return cli.StatusError{StatusCode: exitFailure, Status: "verification failed:\n  " + strings.Join(failed, "\n  ")}
+		return cli.StatusError{StatusCode: cmdutil.ExitFailure, Status: "verification failed:\n  " + strings.Join(failed, "\n  ")}
 	}
 	return nil
 }
 
-func verifyOne(ctx context.Context, d *deps, image string, window time.Duration, allowUnsigned bool) (verifyReport, error) {
-	rep := verifyReport{Name: image, Tags: []trust.TagReport{}, Expiring: []expiringRole{}}
-	ref, err := parseTrustRef(image, false)
+func verifyOne(ctx context.Context, d *cmdutil.Deps, image string, window time.Duration, allowUnsigned bool) (verifyReport, error) {
+	rep := verifyReport{Name: image, Tags: []trust.TagReport{}, Expiring: []cmdutil.ExpiringRole{}}
+	ref, err := cmdutil.ParseTrustRef(image, false)
 	if err != nil {
 		return rep, err
 	}
 	rep.Repository = ref.GUN().String()
-	repo, err := openTrust(ctx, d, ref, false)
+	repo, err := cmdutil.OpenTrust(ctx, d, ref, false)
 	if err != nil {
 		return rep, err
 	}
-	rc, err := trust.Check(ctx, repo, d.registry, ref, d.trustDir())
+	rc, err := trust.Check(ctx, repo, d.Registry, ref, d.TrustDir())
 	if err != nil {
-		return rep, d.explained(err)
+		return rep, d.Explained(err)
 	}
 	rep.Tags = rc.Tags
 	if rep.Tags == nil {
 		rep.Tags = []trust.TagReport{}
 	}
 	for _, e := range trust.Expiring(rc.Expiries, time.Now(), window) {
-		rep.Expiring = append(rep.Expiring, expiringRole{Role: e.Role.String(), Expires: e.Expires})
+		rep.Expiring = append(rep.Expiring, cmdutil.ExpiringRole{Role: e.Role.String(), Expires: e.Expires})
 	}
 	rep.OK = true
 	for _, t := range rep.Tags {
@@ -155,8 +158,8 @@ func failureSummary(rep verifyReport) string {
 	return strings.Join(parts, "; ")
 }
 
-func printVerifyReports(d *deps, reports []verifyReport) error {
-	out := d.cli.Out()
+func printVerifyReports(d *cmdutil.Deps, reports []verifyReport) error {
+	out := d.CLI.Out()
 	for i, rep := range reports {
 		if i > 0 {
 			_, _ = fmt.Fprintln(out)
@@ -174,16 +177,16 @@ func printVerifyReports(d *deps, reports []verifyReport) error {
 		_, _ = fmt.Fprintf(out, "Tags of %s:\n", rep.Repository)
 		rows := [][]string{{"TAG", "STATUS", "SIGNED DIGEST", "REGISTRY DIGEST"}}
 		for _, t := range rep.Tags {
-			rows = append(rows, []string{t.Tag, string(t.Status), orDash(t.SignedDigest.String()), orDash(t.RegistryDigest.String())})
+			rows = append(rows, []string{t.Tag, string(t.Status), cmdutil.OrDash(t.SignedDigest.String()), cmdutil.OrDash(t.RegistryDigest.String())})
 		}
-		if err := writeTable(out, rows); err != nil {
+		if err := cmdutil.WriteTable(out, rows); err != nil {
 			return err
 		}
 		if err := printNotationReport(d, rep); err != nil {
 			return err
 		}
 		for _, e := range rep.Expiring {
-			_, _ = fmt.Fprintf(d.cli.Err(), "WARNING: the %s trust metadata of %s expires on %s; sign again (docker acrtrust sign) before then\n",
+			_, _ = fmt.Fprintf(d.CLI.Err(), "WARNING: the %s trust metadata of %s expires on %s; sign again (docker acrtrust sign) before then\n",
 				e.Role, rep.Repository, e.Expires.UTC().Format(time.DateOnly))
 		}
 	}

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdtest"
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
+
 	"github.com/docker/cli/cli"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -34,26 +37,26 @@ func TestResolve(t *testing.T) {
 	host := sb.Host()
 
 	t.Run("prints pinned references", func(t *testing.T) {
-		d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		assert.NilError(t, runCommand(t, d, "resolve", host+"/app:v1", host+"/app:v2"))
-		assert.Equal(t, cli.outBuf.String(), host+"/app@"+signed["v1"]+"\n"+host+"/app@"+signed["v2"]+"\n")
+		assert.Equal(t, cli.OutBuf.String(), host+"/app@"+signed["v1"]+"\n"+host+"/app@"+signed["v2"]+"\n")
 	})
 
 	t.Run("a failing argument prints nothing on stdout and fails the run", func(t *testing.T) {
-		d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		err := runCommand(t, d, "resolve", host+"/app:dev", host+"/app:v1", host+"/plain:v1")
 		assert.Equal(t, exitCode(t, err), 1)
 		assert.ErrorContains(t, err, "2 of 3 references could not be resolved")
-		assert.Equal(t, cli.outBuf.String(), host+"/app@"+signed["v1"]+"\n")
-		assert.Check(t, is.Contains(cli.errBuf.String(), host+"/app:dev: No valid trust data for dev"))
-		assert.Check(t, is.Contains(cli.errBuf.String(), "remote trust data does not exist for "+host+"/plain"))
+		assert.Equal(t, cli.OutBuf.String(), host+"/app@"+signed["v1"]+"\n")
+		assert.Check(t, is.Contains(cli.ErrBuf.String(), host+"/app:dev: No valid trust data for dev"))
+		assert.Check(t, is.Contains(cli.ErrBuf.String(), "remote trust data does not exist for "+host+"/plain"))
 	})
 
 	t.Run("json", func(t *testing.T) {
-		d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		assert.NilError(t, runCommand(t, d, "resolve", "--format", "json", host+"/app:v2"))
 		var got []map[string]any
-		assert.NilError(t, json.Unmarshal(cli.outBuf.Bytes(), &got))
+		assert.NilError(t, json.Unmarshal(cli.OutBuf.Bytes(), &got))
 		assert.Equal(t, len(got), 1)
 		assert.DeepEqual(t, keys(got[0]), []string{"Digest", "Name", "Pinned", "Reference", "Role", "Size", "Tag"})
 		assert.Equal(t, got[0]["Pinned"], host+"/app@"+signed["v2"])
@@ -62,19 +65,19 @@ func TestResolve(t *testing.T) {
 	})
 
 	t.Run("template", func(t *testing.T) {
-		d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		assert.NilError(t, runCommand(t, d, "resolve", "--format", "{{.Tag}} {{.Digest}}", host+"/app:v1"))
-		assert.Equal(t, cli.outBuf.String(), "v1 "+signed["v1"]+"\n")
+		assert.Equal(t, cli.OutBuf.String(), "v1 "+signed["v1"]+"\n")
 	})
 
 	t.Run("bad template is a usage error", func(t *testing.T) {
-		d, _, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		err := runCommand(t, d, "resolve", "--format", "{{.Tag", host+"/app:v1")
 		assert.Equal(t, exitCode(t, err), 125)
 	})
 
 	t.Run("no tag", func(t *testing.T) {
-		d, _, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		err := runCommand(t, d, "resolve", host+"/app")
 		assert.ErrorContains(t, err, "could not be resolved")
 	})
@@ -90,16 +93,16 @@ func TestVerifyDrift(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("unsigned tag fails unless allowed", func(t *testing.T) {
-		d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		err := runCommand(t, d, "verify", host+"/app")
 		assert.Equal(t, exitCode(t, err), 1)
 		assert.ErrorContains(t, err, host+"/app: unsigned: dev")
-		out := cli.outBuf.String()
+		out := cli.OutBuf.String()
 		// docker's table alignment: at least 10 wide, 3 spaces between columns.
 		assert.Check(t, is.Contains(out, "v1        signed     "+signed["v1"]+"   "+signed["v1"]))
 		assert.Check(t, is.Contains(out, "dev       unsigned   -"))
 
-		d, _, _ = sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, _, _ = cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		assert.NilError(t, runCommand(t, d, "verify", "--allow-unsigned", host+"/app"))
 	})
 
@@ -108,12 +111,12 @@ func TestVerifyDrift(t *testing.T) {
 	assert.NilError(t, err)
 
 	t.Run("drift names the tag even with --allow-unsigned", func(t *testing.T) {
-		d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		err := runCommand(t, d, "verify", "--allow-unsigned", "--format", "json", host+"/app")
 		assert.Equal(t, exitCode(t, err), 1)
 		assert.ErrorContains(t, err, "drifted: v1")
 		var reps []verifyReport
-		assert.NilError(t, json.Unmarshal(cli.outBuf.Bytes(), &reps))
+		assert.NilError(t, json.Unmarshal(cli.OutBuf.Bytes(), &reps))
 		assert.Equal(t, len(reps), 1)
 		assert.Check(t, !reps[0].OK)
 		assert.Equal(t, reps[0].Repository, host+"/app")
@@ -129,38 +132,38 @@ func TestVerifyDrift(t *testing.T) {
 	})
 
 	t.Run("one tag", func(t *testing.T) {
-		d, _, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		assert.NilError(t, runCommand(t, d, "verify", host+"/app:v2"))
 		err := runCommand(t, d, "verify", host+"/app:v1")
 		assert.ErrorContains(t, err, "drifted: v1")
 	})
 
 	t.Run("repository without trust data: every tag unsigned", func(t *testing.T) {
-		d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		err := runCommand(t, d, "verify", host+"/plain")
 		assert.ErrorContains(t, err, "unsigned: v1")
-		assert.Check(t, is.Contains(cli.outBuf.String(), "v1        unsigned   -"))
+		assert.Check(t, is.Contains(cli.OutBuf.String(), "v1        unsigned   -"))
 	})
 
 	t.Run("expiry warning", func(t *testing.T) {
-		d, cli, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		// Targets expire after about three years: a 4-year window reports them.
 		assert.NilError(t, runCommand(t, d, "verify", "--expiry-warning", "1500d", host+"/app:v2"))
-		assert.Check(t, is.Contains(cli.errBuf.String(), "WARNING: the targets trust metadata of "+host+"/app expires on"))
-		d, cli, _ = sandboxDeps(t, sb, sandbox.UserPull, nil)
+		assert.Check(t, is.Contains(cli.ErrBuf.String(), "WARNING: the targets trust metadata of "+host+"/app expires on"))
+		d, cli, _ = cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		assert.NilError(t, runCommand(t, d, "verify", host+"/app:v2"))
-		assert.Check(t, !strings.Contains(cli.errBuf.String(), "expires"))
+		assert.Check(t, !strings.Contains(cli.ErrBuf.String(), "expires"))
 	})
 
 	t.Run("bad expiry window", func(t *testing.T) {
-		d, _, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		assert.Equal(t, exitCode(t, runCommand(t, d, "verify", "--expiry-warning", "soon", host+"/app")), 125)
 	})
 }
 
 func TestCompareStatuses(t *testing.T) {
 	// Unit level: the four statuses from plain data.
-	a, b, c := descriptorOf("a").Digest, descriptorOf("b").Digest, descriptorOf("c").Digest
+	a, b, c := cmdtest.DescriptorOf("a").Digest, cmdtest.DescriptorOf("b").Digest, cmdtest.DescriptorOf("c").Digest
 	got := trust.Compare(map[string]digest.Digest{"same": a, "moved": b, "new": c},
 		[]trust.Target{{Name: "same", Digest: a}, {Name: "moved", Digest: a}, {Name: "gone", Digest: c}})
 	want := []trust.TagReport{
@@ -177,17 +180,17 @@ func TestVerifyOneTagMissingVersusRefused(t *testing.T) {
 	host := sb.Host()
 
 	t.Run("signed tag deleted from the registry is missing", func(t *testing.T) {
-		d, _, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
-		d.init()
-		d.registry = gone{registryReader: d.registry, tag: "v1", err: errNotFound}
+		d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
+		d.Init()
+		d.Registry = gone{RegistryReader: d.Registry, tag: "v1", err: cmdtest.ErrNotFound}
 		err := runCommand(t, d, "verify", host+"/app:v1")
 		assert.ErrorContains(t, err, "missing: v1")
 	})
 
 	t.Run("a refused registry read is an error, not a missing tag", func(t *testing.T) {
-		d, _, _ := sandboxDeps(t, sb, sandbox.UserPull, nil)
-		d.init()
-		d.registry = gone{registryReader: d.registry, tag: "v1", err: errors.New("response status code 401: Unauthorized")}
+		d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
+		d.Init()
+		d.Registry = gone{RegistryReader: d.Registry, tag: "v1", err: errors.New("response status code 401: Unauthorized")}
 		err := runCommand(t, d, "verify", host+"/app:v1")
 		assert.Assert(t, err != nil)
 		assert.Check(t, !strings.Contains(err.Error(), "missing: v1"), err.Error())
@@ -196,7 +199,7 @@ func TestVerifyOneTagMissingVersusRefused(t *testing.T) {
 
 // gone is a registry that answers err for one tag.
 type gone struct {
-	registryReader
+	cmdutil.RegistryReader
 	tag string
 	err error
 }
@@ -205,5 +208,5 @@ func (g gone) Resolve(ctx context.Context, ref trust.Ref) (ocispec.Descriptor, e
 	if ref.Tag == g.tag {
 		return ocispec.Descriptor{}, g.err
 	}
-	return g.registryReader.Resolve(ctx, ref)
+	return g.RegistryReader.Resolve(ctx, ref)
 }
