@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -171,4 +172,21 @@ func GlobalArgs(osArgs []string, name string) []string {
 		return nil // none, or "--" before the plugin's name: not a docker command line
 	}
 	return append([]string{}, globals...)
+}
+
+// Complete asks the docker CLI at path for the shell completions of args
+// (cobra's hidden __complete command, which every shell completion script
+// of docker uses) and returns them with cobra's directive.
+func Complete(ctx context.Context, path string, args []string) ([]string, int, error) {
+	out, err := exec.CommandContext(ctx, path, append([]string{"__complete"}, args...)...).Output()
+	if err != nil {
+		return nil, 0, fmt.Errorf("completing with %s: %w", path, err)
+	}
+	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	last := lines[len(lines)-1]
+	directive, err := strconv.Atoi(strings.TrimPrefix(last, ":"))
+	if !strings.HasPrefix(last, ":") || err != nil {
+		return nil, 0, fmt.Errorf("completing with %s: no directive in %q", path, last)
+	}
+	return lines[:len(lines)-1], directive, nil
 }

@@ -34,7 +34,10 @@ func explainErrorsBelow(cmd, root *cobra.Command, d *cmdutil.Deps) {
 	}
 	if run := cmd.RunE; run != nil {
 		cmd.RunE = func(c *cobra.Command, args []string) error {
-			ctx, stop := interruptible(c.Context())
+			ctx, stop := c.Context(), func() {}
+			if c.Annotations[cmdutil.AnnotationOwnSignals] == "" {
+				ctx, stop = interruptible(ctx)
+			}
 			defer stop()
 			c.SetContext(ctx)
 			d.Ctx = ctx
