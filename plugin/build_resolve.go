@@ -184,12 +184,7 @@ func pushBuilt(ctx context.Context, d *cmdutil.Deps, opts buildOptions, kind cmd
 // signBuildxPushed signs tags buildx has pushed with what the registry
 // serves for them: for a multi-platform build, the index.
 func signBuildxPushed(ctx context.Context, d *cmdutil.Deps, refs []trust.Ref, out io.Writer) error {
-	_, _ = fmt.Fprintln(out, "Signing and pushing trust metadata")
-	targets, err := registryTargets(ctx, d, refs, nil)
-	if err == nil {
-		err = signTargets(ctx, d, refs[0], targets, out)
-	}
-	if err != nil {
+	if err := signServed(ctx, d, refs, nil, out); err != nil {
 		return newPushedUnsigned(refs, err)
 	}
 	return nil

@@ -81,7 +81,7 @@ func runPull(ctx context.Context, d *cmdutil.Deps, opts pullOptions, trusted boo
 		return nil
 	}
 
-	targets, err := requiredTargets(d, ctx, ref, opts.all, opts.requireOptions)
+	targets, err := requiredTargets(ctx, d, ref, opts.all, opts.requireOptions)
 	if err != nil {
 		return d.WithNotSignedRemedy(d.Fail(trust.OpTrustRead, ref, err), ref,
 			", so nothing was pulled", ", or pull with --disable-content-trust to accept an unverified image")

@@ -70,7 +70,7 @@ func runPush(ctx context.Context, d *cmdutil.Deps, opts pushOptions, trusted boo
 	}
 	if !trusted {
 		d.WarnUnverified(ref.String() + " was pushed without a signature")
-	} else if err := signPushed(ctx, d, ref, pushed, out); err != nil {
+	} else if err := signServed(ctx, d, []trust.Ref{ref}, []string{pushed}, out); err != nil {
 		return newPushedUnsigned([]trust.Ref{ref}, err)
 	}
 	if opts.quiet {
@@ -79,17 +79,19 @@ func runPush(ctx context.Context, d *cmdutil.Deps, opts pushOptions, trusted boo
 	return nil
 }
 
-// signPushed signs ref's tag with what the registry serves for it: engines
-// with the containerd image store send no digest in the push stream, and the
-// registry is the authority anyway. When the engine did report a digest, the
-// two must agree, or someone pushed the tag in between.
-func signPushed(ctx context.Context, d *cmdutil.Deps, ref trust.Ref, pushed string, out io.Writer) error {
+// signServed signs the tags refs (of one repository) with what the
+// registry serves for them, in one publish, and prints what Docker printed.
+// Engines with the containerd image store send no digest in the push
+// stream, and the registry is the authority anyway; where pushed[i] is a
+// digest the engine reported, the two must agree, or someone pushed the tag
+// in between. push, sign --local and build --push all sign this way.
+func signServed(ctx context.Context, d *cmdutil.Deps, refs []trust.Ref, pushed []string, out io.Writer) error {
 	_, _ = fmt.Fprintln(out, "Signing and pushing trust metadata")
-	targets, err := registryTargets(ctx, d, []trust.Ref{ref}, []string{pushed})
+	targets, err := registryTargets(ctx, d, refs, pushed)
 	if err != nil {
-		return d.Fail(trust.OpRegistryRead, ref, err)
+		return d.Fail(trust.OpRegistryRead, refs[0], err)
 	}
-	return signTargets(ctx, d, ref, targets, out)
+	return signTargets(ctx, d, refs[0], targets, out)
 }
 
 // signTargets signs targets of ref's repository in one publish and prints

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -80,7 +79,7 @@ func consumeTrusted(d *cmdutil.Deps, cmd *cobra.Command, disable bool, o require
 
 // requiredTargets resolves ref's tag (or every tag) to the digests pull
 // uses, as the requirement says, before anything is pulled.
-func requiredTargets(d *cmdutil.Deps, ctx context.Context, ref trust.Ref, all bool, o requireOptions) ([]trust.Target, error) {
+func requiredTargets(ctx context.Context, d *cmdutil.Deps, ref trust.Ref, all bool, o requireOptions) ([]trust.Target, error) {
 	req, err := requirement(d, o)
 	if err != nil {
 		return nil, err
@@ -98,24 +97,21 @@ func requiredTargets(d *cmdutil.Deps, ctx context.Context, ref trust.Ref, all bo
 			return nil, err
 		}
 	} else {
-		tags := []string{ref.Tag}
-		if all {
-			if tags, err = d.Registry.Tags(ctx, ref); err != nil {
-				return nil, d.Fail(trust.OpRegistryRead, ref, err)
-			}
-			tags = cmdutil.WithoutReferrersTags(tags)
-			sort.Strings(tags)
+		tags, err := d.RegistryTags(ctx, ref) // all: ref has no tag
+
+		if err != nil {
+			return nil, err
 		}
 		for _, tag := range tags {
-			desc, err := d.Registry.Resolve(ctx, ref.WithTag(tag))
+			t, err := d.RegistryTarget(ctx, ref, tag)
 			if err != nil {
-				return nil, d.Fail(trust.OpRegistryRead, ref, err)
+				return nil, err
 			}
-			targets = append(targets, trust.Target{Name: tag, Digest: desc.Digest, Size: desc.Size})
+			targets = append(targets, t)
 		}
 	}
 	for _, t := range targets {
-		if err := verifyNotation(d, ctx, v, ref, t.Digest); err != nil {
+		if err := verifyNotation(ctx, d, v, ref, t.Digest); err != nil {
 			return nil, fmt.Errorf("%s:%s: %w", ref.Familiar(), t.Name, err)
 		}
 	}
@@ -140,7 +136,7 @@ var errNotationUnverified = errors.New("no Notation signature that the trust pol
 
 // verifyNotation checks that ref's repository has a Notation signature on
 // dgst that v's trust policy accepts.
-func verifyNotation(d *cmdutil.Deps, ctx context.Context, v *notationbridge.Verifier, ref trust.Ref, dgst digest.Digest) error {
+func verifyNotation(ctx context.Context, d *cmdutil.Deps, v *notationbridge.Verifier, ref trust.Ref, dgst digest.Digest) error {
 	if d.ORAS == nil {
 		return errors.New("verifying Notation signatures needs the registry client of docker acrtrust")
 	}
@@ -186,7 +182,7 @@ func verifyRequired(ctx context.Context, d *cmdutil.Deps, image string, window t
 				continue
 			}
 			nr := notationTagReport{Tag: t.Tag, Digest: t.SignedDigest, OK: true}
-			if err := verifyNotation(d, ctx, v, ref, t.SignedDigest); err != nil {
+			if err := verifyNotation(ctx, d, v, ref, t.SignedDigest); err != nil {
 				nr.OK, nr.Error, rep.OK = false, err.Error(), false
 			}
 			rep.Notation = append(rep.Notation, nr)
@@ -205,22 +201,18 @@ func verifyRequired(ctx context.Context, d *cmdutil.Deps, image string, window t
 		return rep, trust.ErrDigestReference
 	}
 	rep.Repository = ref.Name.Name()
-	tags := []string{ref.Tag}
-	if ref.Tag == "" {
-		if tags, err = d.Registry.Tags(ctx, ref); err != nil {
-			return rep, d.Fail(trust.OpRegistryRead, ref, err)
-		}
-		tags = cmdutil.WithoutReferrersTags(tags)
-		sort.Strings(tags)
+	tags, err := d.RegistryTags(ctx, ref)
+	if err != nil {
+		return rep, err
 	}
 	rep.OK = true
 	for _, tag := range tags {
-		desc, err := d.Registry.Resolve(ctx, ref.WithTag(tag))
+		t, err := d.RegistryTarget(ctx, ref, tag)
 		if err != nil {
-			return rep, d.Fail(trust.OpRegistryRead, ref, err)
+			return rep, err
 		}
-		nr := notationTagReport{Tag: tag, Digest: desc.Digest, OK: true}
-		if err := verifyNotation(d, ctx, v, ref, desc.Digest); err != nil {
+		nr := notationTagReport{Tag: tag, Digest: t.Digest, OK: true}
+		if err := verifyNotation(ctx, d, v, ref, t.Digest); err != nil {
 			nr.OK, nr.Error = false, err.Error()
 			if !opts.allowUnsigned || !notationbridge.IsNoSignature(err) {
 				rep.OK = false

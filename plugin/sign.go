@@ -195,12 +195,7 @@ func pushAndSign(ctx context.Context, d *cmdutil.Deps, refs []trust.Ref, out io.
 		}
 		pushed[i] = dgst
 	}
-	_, _ = fmt.Fprintln(out, "Signing and pushing trust metadata")
-	targets, err := registryTargets(ctx, d, refs, pushed)
-	if err == nil {
-		err = signTargets(ctx, d, refs[0], targets, out)
-	}
-	if err != nil {
+	if err := signServed(ctx, d, refs, pushed, out); err != nil {
 		return newPushedUnsigned(refs, err)
 	}
 	return nil

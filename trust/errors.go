@@ -30,15 +30,16 @@ var (
 // Kind says what went wrong with trust data, independently of wording.
 type Kind int
 
-// The kinds of trust errors. The plugin turns each into a sentence with a
-// remedy. The security kinds (KindRootRotation to KindUnpinned) are each a
-// refusal of trust data that may come from an attack.
+// The kinds of trust errors. The plugin attaches a remedy to each
+// (plugin/internal/cmdutil). The kinds for which Kind.Security is true
+// (KindExpired, and KindRootRotation to KindChecksum) are refusals of trust
+// data that may come from an attack.
 const (
 	KindUnknown        Kind = iota
 	KindNoTrustData         // the repository has no trust data on the server
 	KindMetaMissing         // some trust metadata is missing on the server
 	KindNotSigned           // the tag is not signed (in targets or targets/releases)
-	KindExpired             // metadata expired (ExpiredRole says which)
+	KindExpired             // metadata expired (Error.Role says which)
 	KindKeyNotFound         // a signing key is not in the local store
 	KindNoSigningKeys       // no usable key, or it could not be decrypted
 	KindPassphrase          // passphrase wrong or not available

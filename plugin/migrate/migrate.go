@@ -163,7 +163,7 @@ func runMigrate(ctx context.Context, d *cmdutil.Deps, opts migrateOptions) error
 	}
 	var scopes []string
 	for i, ref := range refs {
-		rep := migrateRepository(d, ctx, ref, opts.images[i], signer, opts, !jsonOut)
+		rep := migrateRepository(ctx, d, ref, opts.images[i], signer, opts, !jsonOut)
 		report.Repositories = append(report.Repositories, rep)
 		if rep.Error == "" {
 			scopes = append(scopes, ref.Name.Name())
@@ -216,9 +216,9 @@ func runMigrate(ctx context.Context, d *cmdutil.Deps, opts migrateOptions) error
 
 // migrateRepository verifies ref's tags through content trust and the
 // registry, then signs each verified digest once.
-func migrateRepository(d *cmdutil.Deps, ctx context.Context, ref trust.Ref, image string, signer *notationbridge.Signer, opts migrateOptions, progress bool) migrateRepoReport {
+func migrateRepository(ctx context.Context, d *cmdutil.Deps, ref trust.Ref, image string, signer *notationbridge.Signer, opts migrateOptions, progress bool) migrateRepoReport {
 	rep := migrateRepoReport{Name: image, Repository: ref.Name.Name(), Tags: []migrateTagReport{}}
-	plan, err := migratePlan(d, ctx, ref, &rep, opts.includeUnsigned)
+	plan, err := migratePlan(ctx, d, ref, &rep, opts.includeUnsigned)
 	if err != nil {
 		rep.Error = explain.Error(d, err).Error()
 		if progress {
@@ -273,7 +273,7 @@ func migrateRepository(d *cmdutil.Deps, ctx context.Context, ref trust.Ref, imag
 		go func() {
 			defer wg.Done()
 			for it := range work {
-				status, err := migrateDigest(d, ctx, ref, signer, it, opts)
+				status, err := migrateDigest(ctx, d, ref, signer, it, opts)
 				finish(it, status, err)
 			}
 		}()

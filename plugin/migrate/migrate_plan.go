@@ -30,10 +30,10 @@ type migratePlanItem struct {
 // migratePlan fills rep.Tags with every tag looked at (refused ones with
 // their status, the rest with an empty status) and returns the digests to
 // sign.
-func migratePlan(d *cmdutil.Deps, ctx context.Context, ref trust.Ref, rep *migrateRepoReport, includeUnsigned bool) ([]*migratePlanItem, error) {
-	repo, err := d.OpenRepo(ctx, ref, false)
+func migratePlan(ctx context.Context, d *cmdutil.Deps, ref trust.Ref, rep *migrateRepoReport, includeUnsigned bool) ([]*migratePlanItem, error) {
+	repo, err := cmdutil.OpenTrust(ctx, d, ref, false)
 	if err != nil {
-		return nil, d.Fail(trust.OpTrustRead, ref, fmt.Errorf("error establishing connection to trust repository: %w", err))
+		return nil, err
 	}
 	var signed []trust.Target
 	if ref.Tag != "" {
@@ -81,12 +81,9 @@ func migratePlan(d *cmdutil.Deps, ctx context.Context, ref trust.Ref, rep *migra
 	}
 
 	// The registry's tags: every one with --all-tags, else the one asked for.
-	tags := []string{ref.Tag}
-	if ref.Tag == "" {
-		if tags, err = d.Registry.Tags(ctx, ref); err != nil {
-			return nil, d.Fail(trust.OpRegistryRead, ref, err)
-		}
-		tags = cmdutil.WithoutReferrersTags(tags)
+	tags, err := d.RegistryTags(ctx, ref)
+	if err != nil {
+		return nil, err
 	}
 	signedByTag := map[string]trust.Target{}
 	for _, t := range signed {
@@ -164,7 +161,7 @@ func migratePlan(d *cmdutil.Deps, ctx context.Context, ref trust.Ref, rep *migra
 }
 
 // migrateDigest signs one digest unless this key already did.
-func migrateDigest(d *cmdutil.Deps, ctx context.Context, ref trust.Ref, signer *notationbridge.Signer, it *migratePlanItem, opts migrateOptions) (string, error) {
+func migrateDigest(ctx context.Context, d *cmdutil.Deps, ref trust.Ref, signer *notationbridge.Signer, it *migratePlanItem, opts migrateOptions) (string, error) {
 	status := MigratePlanned
 	err := d.ORAS.WithRepository(ref, func(r *remote.Repository) error {
 		repo := notationbridge.NewRepository(r)

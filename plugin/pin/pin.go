@@ -104,7 +104,7 @@ func runPinAdd(ctx context.Context, d *cmdutil.Deps, opts pinAddOptions) error {
 		if ref == nil {
 			return cmdutil.UsageError{Err: fmt.Errorf("%s is a prefix: give the root key IDs with --key-id, or pin it to a CA with --ca", opts.name)}
 		}
-		if ids, err = presentedRoot(d, ctx, *ref, opts.yes); err != nil {
+		if ids, err = presentedRoot(ctx, d, *ref, opts.yes); err != nil {
 			return err
 		}
 	}
@@ -139,7 +139,7 @@ func pinPattern(name string) (string, *trust.Ref, error) {
 // presentedRoot reads the root that the trust server presents now, into a
 // throw-away cache (neither this machine's cache nor its pins decide what
 // is shown), shows it and asks before it is pinned.
-func presentedRoot(d *cmdutil.Deps, ctx context.Context, ref trust.Ref, yes bool) ([]string, error) {
+func presentedRoot(ctx context.Context, d *cmdutil.Deps, ref trust.Ref, yes bool) ([]string, error) {
 	tmp, err := os.MkdirTemp("", "acrtrust-pin-")
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/docker/cli/cli/command/formatter"
 	"github.com/fvbommel/sortorder"
@@ -177,4 +178,11 @@ type PinJSON struct {
 	Name   string   // repository, "prefix*" or CA prefix
 	KeyIDs []string // root key IDs; empty for a CA pin
 	CA     string   `json:",omitempty"` // the CA file of a CA pin
+}
+
+// ExpiringRole is a role whose metadata expires soon, in verify and audit
+// reports.
+type ExpiringRole struct {
+	Role    string
+	Expires time.Time
 }

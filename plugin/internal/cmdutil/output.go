@@ -101,3 +101,10 @@ func WriteFormatted[T any](out io.Writer, format string, items []T) (bool, error
 	}
 	return false, nil
 }
+
+func OrDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,12 +1,9 @@
 package cmdutil
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
-
-	"oras.land/oras-go/v2/errdef"
 
 	"github.com/acrtrust/docker-acrtrust/keystore"
 	"github.com/acrtrust/docker-acrtrust/trust"
@@ -178,33 +175,4 @@ func (d *Deps) WithNotSignedRemedy(err error, ref trust.Ref, outcome, alternativ
 		return err
 	}
 	return WithRemedy(err, notSignedRemedy(d.WhereOf(ref), outcome, alternative))
-}
-
-// TagNotFoundError: a tag that is neither signed nor in the registry.
-type TagNotFoundError struct {
-	Ref trust.Ref
-	err error // the trust data's "not signed"
-}
-
-func (e *TagNotFoundError) Error() string {
-	return fmt.Sprintf("%s:%s does not exist: the registry has no such tag, and no signature names it", e.Ref.Familiar(), e.Ref.Tag)
-}
-
-func (e *TagNotFoundError) Unwrap() error { return e.err }
-
-// Remedy points to the command that lists the repository's tags.
-func (e *TagNotFoundError) Remedy() string {
-	return fmt.Sprintf("Check the tag: `docker acrtrust verify %s` lists the repository's tags and whether each is signed.", e.Ref.Familiar())
-}
-
-// UnsignedOrMissing says "does not exist" rather than "not signed" when the
-// registry answers that it has no such tag (a typo, a deleted tag).
-func (d *Deps) UnsignedOrMissing(ctx context.Context, ref trust.Ref, err error) error {
-	if trust.KindOf(err) != trust.KindNotSigned || ref.Tag == "" {
-		return err
-	}
-	if _, rerr := d.Registry.Resolve(ctx, ref); errors.Is(rerr, errdef.ErrNotFound) {
-		return &TagNotFoundError{Ref: ref, err: err}
-	}
-	return err
 }

@@ -5,14 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/acrtrust/docker-acrtrust/trust"
 )
-
-type ExpiringRole struct {
-	Role    string
-	Expires time.Time
-}
 
 // ParseDays accepts Go durations and whole days ("30d").
 func ParseDays(s string) (time.Duration, error) {
@@ -29,13 +22,6 @@ func ParseDays(s string) (time.Duration, error) {
 	return dur, nil
 }
 
-func OrDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
 // ParseDuration is parseDays with the flag's name in its error.
 func ParseDuration(flag, s string) (time.Duration, error) {
 	w, err := ParseDays(s)
@@ -43,15 +29,4 @@ func ParseDuration(flag, s string) (time.Duration, error) {
 		return 0, UsageError{fmt.Errorf("invalid %s %q: use a duration such as 720h or 30d", flag, s)}
 	}
 	return w, nil
-}
-
-// WithoutReferrersTags drops the referrers tag schema's tags from a tag list.
-func WithoutReferrersTags(tags []string) []string {
-	out := tags[:0:0]
-	for _, t := range tags {
-		if !trust.IsReferrersTag(t) {
-			out = append(out, t)
-		}
-	}
-	return out
 }
