@@ -187,7 +187,7 @@ func containerImage(ctx context.Context, d *cmdutil.Deps, cmd *cobra.Command, op
 	if ref.Tag == "" {
 		ref = ref.WithTag("latest")
 	}
-	targets, err := requiredTargets(d, ctx, ref, false, opts.requireOptions)
+	targets, err := requiredTargets(ctx, d, ref, false, opts.requireOptions)
 	if err != nil {
 		return "", d.WithNotSignedRemedy(d.Fail(trust.OpTrustRead, ref, err), ref,
 			", so no container was created and nothing was pulled", ", or add --disable-content-trust to accept an unverified image")
