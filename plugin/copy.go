@@ -204,4 +204,3 @@ func (e *copyDriftError) Remedy() string {
 	return fmt.Sprintf("If %s is the image you want, sign it (`docker acrtrust sign %s`) and copy again; otherwise push the signed image to the tag again.",
 		e.served, e.src.Familiar()+":"+e.src.Tag)
 }
-
