@@ -25,10 +25,13 @@ import (
 const toolSource = `package main
 
 import (
+	"bufio"
 	"fmt"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 func main() {
@@ -36,6 +39,19 @@ func main() {
 	fmt.Println("X=" + os.Getenv("X"))
 	if b, err := os.ReadFile("/data/in"); err == nil {
 		fmt.Println("data=" + strings.TrimSpace(string(b)))
+	}
+	if os.Getenv("READ") != "" {
+		fmt.Println("reading")
+		line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+		fmt.Println("read=" + strings.TrimSpace(line))
+	}
+	if os.Getenv("WAIT") != "" {
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, syscall.SIGINT, syscall.SIGTERM)
+		fmt.Println("waiting")
+		s := <-c
+		fmt.Println("got", s)
+		os.Exit(128 + int(s.(syscall.Signal)))
 	}
 	n, _ := strconv.Atoi(os.Getenv("EXIT_CODE"))
 	os.Exit(n)
