@@ -74,48 +74,8 @@ func Backup(trustDir string, w io.Writer, opts BackupOptions) (BackupResult, err
 	for _, k := range keys {
 		byFile[k.File] = k
 	}
-	addTree := func(dir, prefix string, file func(p string, b []byte) (bool, string)) error {
-		dir = resolveDir(dir)
-		return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				if p == dir && errors.Is(err, fs.ErrNotExist) {
-					return fs.SkipAll
-				}
-				return err
-			}
-			rel, err := filepath.Rel(dir, p)
-			if err != nil {
-				return err
-			}
-			name := path.Join(prefix, filepath.ToSlash(rel))
-			info, err := d.Info()
-			if err != nil {
-				return err
-			}
-			switch {
-			case d.IsDir():
-				return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: int64(DirPerm), ModTime: info.ModTime()})
-			case !d.Type().IsRegular():
-				res.Skipped = append(res.Skipped, Skipped{Path: p, Reason: "not a regular file"})
-				return nil
-			}
-			b, err := capped.ReadFile(p, capFor(name))
-			if err != nil {
-				res.Skipped = append(res.Skipped, Skipped{Path: p, Reason: err.Error()})
-				return nil
-			}
-			if ok, why := file(p, b); !ok {
-				res.Skipped = append(res.Skipped, Skipped{Path: p, Reason: why})
-				return nil
-			}
-			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: int64(FilePerm), Size: int64(len(b)), ModTime: info.ModTime()}); err != nil {
-				return err
-			}
-			_, err = tw.Write(b)
-			return err
-		})
-	}
-	err = addTree(PrivateDir(trustDir), ArchivePrivateDir, func(p string, b []byte) (bool, string) {
+	ar := archiver{tw: tw, res: &res}
+	err = ar.addTree(PrivateDir(trustDir), ArchivePrivateDir, func(p string, b []byte) (bool, string) {
 		if err := checkKeyEntry(path.Base(filepath.ToSlash(p)), b); err != nil {
 			return false, err.Error()
 		}
@@ -134,7 +94,7 @@ func Backup(trustDir string, w io.Writer, opts BackupOptions) (BackupResult, err
 	}
 	sortKeys(res.Keys)
 	if opts.IncludeMetadata {
-		err = addTree(MetadataDir(trustDir), ArchiveMetadataDir, func(p string, b []byte) (bool, string) {
+		err = ar.addTree(MetadataDir(trustDir), ArchiveMetadataDir, func(p string, b []byte) (bool, string) {
 			if err := checkMetadataEntry(filepath.ToSlash(p), b); err != nil {
 				return false, err.Error()
 			}
@@ -152,6 +112,56 @@ func Backup(trustDir string, w io.Writer, opts BackupOptions) (BackupResult, err
 		return res, fmt.Errorf("writing the archive: %w", err)
 	}
 	return res, nil
+}
+
+// archiver writes folders into a backup archive.
+type archiver struct {
+	tw  *tar.Writer
+	res *BackupResult // Skipped is appended to
+}
+
+// addTree archives the regular files below dir as prefix/..., each one
+// that file accepts (it says why not); dir may be missing.
+func (a archiver) addTree(dir, prefix string, file func(p string, b []byte) (bool, string)) error {
+	dir = resolveDir(dir)
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p == dir && errors.Is(err, fs.ErrNotExist) {
+				return fs.SkipAll
+			}
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		name := path.Join(prefix, filepath.ToSlash(rel))
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return a.tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: int64(DirPerm), ModTime: info.ModTime()})
+		case !d.Type().IsRegular():
+			a.res.Skipped = append(a.res.Skipped, Skipped{Path: p, Reason: "not a regular file"})
+			return nil
+		}
+		b, err := capped.ReadFile(p, capFor(name))
+		if err != nil {
+			a.res.Skipped = append(a.res.Skipped, Skipped{Path: p, Reason: err.Error()})
+			return nil
+		}
+		if ok, why := file(p, b); !ok {
+			a.res.Skipped = append(a.res.Skipped, Skipped{Path: p, Reason: why})
+			return nil
+		}
+		if err := a.tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: int64(FilePerm), Size: int64(len(b)), ModTime: info.ModTime()}); err != nil {
+			return err
+		}
+		_, err = a.tw.Write(b)
+		return err
+	})
 }
 
 // BackupToFile writes Backup's archive to file atomically: into a

@@ -157,9 +157,6 @@ func Restore(trustDir string, r io.Reader, opts RestoreOptions) (RestoreResult, 
 // readArchive reads and checks the whole archive: it returns the files
 // and the folders (on disk, parents first) to create, or an *ArchiveError.
 func readArchive(trustDir string, r io.Reader) ([]archiveFile, []string, error) {
-	reject := func(entry, format string, args ...any) error {
-		return &ArchiveError{Entry: entry, Reason: fmt.Sprintf(format, args...)}
-	}
 	gz, err := gzip.NewReader(r)
 	if err != nil {
 		return nil, nil, reject("", "not a gzip file: %v", err)
@@ -167,16 +164,9 @@ func readArchive(trustDir string, r io.Reader) ([]archiveFile, []string, error) 
 	// The tar reader sees at most the caps plus headers and padding, so a
 	// small archive that inflates to gigabytes stops early.
 	limited := &capped.Reader{R: gz, Left: maxArchiveTotal + (maxArchiveEntries+2)*1024}
-	tr := tar.NewReader(limited)
-	var (
-		files   []archiveFile
-		dirSet  = map[string]bool{}
-		seen    = map[string]bool{}
-		total   int64
-		entries int
-	)
+	ar := &archiveReader{trustDir: trustDir, tr: tar.NewReader(limited), dirSet: map[string]bool{}, seen: map[string]bool{}}
 	for {
-		hdr, err := tr.Next()
+		hdr, err := ar.tr.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -186,62 +176,8 @@ func readArchive(trustDir string, r io.Reader) ([]archiveFile, []string, error) 
 			}
 			return nil, nil, reject("", "not a valid tar.gz: %v", err)
 		}
-		entries++
-		if entries > maxArchiveEntries {
-			return nil, nil, reject("", "more than %d entries", maxArchiveEntries)
-		}
-		name, err := cleanEntryName(hdr.Name)
-		if err != nil {
-			return nil, nil, reject(hdr.Name, "%v", err)
-		}
-		if seen[name] {
-			return nil, nil, reject(hdr.Name, "appears twice")
-		}
-		seen[name] = true
-		scope := entryScope(name)
-		if scope == scopeNone {
-			return nil, nil, reject(hdr.Name, "outside %s and %s", ArchivePrivateDir, ArchiveMetadataDir)
-		}
-		target := filepath.Join(trustDir, filepath.FromSlash(strings.TrimPrefix(name, "trust")))
-		switch hdr.Typeflag {
-		case tar.TypeDir:
-			if scope != scopeParent {
-				dirSet[target] = true
-			}
-			continue
-		case tar.TypeReg, tar.TypeRegA: //nolint:staticcheck // old archivers write TypeRegA
-		default:
-			return nil, nil, reject(hdr.Name, "is a %s; only regular files and folders are restored", typeName(hdr.Typeflag))
-		}
-		if scope == scopeParent {
-			return nil, nil, reject(hdr.Name, "is a file where a folder is expected")
-		}
-		limit := int64(maxMetadataFile)
-		if scope == scopePrivate {
-			limit = maxKeyFileSize
-		}
-		if hdr.Size < 0 || hdr.Size > limit {
-			return nil, nil, reject(hdr.Name, "is %d bytes, more than the %d allowed", hdr.Size, limit)
-		}
-		total += hdr.Size
-		if total > maxArchiveTotal {
-			return nil, nil, reject("", "larger than %d bytes uncompressed", maxArchiveTotal)
-		}
-		data, err := capped.ReadAll(tr, limit)
-		if err != nil || int64(len(data)) != hdr.Size {
-			return nil, nil, reject(hdr.Name, "truncated: %v", err)
-		}
-		if scope == scopePrivate {
-			err = checkKeyEntry(path.Base(name), data)
-		} else {
-			err = checkMetadataEntry(name, data)
-		}
-		if err != nil {
-			return nil, nil, reject(hdr.Name, "%v", err)
-		}
-		files = append(files, archiveFile{name: name, target: target, data: data})
-		for d := filepath.Dir(target); len(d) > len(trustDir); d = filepath.Dir(d) {
-			dirSet[d] = true
+		if err := ar.add(hdr); err != nil {
+			return nil, nil, err
 		}
 	}
 	// The gzip checksum is only checked at the end of the stream.
@@ -251,9 +187,93 @@ func readArchive(trustDir string, r io.Reader) ([]archiveFile, []string, error) 
 		}
 		return nil, nil, reject("", "corrupt gzip data: %v", err)
 	}
+	return ar.result()
+}
+
+// reject is an *ArchiveError for entry ("" for the whole archive).
+func reject(entry, format string, args ...any) error {
+	return &ArchiveError{Entry: entry, Reason: fmt.Sprintf(format, args...)}
+}
+
+// archiveReader checks a backup archive entry by entry.
+type archiveReader struct {
+	trustDir string
+	tr       *tar.Reader
+	files    []archiveFile
+	dirSet   map[string]bool // folders to create
+	seen     map[string]bool // entry names
+	total    int64
+	entries  int
+}
+
+// add checks the entry hdr (and reads its content from the tar reader).
+func (ar *archiveReader) add(hdr *tar.Header) error {
+	ar.entries++
+	if ar.entries > maxArchiveEntries {
+		return reject("", "more than %d entries", maxArchiveEntries)
+	}
+	name, err := cleanEntryName(hdr.Name)
+	if err != nil {
+		return reject(hdr.Name, "%v", err)
+	}
+	if ar.seen[name] {
+		return reject(hdr.Name, "appears twice")
+	}
+	ar.seen[name] = true
+	scope := entryScope(name)
+	if scope == scopeNone {
+		return reject(hdr.Name, "outside %s and %s", ArchivePrivateDir, ArchiveMetadataDir)
+	}
+	target := filepath.Join(ar.trustDir, filepath.FromSlash(strings.TrimPrefix(name, "trust")))
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		if scope != scopeParent {
+			ar.dirSet[target] = true
+		}
+		return nil
+	case tar.TypeReg, tar.TypeRegA: //nolint:staticcheck // old archivers write TypeRegA
+	default:
+		return reject(hdr.Name, "is a %s; only regular files and folders are restored", typeName(hdr.Typeflag))
+	}
+	if scope == scopeParent {
+		return reject(hdr.Name, "is a file where a folder is expected")
+	}
+	limit := int64(maxMetadataFile)
+	if scope == scopePrivate {
+		limit = maxKeyFileSize
+	}
+	if hdr.Size < 0 || hdr.Size > limit {
+		return reject(hdr.Name, "is %d bytes, more than the %d allowed", hdr.Size, limit)
+	}
+	ar.total += hdr.Size
+	if ar.total > maxArchiveTotal {
+		return reject("", "larger than %d bytes uncompressed", maxArchiveTotal)
+	}
+	data, err := capped.ReadAll(ar.tr, limit)
+	if err != nil || int64(len(data)) != hdr.Size {
+		return reject(hdr.Name, "truncated: %v", err)
+	}
+	if scope == scopePrivate {
+		err = checkKeyEntry(path.Base(name), data)
+	} else {
+		err = checkMetadataEntry(name, data)
+	}
+	if err != nil {
+		return reject(hdr.Name, "%v", err)
+	}
+	ar.files = append(ar.files, archiveFile{name: name, target: target, data: data})
+	for d := filepath.Dir(target); len(d) > len(ar.trustDir); d = filepath.Dir(d) {
+		ar.dirSet[d] = true
+	}
+	return nil
+}
+
+// result checks the archive as a whole and returns its files and the
+// folders to create, parents before children.
+func (ar *archiveReader) result() ([]archiveFile, []string, error) {
 	keys := 0
-	for _, f := range files {
-		if dirSet[f.target] {
+	for _, f := range ar.files {
+		if ar.dirSet[f.target] {
 			return nil, nil, reject(f.name, "is both a file and a folder")
 		}
 		if entryScope(f.name) == scopePrivate {
@@ -263,10 +283,10 @@ func readArchive(trustDir string, r io.Reader) ([]archiveFile, []string, error) 
 	if keys == 0 {
 		return nil, nil, reject("", "no key files under %s", ArchivePrivateDir)
 	}
-	dirs := make([]string, 0, len(dirSet))
-	for d := range dirSet {
+	dirs := make([]string, 0, len(ar.dirSet))
+	for d := range ar.dirSet {
 		dirs = append(dirs, d)
 	}
 	sort.Strings(dirs) // parents before children
-	return files, dirs, nil
+	return ar.files, dirs, nil
 }

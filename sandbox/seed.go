@@ -256,54 +256,19 @@ func (s *Sandbox) putSeedImage(repo, tag, salt string) (ocispec.Descriptor, erro
 // targets/releases), and stores it as a publish would be stored.
 func (s *Sandbox) signSeed(r SeedRepo, files data.Files) error {
 	gun := data.GUN(s.host + "/" + r.Name)
-	retriever := func(_, alias string, _ bool, _ int) (string, bool, error) {
-		if alias == data.CanonicalRootRole.String() && r.RootPassphrase != "" {
-			return r.RootPassphrase, false, nil
-		}
-		return r.Passphrase, false, nil
-	}
-	var ks trustmanager.KeyStore = trustmanager.NewKeyMemoryStore(retriever)
-	if r.KeyDir != "" {
-		fks, err := trustmanager.NewKeyFileStore(r.KeyDir, retriever)
-		if err != nil {
-			return err
-		}
-		ks = fks
-	}
-	cs := cryptoservice.NewCryptoService(ks)
-	now := time.Now()
-
-	rootPub, err := cs.Create(data.CanonicalRootRole, "", data.ECDSAKey)
+	cs, rootKey, err := seedKeys(r, gun)
 	if err != nil {
 		return err
 	}
-	rootPriv, _, err := cs.GetPrivateKey(rootPub.ID())
-	if err != nil {
-		return err
-	}
-	cert, err := cryptoservice.GenerateCertificate(rootPriv, gun, now, now.Add(notary.Year*10))
-	if err != nil {
-		return err
-	}
-	rootKey := utils.CertToKey(cert)
 	targetsPub, err := cs.Create(data.CanonicalTargetsRole, gun, data.ECDSAKey)
 	if err != nil {
 		return err
 	}
-	serverKey := func(role data.RoleName) (data.PublicKey, error) {
-		seedServerMu.Lock()
-		defer seedServerMu.Unlock()
-		rec := inProcess(s.notaryHandler(), http.MethodGet, "/v2/"+gun.String()+"/_trust/tuf/"+role.String()+".key", "", nil)
-		if rec.Code != http.StatusOK {
-			return nil, fmt.Errorf("getting the server's %s key: %d %s", role, rec.Code, rec.Body.String())
-		}
-		return data.UnmarshalPublicKey(rec.Body.Bytes())
-	}
-	tsKey, err := serverKey(data.CanonicalTimestampRole)
+	tsKey, err := s.serverKey(gun, data.CanonicalTimestampRole)
 	if err != nil {
 		return err
 	}
-	snKey, err := serverKey(data.CanonicalSnapshotRole)
+	snKey, err := s.serverKey(gun, data.CanonicalSnapshotRole)
 	if err != nil {
 		return err
 	}
@@ -321,25 +286,83 @@ func (s *Sandbox) signSeed(r SeedRepo, files data.Files) error {
 	if _, err := repo.InitTargets(data.CanonicalTargetsRole); err != nil {
 		return err
 	}
-	releases := data.RoleName("targets/releases")
 	if !r.ReleasesExpire.IsZero() {
-		relPub, err := cs.Create(releases, gun, data.ECDSAKey)
+		relPub, err := cs.Create(seedReleases, gun, data.ECDSAKey)
 		if err != nil {
 			return err
 		}
-		if err := repo.UpdateDelegationKeys(releases, data.KeyList{relPub}, nil, 1); err != nil {
+		if err := repo.UpdateDelegationKeys(seedReleases, data.KeyList{relPub}, nil, 1); err != nil {
 			return err
 		}
-		if err := repo.UpdateDelegationPaths(releases, []string{""}, nil, false); err != nil {
+		if err := repo.UpdateDelegationPaths(seedReleases, []string{""}, nil, false); err != nil {
 			return err
 		}
-		if _, err := repo.AddTargets(releases, files); err != nil {
+		if _, err := repo.AddTargets(seedReleases, files); err != nil {
 			return err
 		}
 	}
 	if _, err := repo.AddTargets(data.CanonicalTargetsRole, files); err != nil {
 		return err
 	}
+	updates, err := signSeedRoles(repo, r)
+	if err != nil {
+		return err
+	}
+	return s.StoreTrustData(gun, updates)
+}
+
+// seedReleases is the delegation a seeded repository signs into when
+// ReleasesExpire is set.
+const seedReleases = data.RoleName("targets/releases")
+
+// seedKeys makes the client's crypto service for r (in memory, or in
+// r.KeyDir) with a root key, and returns it with the root's certificate key.
+func seedKeys(r SeedRepo, gun data.GUN) (*cryptoservice.CryptoService, data.PublicKey, error) {
+	retriever := func(_, alias string, _ bool, _ int) (string, bool, error) {
+		if alias == data.CanonicalRootRole.String() && r.RootPassphrase != "" {
+			return r.RootPassphrase, false, nil
+		}
+		return r.Passphrase, false, nil
+	}
+	var ks trustmanager.KeyStore = trustmanager.NewKeyMemoryStore(retriever)
+	if r.KeyDir != "" {
+		fks, err := trustmanager.NewKeyFileStore(r.KeyDir, retriever)
+		if err != nil {
+			return nil, nil, err
+		}
+		ks = fks
+	}
+	cs := cryptoservice.NewCryptoService(ks)
+	now := time.Now()
+	rootPub, err := cs.Create(data.CanonicalRootRole, "", data.ECDSAKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	rootPriv, _, err := cs.GetPrivateKey(rootPub.ID())
+	if err != nil {
+		return nil, nil, err
+	}
+	cert, err := cryptoservice.GenerateCertificate(rootPriv, gun, now, now.Add(notary.Year*10))
+	if err != nil {
+		return nil, nil, err
+	}
+	return cs, utils.CertToKey(cert), nil
+}
+
+// serverKey is the notary server's public key of role for gun.
+func (s *Sandbox) serverKey(gun data.GUN, role data.RoleName) (data.PublicKey, error) {
+	seedServerMu.Lock()
+	defer seedServerMu.Unlock()
+	rec := inProcess(s.notaryHandler(), http.MethodGet, "/v2/"+gun.String()+"/_trust/tuf/"+role.String()+".key", "", nil)
+	if rec.Code != http.StatusOK {
+		return nil, fmt.Errorf("getting the server's %s key: %d %s", role, rec.Code, rec.Body.String())
+	}
+	return data.UnmarshalPublicKey(rec.Body.Bytes())
+}
+
+// signSeedRoles signs root, targets and (with ReleasesExpire)
+// targets/releases, as the updates of a first publish.
+func signSeedRoles(repo *tuf.Repo, r SeedRepo) ([]storage.MetaUpdate, error) {
 	expires := r.TargetsExpire
 	if expires.IsZero() {
 		expires = data.DefaultExpires(data.CanonicalTargetsRole)
@@ -358,19 +381,19 @@ func (s *Sandbox) signSeed(r SeedRepo, files data.Files) error {
 	}
 	rootSigned, err := repo.SignRoot(data.DefaultExpires(data.CanonicalRootRole), nil)
 	if err := add(data.CanonicalRootRole, rootSigned, err); err != nil {
-		return err
+		return nil, err
 	}
 	targetsSigned, err := repo.SignTargets(data.CanonicalTargetsRole, expires)
 	if err := add(data.CanonicalTargetsRole, targetsSigned, err); err != nil {
-		return err
+		return nil, err
 	}
 	if !r.ReleasesExpire.IsZero() {
-		relSigned, err := repo.SignTargets(releases, r.ReleasesExpire)
-		if err := add(releases, relSigned, err); err != nil {
-			return err
+		relSigned, err := repo.SignTargets(seedReleases, r.ReleasesExpire)
+		if err := add(seedReleases, relSigned, err); err != nil {
+			return nil, err
 		}
 	}
-	return s.StoreTrustData(gun, updates)
+	return updates, nil
 }
 
 // seedServerMu serialises what seeding asks of the notary server: its

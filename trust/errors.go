@@ -126,6 +126,9 @@ func Classify(gun data.GUN, err error) error {
 	if errors.As(err, &te) {
 		return err
 	}
+	if e := classifyRefusal(gun, err); e != nil {
+		return e
+	}
 	mk := func(k Kind, format string, args ...any) *Error {
 		return &Error{Kind: k, GUN: gun, Message: fmt.Sprintf(format, args...), Err: err}
 	}
@@ -135,10 +138,7 @@ func Classify(gun data.GUN, err error) error {
 		keyNotFound trustmanager.ErrKeyNotFound
 		netErr      storage.NetworkError
 		metaMissing storage.ErrMetaNotFound
-		keyType     signed.ErrInvalidKeyType
 		noKeys      signed.ErrNoKeys
-		lowVersion  signed.ErrLowVersion
-		threshold   signed.ErrRoleThreshold
 		notExist    client.ErrRepositoryNotExist
 		insuffSigs  signed.ErrInsufficientSignatures
 		noTarget    client.ErrNoSuchTarget
@@ -147,23 +147,9 @@ func Classify(gun data.GUN, err error) error {
 		unavailable storage.ErrServerUnavailable
 		invalidOp   storage.ErrInvalidOperation
 		notInit     client.ErrRepoNotInitialized
-		mismatch    data.ErrMismatchedChecksum
-		badChecksum data.ErrInvalidChecksum
-		malicious   storage.ErrMaliciousServer
-		badRoot     validation.ErrBadRoot
 		offline     storage.ErrOffline
 	)
 	switch {
-	case rootRotationFailure(err):
-		return mk(KindRootRotation, "Warning: potential malicious behavior - trust data mismatch for remote repository %s: %v", gun, err)
-	case pinValidationFailure(err), errors.As(err, &badRoot):
-		return mk(KindUntrustedRoot, "Warning: potential malicious behavior - trust data mismatch for remote repository %s: %v", gun, err)
-	case errors.As(err, &lowVersion):
-		return mk(KindRollback, "Warning: potential malicious behavior - trust data version is lower than expected for remote repository %s: %v", gun, err)
-	case errors.As(err, &threshold), errors.As(err, &keyType):
-		return mk(KindBadSignature, "Warning: potential malicious behavior - trust data has insufficient signatures for remote repository %s: %v", gun, err)
-	case errors.As(err, &mismatch), errors.As(err, &badChecksum), errors.As(err, &malicious):
-		return mk(KindChecksum, "Warning: potential malicious behavior - trust data does not match its checksum for remote repository %s: %v", gun, err)
 	case errors.As(err, &expired):
 		e := mk(KindExpired, "Error: remote repository %s out-of-date: %v", gun, err)
 		e.Role = data.RoleName(expired.Role)
@@ -201,6 +187,37 @@ func Classify(gun data.GUN, err error) error {
 		return mk(KindCertificate, "Error: error contacting notary server: %v", err)
 	}
 	return err
+}
+
+// classifyRefusal classifies the refusals of trust data that may be an
+// attack (Docker's "potential malicious behavior" warnings), or returns nil.
+func classifyRefusal(gun data.GUN, err error) *Error {
+	var (
+		keyType     signed.ErrInvalidKeyType
+		lowVersion  signed.ErrLowVersion
+		threshold   signed.ErrRoleThreshold
+		mismatch    data.ErrMismatchedChecksum
+		badChecksum data.ErrInvalidChecksum
+		malicious   storage.ErrMaliciousServer
+		badRoot     validation.ErrBadRoot
+	)
+	const warning = "Warning: potential malicious behavior - "
+	mk := func(k Kind, what string) *Error {
+		return &Error{Kind: k, GUN: gun, Message: fmt.Sprintf(warning+what+" for remote repository %s: %v", gun, err), Err: err}
+	}
+	switch {
+	case rootRotationFailure(err):
+		return mk(KindRootRotation, "trust data mismatch")
+	case pinValidationFailure(err), errors.As(err, &badRoot):
+		return mk(KindUntrustedRoot, "trust data mismatch")
+	case errors.As(err, &lowVersion):
+		return mk(KindRollback, "trust data version is lower than expected")
+	case errors.As(err, &threshold), errors.As(err, &keyType):
+		return mk(KindBadSignature, "trust data has insufficient signatures")
+	case errors.As(err, &mismatch), errors.As(err, &badChecksum), errors.As(err, &malicious):
+		return mk(KindChecksum, "trust data does not match its checksum")
+	}
+	return nil
 }
 
 // rootRotationFailure and pinValidationFailure match trustpinning's errors

@@ -214,19 +214,26 @@ func PlanSignerRemoval(_ context.Context, repo Repository, name string) (SignerR
 	plan.DeletesReleases = len(remaining) == 0
 
 	if rel, ok := raw[ReleasesRole]; ok && len(rel.Signatures) > 0 {
-		valid := map[string]bool{}
-		for _, sig := range rel.Signatures {
-			id := sig.KeyID
-			if c, ok := canonical[id]; ok {
-				id = c
-			}
-			if remaining[id] {
-				valid[id] = true
-			}
-		}
-		plan.LastReleasesSigner = len(valid) < max(rel.Threshold, 1)
+		plan.LastReleasesSigner = !enoughSignatures(rel, canonical, remaining)
 	}
 	return plan, nil
+}
+
+// enoughSignatures reports whether rel's signatures by the remaining keys
+// (canonical IDs; canonical maps the IDs signatures name to them) still
+// meet its threshold.
+func enoughSignatures(rel client.RoleWithSignatures, canonical map[string]string, remaining map[string]bool) bool {
+	valid := map[string]bool{}
+	for _, sig := range rel.Signatures {
+		id := sig.KeyID
+		if c, ok := canonical[id]; ok {
+			id = c
+		}
+		if remaining[id] {
+			valid[id] = true
+		}
+	}
+	return len(valid) >= max(rel.Threshold, 1)
 }
 
 // RemoveSigner carries out plan in one publish: the signer's delegation

@@ -138,8 +138,40 @@ func Analyze(dockerfile []byte, opts Options) (*Analysis, error) {
 			a.SyntaxLine = loc[0].Start.Line
 		}
 	}
+	metaArgs, err := a.parseStages(res.AST.Children)
+	if err != nil {
+		return nil, err
+	}
+	lex := shell.NewLex(res.EscapeToken)
+	global, err := globalArgs(lex, metaArgs, opts)
+	if err != nil {
+		return nil, err
+	}
+	contexts, err := normalizeContexts(opts.Contexts)
+	if err != nil {
+		return nil, err
+	}
+	last, err := targetStage(a.stages, opts.Target)
+	if err != nil {
+		return nil, err
+	}
+	r := stageReader{a: a, lex: lex, global: global, contexts: contexts, stageIndex: stageIndex(a.stages)}
+	for i := 0; i <= last; i++ {
+		if err := r.read(i); err != nil {
+			return nil, err
+		}
+	}
+	if err := a.addContextImages(opts.Contexts); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// parseStages reads the instructions into stages; it returns the ARGs
+// before the first FROM.
+func (a *Analysis) parseStages(nodes []*parser.Node) ([]instructions.ArgCommand, error) {
 	var metaArgs []instructions.ArgCommand
-	for _, n := range res.AST.Children {
+	for _, n := range nodes {
 		cmd, err := instructions.ParseInstruction(n)
 		if err != nil {
 			return nil, fmt.Errorf("Dockerfile:%d: %w", n.StartLine, err)
@@ -164,128 +196,135 @@ func Analyze(dockerfile []byte, opts Options) (*Analysis, error) {
 	if len(a.stages) == 0 {
 		return nil, errors.New("the Dockerfile has no FROM instruction")
 	}
+	return metaArgs, nil
+}
 
-	lex := shell.NewLex(res.EscapeToken)
-	global, err := globalArgs(lex, metaArgs, opts)
-	if err != nil {
-		return nil, err
+// targetStage is the index of the last stage the build reads: target's,
+// or the last one.
+func targetStage(stages []instructions.Stage, target string) (int, error) {
+	if target == "" {
+		return len(stages) - 1, nil
 	}
-	contexts, err := normalizeContexts(opts.Contexts)
-	if err != nil {
-		return nil, err
-	}
-
-	last := len(a.stages) - 1
-	if opts.Target != "" {
-		last = -1
-		for i, st := range a.stages {
-			if strings.EqualFold(st.Name, opts.Target) {
-				last = i
-				break
-			}
-		}
-		if last < 0 {
-			return nil, fmt.Errorf("target stage %q could not be found", opts.Target)
+	for i, st := range stages {
+		if strings.EqualFold(st.Name, target) {
+			return i, nil
 		}
 	}
+	return -1, fmt.Errorf("target stage %q could not be found", target)
+}
 
-	// Stage names by lowercase name, as BuildKit keys them.
-	stageIndex := map[string]int{}
-	for i, st := range a.stages {
+// stageIndex maps stage names, lowercase as BuildKit keys them, to the
+// first stage of that name.
+func stageIndex(stages []instructions.Stage) map[string]int {
+	index := map[string]int{}
+	for i, st := range stages {
 		if st.Name != "" {
-			if _, dup := stageIndex[strings.ToLower(st.Name)]; !dup {
-				stageIndex[strings.ToLower(st.Name)] = i
+			if _, dup := index[strings.ToLower(st.Name)]; !dup {
+				index[strings.ToLower(st.Name)] = i
 			}
 		}
 	}
-	// A stage named like a build context is replaced by that context
-	// whole: its FROM and instructions are never read.
-	replaced := func(st instructions.Stage) bool {
-		if st.Name == "" {
-			return false
-		}
-		_, ok := contexts[contextKey(st.Name)]
-		return ok
-	}
+	return index
+}
 
-	for i := 0; i <= last; i++ {
-		st := a.stages[i]
-		if replaced(st) {
-			continue
-		}
-		line := a.nodes[i].StartLine
-		name, _, err := lex.ProcessWord(st.BaseName, global)
-		if err != nil {
-			return nil, fmt.Errorf("Dockerfile:%d: expanding %q: %w", line, st.BaseName, err)
-		}
-		if name == "" {
-			return nil, fmt.Errorf("Dockerfile:%d: base name (%s) should not be blank", line, st.BaseName)
-		}
-		// A FROM names an earlier stage only (BuildKit adds stages in
-		// order); a later stage of that name does not count.
-		if j, ok := stageIndex[strings.ToLower(name)]; !ok || j >= i {
-			if err := a.addImage(From, line, i, name, st.BaseName, -1, contexts); err != nil {
-				return nil, err
-			}
-		}
+// stageReader lists the images that the stages read.
+type stageReader struct {
+	a          *Analysis
+	lex        *shell.Lex
+	global     shell.EnvGetter
+	contexts   map[string]string
+	stageIndex map[string]int
+}
 
-		for _, c := range st.Commands {
-			switch c := c.(type) {
-			case *instructions.CopyCommand:
-				if c.From == "" {
-					continue
-				}
-				// BuildKit refuses variables in --from; so do we, rather
-				// than guess what it would read.
-				if strings.ContainsRune(c.From, '$') {
-					return nil, fmt.Errorf("Dockerfile:%d: variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround", lineOf(c))
-				}
-				if isStage(c.From, stageIndex, len(a.stages)) {
-					continue
-				}
-				if err := a.addImage(CopyFrom, lineOf(c), i, c.From, c.From, -1, contexts); err != nil {
-					return nil, err
-				}
-			case *instructions.RunCommand:
-				for k, m := range instructions.GetMounts(c) {
-					if m.From == "" {
-						continue
-					}
-					// The instructions package refuses variables in from=,
-					// as BuildKit does: what is written is what is read.
-					from := m.From
-					if isStage(from, stageIndex, len(a.stages)) {
-						continue
-					}
-					if err := a.addImage(RunMount, lineOf(c), i, from, m.From, k, contexts); err != nil {
-						return nil, err
-					}
-				}
-			}
+// read lists the images stage i reads: its FROM, COPY --from and RUN
+// --mount from=. A stage named like a build context is replaced by that
+// context whole: its FROM and instructions are never read.
+func (r stageReader) read(i int) error {
+	a, st := r.a, r.a.stages[i]
+	if st.Name != "" {
+		if _, ok := r.contexts[contextKey(st.Name)]; ok {
+			return nil
 		}
 	}
+	line := a.nodes[i].StartLine
+	name, _, err := r.lex.ProcessWord(st.BaseName, r.global)
+	if err != nil {
+		return fmt.Errorf("Dockerfile:%d: expanding %q: %w", line, st.BaseName, err)
+	}
+	if name == "" {
+		return fmt.Errorf("Dockerfile:%d: base name (%s) should not be blank", line, st.BaseName)
+	}
+	// A FROM names an earlier stage only (BuildKit adds stages in
+	// order); a later stage of that name does not count.
+	if j, ok := r.stageIndex[strings.ToLower(name)]; !ok || j >= i {
+		if err := a.addImage(From, line, i, name, st.BaseName, -1, r.contexts); err != nil {
+			return err
+		}
+	}
+	for _, c := range st.Commands {
+		if err := r.readCommand(i, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
-	// Every --build-context that is an image, whether or not a stage reads it.
+// readCommand lists the image a COPY --from or RUN --mount from= of
+// stage i reads, if any.
+func (r stageReader) readCommand(i int, c instructions.Command) error {
+	a, stages := r.a, len(r.a.stages)
+	switch c := c.(type) {
+	case *instructions.CopyCommand:
+		if c.From == "" {
+			return nil
+		}
+		// BuildKit refuses variables in --from; so do we, rather
+		// than guess what it would read.
+		if strings.ContainsRune(c.From, '$') {
+			return fmt.Errorf("Dockerfile:%d: variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround", lineOf(c))
+		}
+		if isStage(c.From, r.stageIndex, stages) {
+			return nil
+		}
+		return a.addImage(CopyFrom, lineOf(c), i, c.From, c.From, -1, r.contexts)
+	case *instructions.RunCommand:
+		for k, m := range instructions.GetMounts(c) {
+			// The instructions package refuses variables in from=,
+			// as BuildKit does: what is written is what is read.
+			if m.From == "" || isStage(m.From, r.stageIndex, stages) {
+				continue
+			}
+			if err := a.addImage(RunMount, lineOf(c), i, m.From, m.From, k, r.contexts); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// addContextImages lists every --build-context that is an image, whether
+// or not a stage reads it, sorted by name.
+func (a *Analysis) addContextImages(contexts map[string]string) error {
 	var names []string
-	for name := range opts.Contexts {
+	for name := range contexts {
 		names = append(names, name)
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		ref, ok := strings.CutPrefix(opts.Contexts[name], "docker-image://")
+		ref, ok := strings.CutPrefix(contexts[name], "docker-image://")
 		if !ok {
 			continue
 		}
 		named, err := reference.ParseNormalizedNamed(ref)
 		if err != nil {
-			return nil, fmt.Errorf("--build-context %s: %w", name, err)
+			return fmt.Errorf("--build-context %s: %w", name, err)
 		}
 		a.Sources = append(a.Sources, Source{
 			Kind: BuildContext, Written: ref, Image: reference.TagNameOnly(named),
 			Context: name, Stage: -1,
 		})
 	}
-	return a, nil
+	return nil
 }
 
 // addImage records that the build reads name, unless it is scratch or a

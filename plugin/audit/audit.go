@@ -167,160 +167,161 @@ func (t auditTarget) matches(repo string) bool {
 	return repo == t.prefix || strings.HasPrefix(repo, t.prefix+"/")
 }
 
+// RunAudit audits every repository opts names and reports them as opts
+// asks (table, JSON, HTML); it fails when a repository could not be
+// audited or a --fail-on rule is broken.
 func RunAudit(ctx context.Context, d *cmdutil.Deps, opts AuditOptions) error {
 	window, err := cmdutil.ParseDuration("--expiring-within", opts.ExpiringWithin)
 	if err != nil {
 		return err
 	}
-	policy, err := parseFailOn(opts.failOn, window)
+	run := &auditRun{d: d, opts: opts, now: time.Now(), window: window}
+	if run.policy, err = parseFailOn(opts.failOn, window); err != nil {
+		return err
+	}
+	targets, err := parseAuditTargets(opts)
 	if err != nil {
 		return err
 	}
+	if err := run.openOutputs(); err != nil {
+		return err
+	}
+	defer run.closeOutputs()
+
+	// Listing runs beside the audit: the first repositories are read while
+	// later catalog pages are still coming.
+	list := startListing(ctx, d, opts, targets)
+	defer list.cancel()
+	progress := newProgress(d.CLI.Err(), d.CLI.Err().IsTerminal())
+	trustDir := d.TrustDir()
+	emitErr := auditAll(ctx, opts.Parallel, list.names, func(ctx context.Context, name string) (AuditRepo, bool) {
+		return auditOne(ctx, d, name, trustDir, run.now, window)
+	}, func(r AuditRepo) error {
+		run.add(r)
+		for _, s := range run.sinks {
+			if err := s.repository(r); err != nil {
+				return err
+			}
+		}
+		progress.update(run.sum.Repositories, list.count())
+		return nil
+	})
+	listed, listErr := list.stop()
+	progress.done()
+	if emitErr != nil {
+		return emitErr
+	}
+	run.sum.Listed = listed
+	return run.finish(ctx, listErr)
+}
+
+// parseAuditTargets checks the options that name what to audit.
+func parseAuditTargets(opts AuditOptions) ([]auditTarget, error) {
 	if opts.Parallel < 1 {
-		return cmdutil.UsageError{Err: fmt.Errorf("invalid --parallel %d: want at least 1", opts.Parallel)}
+		return nil, cmdutil.UsageError{Err: fmt.Errorf("invalid --parallel %d: want at least 1", opts.Parallel)}
 	}
 	var targets []auditTarget
 	for _, a := range opts.Targets {
 		t, err := parseAuditTarget(a)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		targets = append(targets, t)
 	}
 	if opts.reposFile != "" && len(targets) > 1 {
-		return cmdutil.UsageError{Err: errors.New("with --repos, give at most one REGISTRY (for names without one)")}
+		return nil, cmdutil.UsageError{Err: errors.New("with --repos, give at most one REGISTRY (for names without one)")}
 	}
+	return targets, nil
+}
 
-	now := time.Now()
-	var sinks []auditSink
-	var jsonSink *auditJSON
-	if cmdutil.IsJSONFormat(opts.Format) {
-		jsonSink = newAuditJSON(d.CLI.Out(), opts, now)
-		sinks = append(sinks, jsonSink)
+// auditRun is one audit: its options, its outputs, and the summary so far.
+type auditRun struct {
+	d      *cmdutil.Deps
+	opts   AuditOptions
+	now    time.Time
+	window time.Duration
+	policy failPolicy
+
+	sinks    []auditSink
+	json     *auditJSON // nil without --format json
+	table    *auditTable
+	htmlFile *os.File // nil without --html
+
+	sum           AuditSummary
+	expiringNames []string
+}
+
+// openOutputs creates the sinks the options ask for; the table is always
+// kept, for --fail-on.
+func (run *auditRun) openOutputs() error {
+	if cmdutil.IsJSONFormat(run.opts.Format) {
+		run.json = newAuditJSON(run.d.CLI.Out(), run.opts, run.now)
+		run.sinks = append(run.sinks, run.json)
 	}
-	var htmlFile *os.File
-	var htmlSink *auditHTML
-	if opts.html != "" {
-		if htmlFile, err = os.Create(opts.html); err != nil {
+	if run.opts.html != "" {
+		f, err := os.Create(run.opts.html)
+		if err != nil {
 			return fmt.Errorf("creating the HTML report: %w", err)
 		}
-		defer htmlFile.Close()
-		htmlSink = newAuditHTML(htmlFile, opts, now, window)
-		sinks = append(sinks, htmlSink)
+		run.htmlFile = f
+		run.sinks = append(run.sinks, newAuditHTML(f, run.opts, run.now, run.window))
 	}
-	table := &auditTable{}
-	sinks = append(sinks, table)
+	run.table = &auditTable{}
+	run.sinks = append(run.sinks, run.table)
+	return nil
+}
 
-	// Listing runs beside the audit: the first repositories are read while
-	// later catalog pages are still coming.
-	names := make(chan string)
-	var (
-		listErr error
-		listed  int
-		listMu  sync.Mutex
-	)
-	listCtx, cancelList := context.WithCancel(ctx)
-	defer cancelList()
-	go func() {
-		defer close(names)
-		err := listRepositories(listCtx, d, opts, targets, func(name string) bool {
-			listMu.Lock()
-			listed++
-			listMu.Unlock()
-			select {
-			case names <- name:
-				return true
-			case <-listCtx.Done():
-				return false
-			}
-		})
-		listMu.Lock()
-		listErr = err
-		listMu.Unlock()
-	}()
-	countListed := func() int {
-		listMu.Lock()
-		defer listMu.Unlock()
-		return listed
+func (run *auditRun) closeOutputs() {
+	if run.htmlFile != nil {
+		_ = run.htmlFile.Close()
 	}
+}
 
-	progress := newProgress(d.CLI.Err(), d.CLI.Err().IsTerminal())
-	sum := AuditSummary{}
-	var expiringNames []string
-	emit := func(r AuditRepo) error {
-		sum.Repositories++
-		sum.SignedTags += r.Signed
-		sum.UnsignedTags += r.Unsigned
-		sum.DriftedTags += r.Drifted
-		sum.MissingTags += r.Missing
-		if r.TrustData {
-			sum.WithTrustData++
-		}
-		if r.Error != "" {
-			sum.Errors++
-		}
-		if r.Expiring {
-			sum.Expiring++
-			expiringNames = append(expiringNames, r.Name)
-		}
-		if e := r.EarliestExpiry; e != nil && (sum.EarliestExpiry == nil || e.Expires.Before(sum.EarliestExpiry.Expires)) {
-			sum.EarliestExpiry = &repoExpiry{Repository: r.Name, Role: e.Role, Expires: e.Expires}
-		}
-		for _, s := range sinks {
-			if err := s.repository(r); err != nil {
-				return err
-			}
-		}
-		progress.update(sum.Repositories, countListed())
-		return nil
+// add counts r in the summary.
+func (run *auditRun) add(r AuditRepo) {
+	sum := &run.sum
+	sum.Repositories++
+	sum.SignedTags += r.Signed
+	sum.UnsignedTags += r.Unsigned
+	sum.DriftedTags += r.Drifted
+	sum.MissingTags += r.Missing
+	if r.TrustData {
+		sum.WithTrustData++
 	}
-	trustDir := d.TrustDir()
-	emitErr := auditAll(ctx, opts.Parallel, names, func(ctx context.Context, name string) (AuditRepo, bool) {
-		return auditOne(ctx, d, name, trustDir, now, window)
-	}, emit)
-	cancelList()
-	for range names { // let the lister finish
+	if r.Error != "" {
+		sum.Errors++
 	}
-	progress.done()
-	if emitErr != nil {
-		return emitErr
+	if r.Expiring {
+		sum.Expiring++
+		run.expiringNames = append(run.expiringNames, r.Name)
 	}
-	listMu.Lock()
-	sum.Listed = listed
-	err = listErr
-	listMu.Unlock()
+	if e := r.EarliestExpiry; e != nil && (sum.EarliestExpiry == nil || e.Expires.Before(sum.EarliestExpiry.Expires)) {
+		sum.EarliestExpiry = &repoExpiry{Repository: r.Name, Role: e.Role, Expires: e.Expires}
+	}
+}
+
+// finish completes the reports and says whether the audit failed. A
+// listing that failed part way (listErr) still gets a well-formed report of
+// what was audited, marked incomplete, then its error.
+func (run *auditRun) finish(ctx context.Context, listErr error) error {
+	sum := &run.sum
 	interrupted := ctx.Err() != nil
-	// A listing that failed part way still gets a well-formed report of
-	// what was audited, marked incomplete, then its error.
-	listFailed := err != nil && !interrupted
+	listFailed := listErr != nil && !interrupted
 	sum.Complete = !interrupted && !listFailed
-	if len(expiringNames) > 0 {
-		sort.Strings(expiringNames)
-		sum.Refresh = "docker acrtrust refresh --expiring-within " + opts.ExpiringWithin + " " + strings.Join(expiringNames, " ")
+	if len(run.expiringNames) > 0 {
+		sort.Strings(run.expiringNames)
+		sum.Refresh = "docker acrtrust refresh --expiring-within " + run.opts.ExpiringWithin + " " + strings.Join(run.expiringNames, " ")
 	}
-	violations := policyViolations(policy, table.rows, now)
+	violations := policyViolations(run.policy, run.table.rows, run.now)
 	sum.Violations = violations
 	if sum.Violations == nil {
 		sum.Violations = []string{}
 	}
-
-	for _, s := range sinks {
-		if err := s.finish(sum); err != nil {
-			return err
-		}
-	}
-	if opts.html != "" {
-		if err := htmlFile.Close(); err != nil {
-			return fmt.Errorf("writing the HTML report: %w", err)
-		}
-	}
-	if jsonSink == nil && (sum.Repositories > 0 || !listFailed) {
-		if err := table.write(d.CLI.Out(), sum, window, opts.ExpiringWithin); err != nil {
-			return err
-		}
+	if err := run.writeReports(listFailed); err != nil {
+		return err
 	}
 	if listFailed {
-		return err
+		return listErr
 	}
 	if interrupted {
 		return cli.StatusError{StatusCode: cmdutil.ExitInterrupted, Status: fmt.Sprintf("interrupted: audited %d of %d repositories listed so far; the report above covers those", sum.Repositories, sum.Listed)}
@@ -334,4 +335,77 @@ func RunAudit(ctx context.Context, d *cmdutil.Deps, opts AuditOptions) error {
 		return cli.StatusError{StatusCode: cmdutil.ExitFailure, Status: "audit failed:\n  " + strings.Join(fails, "\n  ")}
 	}
 	return nil
+}
+
+// writeReports finishes every sink, then prints the table unless JSON went
+// to stdout (or nothing was audited because the listing failed).
+func (run *auditRun) writeReports(listFailed bool) error {
+	for _, s := range run.sinks {
+		if err := s.finish(run.sum); err != nil {
+			return err
+		}
+	}
+	if run.htmlFile != nil {
+		err := run.htmlFile.Close()
+		run.htmlFile = nil
+		if err != nil {
+			return fmt.Errorf("writing the HTML report: %w", err)
+		}
+	}
+	if run.json == nil && (run.sum.Repositories > 0 || !listFailed) {
+		return run.table.write(run.d.CLI.Out(), run.sum, run.window, run.opts.ExpiringWithin)
+	}
+	return nil
+}
+
+// auditListing lists the repositories to audit in the background.
+type auditListing struct {
+	names  chan string
+	cancel context.CancelFunc
+
+	mu     sync.Mutex
+	listed int
+	err    error
+}
+
+func startListing(ctx context.Context, d *cmdutil.Deps, opts AuditOptions, targets []auditTarget) *auditListing {
+	l := &auditListing{names: make(chan string)}
+	listCtx, cancel := context.WithCancel(ctx)
+	l.cancel = cancel
+	go func() {
+		defer close(l.names)
+		err := listRepositories(listCtx, d, opts, targets, func(name string) bool {
+			l.mu.Lock()
+			l.listed++
+			l.mu.Unlock()
+			select {
+			case l.names <- name:
+				return true
+			case <-listCtx.Done():
+				return false
+			}
+		})
+		l.mu.Lock()
+		l.err = err
+		l.mu.Unlock()
+	}()
+	return l
+}
+
+// count is how many repositories were listed so far.
+func (l *auditListing) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.listed
+}
+
+// stop ends the listing, waits for it, and returns how many repositories
+// it listed and why it ended early, if it did.
+func (l *auditListing) stop() (int, error) {
+	l.cancel()
+	for range l.names { // let the lister finish
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.listed, l.err
 }

@@ -123,6 +123,53 @@ finds plugins: NOTATION_DIR/plugins/NAME/notation-NAME.`,
 	return cmd
 }
 
+// parseMigrateRefs reads the images to migrate: each with a tag, or each
+// without one with --all-tags.
+func parseMigrateRefs(opts migrateOptions) ([]trust.Ref, error) {
+	refs := make([]trust.Ref, 0, len(opts.images))
+	for _, image := range opts.images {
+		ref, err := trust.ParseRef(image)
+		if err != nil {
+			return nil, cmdutil.UsageError{Err: err}
+		}
+		switch {
+		case ref.Digest != "":
+			return nil, cmdutil.UsageError{Err: fmt.Errorf("%s: %w", image, trust.ErrDigestReference)}
+		case ref.Tag != "" && opts.allTags:
+			return nil, cmdutil.UsageError{Err: fmt.Errorf("%s: a tag can't be used with --all-tags/-a", image)}
+		case ref.Tag == "" && !opts.allTags:
+			return nil, cmdutil.UsageError{Err: fmt.Errorf("no tag specified for %s: name a tag, or migrate every tag with --all-tags", image)}
+		}
+		refs = append(refs, ref)
+	}
+	return refs, nil
+}
+
+// summarize counts the tags of the repositories by outcome.
+func summarize(repos []migrateRepoReport) MigrateSummary {
+	var sum MigrateSummary
+	for _, rep := range repos {
+		if rep.Error != "" {
+			sum.Failed++
+		}
+		for _, t := range rep.Tags {
+			switch t.Status {
+			case MigrateSigned:
+				sum.Signed++
+			case MigrateSkipped:
+				sum.AlreadySigned++
+			case MigratePlanned:
+				sum.WouldSign++
+			case migrateFailed:
+				sum.Failed++
+			default:
+				sum.Refused++
+			}
+		}
+	}
+	return sum
+}
+
 func runMigrate(ctx context.Context, d *cmdutil.Deps, opts migrateOptions) error {
 	if _, err := notationbridge.MediaType(opts.signatureFormat); err != nil {
 		return cmdutil.UsageError{Err: err}
@@ -130,21 +177,9 @@ func runMigrate(ctx context.Context, d *cmdutil.Deps, opts migrateOptions) error
 	if opts.parallel < 1 {
 		return cmdutil.UsageError{Err: errors.New("--parallel must be at least 1")}
 	}
-	refs := make([]trust.Ref, 0, len(opts.images))
-	for _, image := range opts.images {
-		ref, err := trust.ParseRef(image)
-		if err != nil {
-			return cmdutil.UsageError{Err: err}
-		}
-		switch {
-		case ref.Digest != "":
-			return cmdutil.UsageError{Err: fmt.Errorf("%s: %w", image, trust.ErrDigestReference)}
-		case ref.Tag != "" && opts.allTags:
-			return cmdutil.UsageError{Err: fmt.Errorf("%s: a tag can't be used with --all-tags/-a", image)}
-		case ref.Tag == "" && !opts.allTags:
-			return cmdutil.UsageError{Err: fmt.Errorf("no tag specified for %s: name a tag, or migrate every tag with --all-tags", image)}
-		}
-		refs = append(refs, ref)
+	refs, err := parseMigrateRefs(opts)
+	if err != nil {
+		return err
 	}
 	if d.ORAS == nil {
 		return errors.New("migrate needs the registry client of docker acrtrust")
@@ -172,25 +207,7 @@ func runMigrate(ctx context.Context, d *cmdutil.Deps, opts migrateOptions) error
 			break
 		}
 	}
-	for _, rep := range report.Repositories {
-		if rep.Error != "" {
-			report.Summary.Failed++
-		}
-		for _, t := range rep.Tags {
-			switch t.Status {
-			case MigrateSigned:
-				report.Summary.Signed++
-			case MigrateSkipped:
-				report.Summary.AlreadySigned++
-			case MigratePlanned:
-				report.Summary.WouldSign++
-			case migrateFailed:
-				report.Summary.Failed++
-			default:
-				report.Summary.Refused++
-			}
-		}
-	}
+	report.Summary = summarize(report.Repositories)
 	if opts.emitPolicy != "" && !opts.dryRun && len(scopes) > 0 {
 		path, err := notationbridge.WritePolicy(opts.emitPolicy, notationbridge.PolicyOptions{Scopes: scopes, Chain: signer.Chain})
 		if err != nil {

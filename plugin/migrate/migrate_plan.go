@@ -35,129 +35,153 @@ func migratePlan(ctx context.Context, d *cmdutil.Deps, ref trust.Ref, rep *migra
 	if err != nil {
 		return nil, err
 	}
-	var signed []trust.Target
-	if ref.Tag != "" {
-		t, err := trust.Resolve(ctx, repo, ref.Tag)
-		switch trust.KindOf(err) {
-		case trust.KindUnknown:
-			if err != nil {
-				return nil, d.Fail(trust.OpTrustRead, ref, err)
-			}
-			signed = []trust.Target{t}
-		case trust.KindNotSigned, trust.KindNoTrustData:
-		default:
-			return nil, d.Fail(trust.OpTrustRead, ref, err)
-		}
-	} else {
-		signed, err = trust.ResolveAll(ctx, repo)
-		switch trust.KindOf(err) {
-		case trust.KindUnknown:
-			if err != nil {
-				return nil, d.Fail(trust.OpTrustRead, ref, err)
-			}
-		case trust.KindNotSigned, trust.KindNoTrustData:
-			signed = nil
-		default:
-			return nil, d.Fail(trust.OpTrustRead, ref, err)
-		}
+	signed, err := signedTargets(ctx, d, repo, ref)
+	if err != nil {
+		return nil, err
 	}
-
-	var prov notationbridge.Provenance
-	signers := map[string][]string{}
+	p := &migratePlanner{ref: ref, rep: rep, includeUnsigned: includeUnsigned,
+		signed: map[string]trust.Target{}, signers: map[string][]string{}, byDigest: map[digest.Digest]*migratePlanItem{}}
 	if len(signed) > 0 {
-		if prov.RootKeyIDs, err = trust.RootKeyIDs(repo); err != nil {
-			return nil, d.Fail(trust.OpTrustRead, ref, err)
-		}
-		if prov.TargetsVersion, err = trust.CachedVersion(d.TrustDir(), ref.GUN(), data.CanonicalTargetsRole); err != nil {
-			return nil, d.Fail(trust.OpTrustRead, ref, err)
-		}
-		st, err := trust.SignedTags(ctx, repo, ref.Tag)
-		if err != nil {
-			return nil, d.Fail(trust.OpTrustRead, ref, err)
-		}
-		for _, s := range st {
-			signers[s.Tag] = s.Signers
+		if err := p.readProvenance(ctx, d, repo); err != nil {
+			return nil, err
 		}
 	}
-
 	// The registry's tags: every one with --all-tags, else the one asked for.
 	tags, err := d.RegistryTags(ctx, ref)
 	if err != nil {
 		return nil, err
-	}
-	signedByTag := map[string]trust.Target{}
-	for _, t := range signed {
-		signedByTag[t.Name] = t
 	}
 	seen := map[string]bool{}
 	for _, tag := range tags {
 		seen[tag] = true
 	}
 	for _, t := range signed {
+		p.signed[t.Name] = t
 		if !seen[t.Name] {
 			tags = append(tags, t.Name) // signed, not in the registry: missing
 		}
 	}
 	sort.Strings(tags)
-
-	byDigest := map[digest.Digest]*migratePlanItem{}
-	var plan []*migratePlanItem
 	for _, tag := range tags {
-		t, isSigned := signedByTag[tag]
-		tr := migrateTagReport{Tag: tag, Signers: []string{}}
-		desc, err := d.Registry.Resolve(ctx, ref.WithTag(tag))
-		switch {
-		case err != nil && trust.IsNotFound(err):
-			tr.Digest = t.Digest.String()
-			if isSigned {
-				tr.Status = migrateMissing
-			} else {
-				tr.Status = MigrateUnsigned
-			}
-			rep.Tags = append(rep.Tags, tr)
-			continue
-		case err != nil:
-			return nil, d.Fail(trust.OpRegistryRead, ref, err)
-		}
-		if !isSigned {
-			tr.Digest = desc.Digest.String()
-			if !includeUnsigned {
-				tr.Status = MigrateUnsigned
-				rep.Tags = append(rep.Tags, tr)
-				continue
-			}
-			tr.Unsigned = true
-		} else {
-			tr.Digest = t.Digest.String()
-			tr.Role = t.Role.String()
-			tr.Signers = append(tr.Signers, signers[tag]...)
-			if desc.Digest != t.Digest {
-				tr.Status = MigrateDrifted
-				tr.RegistryDigest = desc.Digest.String()
-				rep.Tags = append(rep.Tags, tr)
-				continue
-			}
-		}
-		rep.Tags = append(rep.Tags, tr)
-		it, ok := byDigest[desc.Digest]
-		if !ok {
-			it = &migratePlanItem{desc: desc, prov: notationbridge.Provenance{Repository: ref.GUN().String(), Unsigned: true}}
-			byDigest[desc.Digest] = it
-			plan = append(plan, it)
-		}
-		it.tags = append(it.tags, len(rep.Tags)-1)
-		it.prov.Tags = append(it.prov.Tags, tag)
-		if isSigned {
-			// One signed tag makes the digest's provenance content trust's;
-			// unsigned tags at the same digest are still listed.
-			it.prov.Unsigned = false
-			it.prov.Roles = append(it.prov.Roles, tr.Role)
-			it.prov.Signers = append(it.prov.Signers, tr.Signers...)
-			it.prov.RootKeyIDs = prov.RootKeyIDs
-			it.prov.TargetsVersion = prov.TargetsVersion
+		if err := p.add(ctx, d, tag); err != nil {
+			return nil, err
 		}
 	}
-	return plan, nil
+	return p.plan, nil
+}
+
+// signedTargets is what the trust data signs: ref's tag, or every tag when
+// ref names none; nothing when the tag or the repository is not signed.
+func signedTargets(ctx context.Context, d *cmdutil.Deps, repo trust.Repository, ref trust.Ref) ([]trust.Target, error) {
+	var signed []trust.Target
+	var err error
+	if ref.Tag != "" {
+		var t trust.Target
+		if t, err = trust.Resolve(ctx, repo, ref.Tag); err == nil {
+			signed = []trust.Target{t}
+		}
+	} else {
+		signed, err = trust.ResolveAll(ctx, repo)
+	}
+	switch trust.KindOf(err) {
+	case trust.KindUnknown:
+		if err != nil {
+			return nil, d.Fail(trust.OpTrustRead, ref, err)
+		}
+		return signed, nil
+	case trust.KindNotSigned, trust.KindNoTrustData:
+		return nil, nil
+	}
+	return nil, d.Fail(trust.OpTrustRead, ref, err)
+}
+
+// migratePlanner builds one repository's plan, tag by tag.
+type migratePlanner struct {
+	ref             trust.Ref
+	rep             *migrateRepoReport
+	includeUnsigned bool
+	signed          map[string]trust.Target // by tag
+	signers         map[string][]string     // by tag
+	prov            notationbridge.Provenance
+	byDigest        map[digest.Digest]*migratePlanItem
+	plan            []*migratePlanItem
+}
+
+// readProvenance reads what the provenance of a signed tag records: the
+// root keys, the targets version and each tag's signers.
+func (p *migratePlanner) readProvenance(ctx context.Context, d *cmdutil.Deps, repo trust.Repository) error {
+	var err error
+	if p.prov.RootKeyIDs, err = trust.RootKeyIDs(repo); err != nil {
+		return d.Fail(trust.OpTrustRead, p.ref, err)
+	}
+	if p.prov.TargetsVersion, err = trust.CachedVersion(d.TrustDir(), p.ref.GUN(), data.CanonicalTargetsRole); err != nil {
+		return d.Fail(trust.OpTrustRead, p.ref, err)
+	}
+	st, err := trust.SignedTags(ctx, repo, p.ref.Tag)
+	if err != nil {
+		return d.Fail(trust.OpTrustRead, p.ref, err)
+	}
+	for _, s := range st {
+		p.signers[s.Tag] = s.Signers
+	}
+	return nil
+}
+
+// add reports tag and, unless it is refused, adds its digest to the plan.
+func (p *migratePlanner) add(ctx context.Context, d *cmdutil.Deps, tag string) error {
+	t, isSigned := p.signed[tag]
+	tr := migrateTagReport{Tag: tag, Signers: []string{}}
+	desc, err := d.Registry.Resolve(ctx, p.ref.WithTag(tag))
+	switch {
+	case err != nil && trust.IsNotFound(err):
+		tr.Digest = t.Digest.String()
+		tr.Status = MigrateUnsigned
+		if isSigned {
+			tr.Status = migrateMissing
+		}
+		p.rep.Tags = append(p.rep.Tags, tr)
+		return nil
+	case err != nil:
+		return d.Fail(trust.OpRegistryRead, p.ref, err)
+	}
+	if !isSigned {
+		tr.Digest = desc.Digest.String()
+		if !p.includeUnsigned {
+			tr.Status = MigrateUnsigned
+			p.rep.Tags = append(p.rep.Tags, tr)
+			return nil
+		}
+		tr.Unsigned = true
+	} else {
+		tr.Digest = t.Digest.String()
+		tr.Role = t.Role.String()
+		tr.Signers = append(tr.Signers, p.signers[tag]...)
+		if desc.Digest != t.Digest {
+			tr.Status = MigrateDrifted
+			tr.RegistryDigest = desc.Digest.String()
+			p.rep.Tags = append(p.rep.Tags, tr)
+			return nil
+		}
+	}
+	p.rep.Tags = append(p.rep.Tags, tr)
+	it, ok := p.byDigest[desc.Digest]
+	if !ok {
+		it = &migratePlanItem{desc: desc, prov: notationbridge.Provenance{Repository: p.ref.GUN().String(), Unsigned: true}}
+		p.byDigest[desc.Digest] = it
+		p.plan = append(p.plan, it)
+	}
+	it.tags = append(it.tags, len(p.rep.Tags)-1)
+	it.prov.Tags = append(it.prov.Tags, tag)
+	if isSigned {
+		// One signed tag makes the digest's provenance content trust's;
+		// unsigned tags at the same digest are still listed.
+		it.prov.Unsigned = false
+		it.prov.Roles = append(it.prov.Roles, tr.Role)
+		it.prov.Signers = append(it.prov.Signers, tr.Signers...)
+		it.prov.RootKeyIDs = p.prov.RootKeyIDs
+		it.prov.TargetsVersion = p.prov.TargetsVersion
+	}
+	return nil
 }
 
 // migrateDigest signs one digest unless this key already did.
