@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 	"regexp"
 	"sync"
@@ -34,6 +36,19 @@ var (
 // wrap returns next with the blob routes served through l.
 func (l *blobLinks) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// go-containerregistry's registry reads an upload's body holding
+		// the lock of all blobs: over HTTP/2, uploads sent at once (as
+		// oras-go and ggcr send layers) then starve each other of the
+		// connection's flow-control window. Read the body first.
+		if r.Body != nil && (r.Method == http.MethodPatch || r.Method == http.MethodPut || r.Method == http.MethodPost) &&
+			(blobUploadStart.MatchString(r.URL.Path) || blobUploadPath.MatchString(r.URL.Path)) {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, "BLOB_UPLOAD_INVALID", "reading the upload: "+err.Error(), nil)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
 		if !l.serve(w, r, next) {
 			next.ServeHTTP(w, r)
 		}
