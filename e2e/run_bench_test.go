@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -44,8 +45,7 @@ func BenchmarkRunRm(b *testing.B) {
 		return string(out)
 	}
 	docker([]byte(sandbox.Password+"\n"), "login", h.sandbox.Host(), "-u", sandbox.UserSigner, "--password-stdin")
-	repo := h.sandbox.Host() + "/bench-run-" + time.Now().Format("150405.000000")
-	repo = strings.ReplaceAll(repo, ".", "")
+	repo := h.sandbox.Host() + "/bench-run-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	bin := benchTool(b)

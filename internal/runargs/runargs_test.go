@@ -163,3 +163,26 @@ func TestSplitRefuses(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkSplit is what run and create spend before the trust lookup:
+// building docker's own run command for its flags, and splitting a
+// command line with them.
+func BenchmarkSplit(b *testing.B) {
+	args := []string{"-it", "--rm", "-e", "X=Y", "--name", "n", "-v", "a:b", "app:v1", "sh", "-c", "true"}
+	for range b.N {
+		cli, err := command.NewDockerCli()
+		if err != nil {
+			b.Fatal(err)
+		}
+		root := &cobra.Command{Use: "docker"}
+		commands.AddCommands(root, cli)
+		c, _, err := root.Find([]string{"container", "run"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var o ownFlags
+		if _, err := runargs.Split(ownSet(&o), c.Flags(), args); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
