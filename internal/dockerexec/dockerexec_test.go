@@ -37,6 +37,12 @@ func TestMain(m *testing.M) {
 		s := <-c
 		fmt.Println("got", s)
 		os.Exit(128 + int(s.(syscall.Signal)))
+	case mode == "complete":
+		fmt.Println("--network\tConnect a container to a network")
+		fmt.Println("args:" + strings.Join(os.Args[1:], ","))
+		fmt.Println(":4")
+		fmt.Fprintln(os.Stderr, "Completion ended with directive: ShellCompDirectiveNoFileComp")
+		os.Exit(0)
 	case mode == "die":
 		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		time.Sleep(time.Minute)
@@ -158,4 +164,18 @@ func TestFind(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	_, err = dockerexec.Find(func(string) string { return "" })
 	assert.ErrorContains(t, err, "finding the docker CLI")
+}
+
+func TestComplete(t *testing.T) {
+	self, err := os.Executable()
+	assert.NilError(t, err)
+	t.Setenv("DOCKEREXEC_FAKE", "complete")
+	got, directive, err := dockerexec.Complete(context.Background(), self, []string{"run", "--rm", "--netw"})
+	assert.NilError(t, err)
+	assert.Check(t, is.DeepEqual(got, []string{"--network\tConnect a container to a network", "args:__complete,run,--rm,--netw"}))
+	assert.Check(t, is.Equal(directive, 4))
+
+	t.Setenv("DOCKEREXEC_FAKE", "exit 1")
+	_, _, err = dockerexec.Complete(context.Background(), self, []string{"run", ""})
+	assert.Check(t, is.ErrorContains(err, "completing with"))
 }
