@@ -77,6 +77,7 @@ func statuses(r audit.AuditRepo) map[string]trust.TagStatus {
 }
 
 func TestAudit(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := auditSandbox(t)
 	host := sb.Host()
 
@@ -315,6 +316,7 @@ func (e errorString) Error() string { return string(e) }
 // TestAuditReadsButNeverWritesTheCache: audit leaves the local trust cache
 // as it was, and still holds each repository to the root it saw before.
 func TestAuditReadsButNeverWritesTheCache(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	ctx := context.Background()
@@ -370,6 +372,7 @@ func cacheFiles(t *testing.T, dir string) map[string]string {
 // TestAuditShowsPins: audit reports which repositories are pinned, and a
 // pinned repository whose root is not the pinned one is an error row.
 func TestAuditShowsPins(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := auditSandbox(t)
 	host := sb.Host()
 	root := rootKeyID(t, sb, "team/ok")

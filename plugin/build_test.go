@@ -105,6 +105,7 @@ func buildDeps(t *testing.T, bs *buildSandbox, kind cmdutil.BuilderKind, env map
 }
 
 func TestBuildBuildsFromSignedDigests(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	bs := newBuildSandbox(t)
 	h := bs.host
 	const pinnedElsewhere = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -184,6 +185,7 @@ COPY --from=busybox /out /again
 }
 
 func TestBuildRefusesUnverifiedBases(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	bs := newBuildSandbox(t)
 	h := bs.host
 	tests := []struct {
@@ -252,6 +254,7 @@ func (r driftRegistry) Resolve(ctx context.Context, ref trust.Ref) (ocispec.Desc
 }
 
 func TestBuildWhenTheTagDrifted(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	bs := newBuildSandbox(t)
 	h := bs.host
 	dir := writeDockerfile(t, "FROM "+h+"/base:v1\n")
@@ -282,6 +285,7 @@ func TestBuildWhenTheTagDrifted(t *testing.T) {
 }
 
 func TestBuildPushSigns(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	bs := newBuildSandbox(t)
 	h := bs.host
 	ctx := context.Background()
@@ -377,6 +381,7 @@ func TestBuildWithoutContentTrust(t *testing.T) {
 }
 
 func TestBuildInputs(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	bs := newBuildSandbox(t)
 	h := bs.host
 

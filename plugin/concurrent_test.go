@@ -19,6 +19,7 @@ import (
 // same moment: both signatures must survive (the loser of the race re-reads
 // the new trust data and publishes again).
 func TestConcurrentSignersLoseNothing(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	ctx := context.Background()
 	_, err := sb.PushRandomImage(ctx, "app", "v0")

@@ -53,6 +53,7 @@ func checkStatuses(t *testing.T, out string) (doctor.DoctorReport, map[string]st
 }
 
 func TestDoctorAgainstTheSandbox(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	ctx := context.Background()
 	host := sb.Host()
@@ -179,6 +180,7 @@ func trustTimestamp(t *testing.T, sb *sandbox.Sandbox, repo string) string {
 }
 
 func TestDoctorWhenContentTrustIsOff(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	_, err := sb.PushRandomImage(context.Background(), "app", "v1")

@@ -32,6 +32,7 @@ const identityTokenLogin = "identity-token"
 // TestErrorsNameTheFix runs each command as each sandbox identity and
 // checks what the user reads: Docker's wording first, then what to do.
 func TestErrorsNameTheFix(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	ctx := context.Background()
 	host := sb.Host()
@@ -161,6 +162,7 @@ func assertInOrder(t *testing.T, msg string, want []string) {
 }
 
 func TestErrorsAfterLoginAndServerProblems(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	ctx := context.Background()
 	host := sb.Host()
@@ -236,6 +238,7 @@ func TestErrorsAfterLoginAndServerProblems(t *testing.T) {
 // TestErrorsWhenContentTrustIsOff: on ACR, turning content trust off deletes
 // all trust data and the trust endpoint answers 404.
 func TestErrorsWhenContentTrustIsOff(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	ctx := context.Background()
 	host := sb.Host()
@@ -248,6 +251,7 @@ func TestErrorsWhenContentTrustIsOff(t *testing.T) {
 	t.Run("pull", func(t *testing.T) {
 		d, _, eng := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		err := runCommand(t, d, "pull", host+"/app:v1")
+		assert.Assert(t, err != nil)
 		assertInOrder(t, err.Error(), []string{"Error: remote trust data does not exist for " + host + "/app",
 			"no tag of it was signed yet, or content trust is off for the registry (turning it off deletes all trust data)"})
 		assert.Check(t, is.Len(eng.Pulled, 0))
@@ -255,6 +259,7 @@ func TestErrorsWhenContentTrustIsOff(t *testing.T) {
 	t.Run("push", func(t *testing.T) {
 		d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 		err := runCommand(t, d, "push", host+"/app:v1")
+		assert.Assert(t, err != nil)
 		assertInOrder(t, err.Error(), []string{"was pushed to the registry but is NOT signed",
 			"The trust server " + host + " serves no trust data for " + host + "/app, so nothing can be signed there: content trust is off for the registry"})
 	})
@@ -421,6 +426,7 @@ func TestACRRegistryName(t *testing.T) {
 // TestWriteCommandsExplainRefusals: sign, revoke and signer add/remove, run
 // with the repository's keys but a login that may not write trust data.
 func TestWriteCommandsExplainRefusals(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	ctx := context.Background()
 	host := sb.Host()
@@ -456,10 +462,8 @@ func TestWriteCommandsExplainRefusals(t *testing.T) {
 			{"signer", "add", "--key", pubKey, "alice", image},
 		} {
 			t.Run(tc.user+" "+args[0], func(t *testing.T) {
-				fc := cmdtest.NewFakeCLI(t, "")
-				fc.Login(host, tc.user, sandbox.Password)
-				d := cmdtest.NewTestDeps(t, fc, cmdtest.PassphraseEnv())
-				d.ConfigDir, d.Engine = publisher.ConfigDir, &cmdtest.FakeEngine{} // the publisher's keys
+				d, fc, _ := cmdtest.SandboxDeps(t, sb, tc.user, cmdtest.PassphraseEnv())
+				d.ConfigDir = publisher.ConfigDir // the publisher's keys
 				err := runCommand(t, d, args...)
 				assert.Assert(t, err != nil)
 				assertInOrder(t, err.Error()+"\n"+fc.ErrBuf.String(), []string{

@@ -55,6 +55,7 @@ func copyMachine(t *testing.T, d *cmdutil.Deps, env map[string]string) (*cmdutil
 // way it can be (sandbox.Hostility) and checks that pull, resolve and
 // verify refuse, pull nothing, and say what happened and what to do.
 func TestHostileTrustServer(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	ctx := context.Background()
 	host := sb.Host()

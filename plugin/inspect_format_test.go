@@ -13,6 +13,7 @@ import (
 )
 
 func TestInspectFormat(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb, signed := signedSandbox(t)
 	image := sb.Host() + "/app"
 	hex := func(tag string) string { return strings.TrimPrefix(signed[tag], "sha256:") }

@@ -1,7 +1,6 @@
 package plugin
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -14,7 +13,6 @@ import (
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
 	"github.com/acrtrust/docker-acrtrust/plugin/key"
 
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/theupdateframework/notary/client"
 	"github.com/theupdateframework/notary/tuf/data"
 	"gotest.tools/v3/assert"
@@ -24,19 +22,6 @@ import (
 	"github.com/acrtrust/docker-acrtrust/sandbox"
 	"github.com/acrtrust/docker-acrtrust/trust"
 )
-
-// pushRandom pushes a random image for each tag of repo straight to the
-// registry, as buildx or another machine would.
-func pushRandom(t *testing.T, sb *sandbox.Sandbox, repo string, tags ...string) map[string]ocispec.Descriptor {
-	t.Helper()
-	out := map[string]ocispec.Descriptor{}
-	for _, tag := range tags {
-		desc, err := sb.PushRandomImage(context.Background(), repo, tag)
-		assert.NilError(t, err)
-		out[tag] = desc
-	}
-	return out
-}
 
 // signWithPush signs image:tag, already in the registry, with the push
 // command over the fake engine: it signs what the registry serves.
@@ -66,9 +51,10 @@ func roleKeyIDs(t *testing.T, repo client.Repository, role data.RoleName) []stri
 // up and restored into an empty DOCKER_CONFIG (a new CI runner), sign the
 // same repository again without creating new keys.
 func TestKeyBackupRestoreSignAgain(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
-	pushed := pushRandom(t, sb, "app", "v1", "v2")
+	pushed := cmdtest.PushImages(t, sb, "app", "v1", "v2")
 
 	laptop, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	signWithPush(t, laptop, host+"/app:v1")
@@ -108,9 +94,10 @@ func TestKeyBackupRestoreSignAgain(t *testing.T) {
 // of the repository's root certificate, what pins name) can be found in
 // key list, in the table and in the JSON, next to the key file's own ID.
 func TestKeyListMatchesInspect(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
-	pushRandom(t, sb, "app", "v1")
+	cmdtest.PushImages(t, sb, "app", "v1")
 	d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	signWithPush(t, d, host+"/app:v1")
 
@@ -148,9 +135,10 @@ func TestKeyListMatchesInspect(t *testing.T) {
 }
 
 func TestKeyRotateTargets(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
-	pushed := pushRandom(t, sb, "app", "v1", "v2")
+	pushed := cmdtest.PushImages(t, sb, "app", "v1", "v2")
 	d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	signWithPush(t, d, host+"/app:v1")
 	before := roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole)
@@ -190,9 +178,10 @@ func TestKeyRotateTargets(t *testing.T) {
 }
 
 func TestKeyRotateServerManaged(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
-	pushRandom(t, sb, "app", "v1")
+	cmdtest.PushImages(t, sb, "app", "v1")
 	d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	signWithPush(t, d, host+"/app:v1")
 	localKeys := cmdtest.KeyIDs(t, d)
@@ -216,9 +205,10 @@ func TestKeyRotateServerManaged(t *testing.T) {
 
 // TestKeyRotateWrongRootPassphrase: the error names the key and its role.
 func TestKeyRotateWrongRootPassphrase(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
-	pushRandom(t, sb, "app", "v1")
+	cmdtest.PushImages(t, sb, "app", "v1")
 	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	signWithPush(t, d, host+"/app:v1")
 	before := roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole)
@@ -268,9 +258,10 @@ func TestKeyRotateRefusedRoles(t *testing.T) {
 // TestKeyRotateAfterLosingTargetsKey: with the root key, a lost repository
 // key is replaced and the repository signs again.
 func TestKeyRotateAfterLosingTargetsKey(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
-	pushed := pushRandom(t, sb, "app", "v1", "v2")
+	pushed := cmdtest.PushImages(t, sb, "app", "v1", "v2")
 	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	signWithPush(t, d, host+"/app:v1")
 	lost := roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole)[0]
@@ -290,9 +281,10 @@ func TestKeyRotateAfterLosingTargetsKey(t *testing.T) {
 // while staging a rotation; a rotation that cannot be published must not
 // leave the machine unable to sign.
 func TestKeyRotateKeepsTheOldKeyWhenItFails(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
-	pushRandom(t, sb, "app", "v1", "v2", "v3")
+	cmdtest.PushImages(t, sb, "app", "v1", "v2", "v3")
 	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	signWithPush(t, d, host+"/app:v1")
 	targetsKey := roleKeyIDs(t, independentRepo(t, sb, "app"), data.CanonicalTargetsRole)[0]
@@ -307,7 +299,7 @@ func TestKeyRotateKeepsTheOldKeyWhenItFails(t *testing.T) {
 		assert.NilError(t, os.Rename(rootFile, aside))
 		defer func() { assert.NilError(t, os.Rename(aside, rootFile)) }()
 
-		next, _ := sameMachine(t, d)
+		next, _ := cmdtest.SameMachine(t, d)
 		err = runCommand(t, next, "key", "rotate", host+"/app", "targets")
 		assert.ErrorContains(t, err, "rotating a key of "+host+"/app needs its root key ("+rootIDs[0]+"), which is not on this machine; nothing was changed")
 		assert.ErrorContains(t, err, "docker acrtrust key restore FILE")
@@ -317,7 +309,7 @@ func TestKeyRotateKeepsTheOldKeyWhenItFails(t *testing.T) {
 	})
 
 	t.Run("a failed publish puts the old key back", func(t *testing.T) {
-		next, cli := sameMachine(t, d)
+		next, cli := cmdtest.SameMachine(t, d)
 		next.Getenv = func(k string) string {
 			if k == keystore.EnvRootPassphrase {
 				return "not-the-root-passphrase"

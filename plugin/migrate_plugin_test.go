@@ -26,6 +26,7 @@ func buildTestPlugin(t *testing.T, notationDir string) {
 }
 
 func TestMigrateWithPluginKey(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	ms := newMigrateStack(t)
 	host := ms.sb.Host()
 	buildTestPlugin(t, ms.notationDir)

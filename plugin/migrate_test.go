@@ -103,7 +103,7 @@ func newMigrateStack(t *testing.T) migrateStack {
 	t.Helper()
 	st := newSignerStack(t)
 	host := st.sb.Host()
-	pushed := pushImages(t, st.sb, "app", "v1", "v2")
+	pushed := cmdtest.PushImages(t, st.sb, "app", "v1", "v2")
 	idx, err := st.sb.PushRandomIndex(context.Background(), "app", "multi")
 	assert.NilError(t, err)
 	pushed["multi"] = idx
@@ -111,7 +111,7 @@ func newMigrateStack(t *testing.T) migrateStack {
 	admin, _ := st.machine(t, sandbox.UserSigner, cmdtest.PassphraseEnv(), "", false)
 	assert.NilError(t, runCommand(t, admin, "sign", host+"/app:v1", host+"/app:multi"))
 	alice := newDelegateKey(t, "alice")
-	d, _ := sameMachine(t, admin)
+	d, _ := cmdtest.SameMachine(t, admin)
 	assert.NilError(t, runCommand(t, d, "signer", "add", "--key", alice.pubPath, "alice", host+"/app"))
 	d, _ = st.delegate(t, alice, map[string]string{"DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE": cmdtest.TestRepoPass}, "", false)
 	assert.NilError(t, runCommand(t, d, "sign", host+"/app:v2"))
@@ -162,6 +162,7 @@ func tagStatuses(rep migrate.MigrateReport) map[string]string {
 }
 
 func TestMigrateSignsWhatContentTrustVerified(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	ms := newMigrateStack(t)
 	host := ms.sb.Host()
 	policyDir := t.TempDir()
@@ -240,6 +241,7 @@ func notaryRootKeyIDs(t *testing.T, sb *sandbox.Sandbox, repo string) []string {
 }
 
 func TestMigrateRefusesWhatContentTrustDoesNotVerify(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	ms := newMigrateStack(t)
 	host := ms.sb.Host()
 	// v1 drifts: someone pushed over the signed tag without signing.
@@ -323,6 +325,7 @@ func TestMigrateUsage(t *testing.T) {
 // On a registry without the Referrers API, signatures go through the
 // referrers tag schema, as notation does, and are found again there.
 func TestMigrateReferrersTagSchema(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	if testing.Short() {
 		t.Skip("integration: needs the in-process sandbox (run without -short)")
 	}
@@ -330,7 +333,7 @@ func TestMigrateReferrersTagSchema(t *testing.T) {
 	assert.NilError(t, err)
 	t.Cleanup(func() { _ = sb.Close() })
 	host := sb.Host()
-	pushed := pushImages(t, sb, "app", "v1")
+	pushed := cmdtest.PushImages(t, sb, "app", "v1")
 	admin, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	assert.NilError(t, runCommand(t, admin, "sign", host+"/app:v1"))
 
@@ -367,13 +370,14 @@ func TestMigrateReferrersTagSchema(t *testing.T) {
 // An interrupted migration reports what it left undone, and the same
 // command run again signs exactly the rest.
 func TestMigrateInterruptedResumes(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	const n = 30
 	args := []string{"sign"}
 	for i := range n {
 		tag := fmt.Sprintf("t%02d", i)
-		pushImages(t, sb, "app", tag)
+		cmdtest.PushImages(t, sb, "app", tag)
 		args = append(args, host+"/app:"+tag)
 	}
 	admin, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
@@ -400,10 +404,19 @@ func TestMigrateInterruptedResumes(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	sb.ResetStats()
 	go func() {
+		defer cancel()
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		deadline := time.After(30 * time.Second) // the run ends first, or fails the checks below
 		for sb.Stats().ReferrersRequests < 3 {
-			time.Sleep(time.Millisecond)
+			select {
+			case <-tick.C:
+			case <-ctx.Done(): // the run is over
+				return
+			case <-deadline:
+				return
+			}
 		}
-		cancel()
 	}()
 	first, err := run(ctx)
 	cancel()

@@ -35,19 +35,6 @@ import (
 	"github.com/acrtrust/docker-acrtrust/trust"
 )
 
-// otherProcess returns a second process on d's machine: the same docker
-// config and trust cache, another environment, its own engine.
-func otherProcess(t *testing.T, d *cmdutil.Deps, env map[string]string) (*cmdutil.Deps, *cmdtest.FakeCLI, *cmdtest.FakeEngine) {
-	t.Helper()
-	cli := cmdtest.NewFakeCLI(t, "")
-	cli.Cfg = d.CLI.ConfigFile()
-	d2 := cmdtest.NewTestDeps(t, cli, env)
-	d2.ConfigDir = d.ConfigDir
-	eng := &cmdtest.FakeEngine{}
-	d2.Engine = eng
-	return d2, cli, eng
-}
-
 // rootKeyID is the root key ID that inspect shows for repo.
 func rootKeyID(t *testing.T, sb *sandbox.Sandbox, repo string) string {
 	t.Helper()
@@ -71,6 +58,7 @@ func writePins(t *testing.T, pins map[string][]string) string {
 const bogusKeyID = "0000000000000000000000000000000000000000000000000000000000000001"
 
 func TestFailClosedWhenTrustServerUnreachable(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb, signed := signedSandbox(t)
 	host := sb.Host()
 	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
@@ -84,20 +72,23 @@ func TestFailClosedWhenTrustServerUnreachable(t *testing.T) {
 		{"inspect", host + "/app"},
 	} {
 		t.Run(args[0]+" refuses the cache", func(t *testing.T) {
-			d2, cli, eng := otherProcess(t, d, unreachable)
+			d2, cli, eng := cmdtest.OtherProcess(t, d, unreachable)
 			err := runCommand(t, d2, args...)
+			assert.Assert(t, err != nil, "%s used the cache", args[0])
 			msg := err.Error() + cli.ErrBuf.String()
 			assert.Check(t, is.Contains(msg, "Error: error contacting notary server"))
 			assert.Check(t, is.Contains(msg, "the trust data cached on this machine was not used"))
 			assert.Check(t, is.Contains(msg, "https://127.0.0.1:1 (from DOCKER_CONTENT_TRUST_SERVER)"))
 			assert.Check(t, is.Contains(msg, "--offline"))
-			assert.Check(t, is.Len(eng.Pulled, 0))
+			if args[0] == "pull" { // the others never reach the engine
+				assert.Check(t, is.Len(eng.Pulled, 0))
+			}
 			assert.Check(t, !strings.Contains(cli.OutBuf.String(), signed["v1"]), "nothing resolved: %s", cli.OutBuf.String())
 		})
 	}
 
 	t.Run("--offline uses the cache and says how old it is", func(t *testing.T) {
-		d2, cli, eng := otherProcess(t, d, unreachable)
+		d2, cli, eng := cmdtest.OtherProcess(t, d, unreachable)
 		assert.NilError(t, runCommand(t, d2, "--offline", "pull", host+"/app:v1"))
 		assert.DeepEqual(t, eng.Pulled, []string{host + "/app@" + signed["v1"]})
 		assert.Check(t, is.Contains(cli.ErrBuf.String(), "WARNING: offline: the trust data of "+host+"/app comes from this machine's cache; its freshness was not checked"))
@@ -105,7 +96,7 @@ func TestFailClosedWhenTrustServerUnreachable(t *testing.T) {
 	})
 
 	t.Run("ACRTRUST_OFFLINE=1 resolves from the cache", func(t *testing.T) {
-		d2, cli, _ := otherProcess(t, d, map[string]string{"DOCKER_CONTENT_TRUST_SERVER": "https://127.0.0.1:1", "ACRTRUST_OFFLINE": "1"})
+		d2, cli, _ := cmdtest.OtherProcess(t, d, map[string]string{"DOCKER_CONTENT_TRUST_SERVER": "https://127.0.0.1:1", "ACRTRUST_OFFLINE": "1"})
 		assert.NilError(t, runCommand(t, d2, "resolve", host+"/app:v1"))
 		assert.Equal(t, cli.OutBuf.String(), host+"/app@"+signed["v1"]+"\n")
 	})
@@ -119,13 +110,14 @@ func TestFailClosedWhenTrustServerUnreachable(t *testing.T) {
 	})
 
 	t.Run("--offline cannot sign", func(t *testing.T) {
-		d2, _, _ := otherProcess(t, d, cmdtest.PassphraseEnv())
+		d2, _, _ := cmdtest.OtherProcess(t, d, cmdtest.PassphraseEnv())
 		err := runCommand(t, d2, "--offline", "sign", host+"/app:dev")
 		assert.ErrorContains(t, err, "cannot publish trust data offline")
 	})
 }
 
 func TestFailClosedWhenTrustDataIsGone(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb, _ := signedSandbox(t)
 	host := sb.Host()
 	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
@@ -135,7 +127,7 @@ func TestFailClosedWhenTrustDataIsGone(t *testing.T) {
 	// client used to go on with its cache (notary treats a missing
 	// timestamp like a network error).
 	sb.SetContentTrust(false)
-	d2, cli, eng := otherProcess(t, d, nil)
+	d2, cli, eng := cmdtest.OtherProcess(t, d, nil)
 	err := runCommand(t, d2, "pull", host+"/app:v1")
 	assert.ErrorContains(t, err, "trust data missing for remote repository "+host+"/app")
 	assert.ErrorContains(t, err, "the trust data cached on this machine was not used")
@@ -143,6 +135,7 @@ func TestFailClosedWhenTrustDataIsGone(t *testing.T) {
 }
 
 func TestPinning(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb, signed := signedSandbox(t)
 	host := sb.Host()
 	ctx := context.Background()
@@ -159,11 +152,14 @@ func TestPinning(t *testing.T) {
 		for _, args := range [][]string{{"pull", host + "/app:v1"}, {"resolve", host + "/app:v1"}, {"verify", host + "/app"}} {
 			d, cli, eng := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 			err := runCommand(t, d, append([]string{"--pins", pins}, args...)...)
+			assert.Assert(t, err != nil, "%s accepted a root that is not the pinned one", args[0])
 			msg := err.Error() + cli.ErrBuf.String()
 			assert.Check(t, is.Contains(msg, "Warning: potential malicious behavior - the root of trust for "+host+"/app does not match its pin"))
 			assert.Check(t, is.Contains(msg, "pinned root key IDs ["+bogusKeyID+"], presented root key IDs ["+root+"]"))
 			assert.Check(t, is.Contains(msg, "docker acrtrust pin add "+host+"/app --key-id "+root))
-			assert.Check(t, is.Len(eng.Pulled, 0))
+			if args[0] == "pull" { // the others never reach the engine
+				assert.Check(t, is.Len(eng.Pulled, 0))
+			}
 			assert.Check(t, !strings.Contains(cli.OutBuf.String(), signed["v1"]))
 		}
 	})
@@ -187,7 +183,7 @@ func TestPinning(t *testing.T) {
 		d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		assert.NilError(t, runCommand(t, d, "pull", host+"/app:v1")) // trust on first use
 		pins := writePins(t, map[string][]string{host + "/app": {bogusKeyID}})
-		d2, _, eng := otherProcess(t, d, map[string]string{"ACRTRUST_PINS": pins})
+		d2, _, eng := cmdtest.OtherProcess(t, d, map[string]string{"ACRTRUST_PINS": pins})
 		err := runCommand(t, d2, "pull", host+"/app:v1")
 		assert.ErrorContains(t, err, "does not match its pin")
 		assert.Check(t, is.Len(eng.Pulled, 0))
@@ -206,12 +202,11 @@ func TestPinning(t *testing.T) {
 	t.Run("disable_tofu in the pins file requires pins too", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "pins.json")
 		assert.NilError(t, os.WriteFile(path, []byte(`{"trust_pinning": {"certs": {"`+host+`/app": ["`+root+`"]}, "disable_tofu": true}}`), 0o644))
-		d, cli, eng := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
+		d, cli, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		err := runCommand(t, d, "--pins", path, "resolve", host+"/other:v1")
 		assert.ErrorContains(t, err, "1 of 1 references could not be resolved")
 		assert.Check(t, is.Contains(cli.ErrBuf.String(), `Pins are required ("disable_tofu" in the pins file)`))
 		assert.Check(t, is.Equal(cli.OutBuf.String(), ""))
-		assert.Check(t, is.Len(eng.Pulled, 0))
 	})
 
 	t.Run("require-pin still lets a publisher create a new repository", func(t *testing.T) {
@@ -314,6 +309,7 @@ func TestPinCommands(t *testing.T) {
 }
 
 func TestMalformedPinsFileStopsEverything(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb, _ := signedSandbox(t)
 	path := filepath.Join(t.TempDir(), "pins.json")
 	assert.NilError(t, os.WriteFile(path, []byte("{\n  \"trust_pinning\": {\n    \"cert\": {}\n  }\n}\n"), 0o644))
@@ -325,7 +321,7 @@ func TestMalformedPinsFileStopsEverything(t *testing.T) {
 	assert.ErrorContains(t, err, "pins file "+path+", line 3")
 }
 
-// newTestDepsAt is newTestDeps on an existing DOCKER_CONFIG directory.
+// newTestDepsAt is cmdtest.NewTestDeps on an existing DOCKER_CONFIG directory.
 func newTestDepsAt(t *testing.T, cli *cmdtest.FakeCLI, configDir string) *cmdutil.Deps {
 	d := cmdtest.NewTestDeps(t, cli, nil)
 	d.ConfigDir = configDir
@@ -336,9 +332,10 @@ func newTestDepsAt(t *testing.T, cli *cmdtest.FakeCLI, configDir string) *cmduti
 // one; clients that trusted the old root follow it, the publisher's pin
 // moves to the new key, and a consumer still pinned to the old key refuses.
 func TestKeyRotateRoot(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
-	pushed := pushRandom(t, sb, "app", "v1", "v2")
+	pushed := cmdtest.PushImages(t, sb, "app", "v1", "v2")
 	pins := filepath.Join(t.TempDir(), "pins.json")
 	env := cmdtest.PassphraseEnv()
 	env["ACRTRUST_PINS"] = pins
@@ -367,7 +364,7 @@ func TestKeyRotateRoot(t *testing.T) {
 	assert.NilError(t, runCommand(t, publisher, "--require-pin", "resolve", host+"/app:v2"))
 
 	t.Run("a client that trusted the old root follows the rotation", func(t *testing.T) {
-		d, _, eng := otherProcess(t, warm, nil)
+		d, _, eng := cmdtest.OtherProcess(t, warm, nil)
 		assert.NilError(t, runCommand(t, d, "pull", host+"/app:v2"))
 		assert.DeepEqual(t, eng.Pulled, []string{host + "/app@" + pushed["v2"].Digest.String()})
 	})
@@ -390,7 +387,7 @@ func TestKeyRotateRoot(t *testing.T) {
 		assert.NilError(t, os.WriteFile(caFile, sb.CACertPEM(), 0o644))
 		caPins := filepath.Join(t.TempDir(), "pins.json")
 		assert.NilError(t, os.WriteFile(caPins, []byte(`{"trust_pinning": {"ca": {"`+host+`/": "`+caFile+`"}}}`), 0o644))
-		d, _ := sameMachine(t, publisher)
+		d, _ := cmdtest.SameMachine(t, publisher)
 		err := runCommand(t, d, "--pins", caPins, "key", "rotate", host+"/app", "root")
 		assert.ErrorContains(t, err, "is pinned to the CA in "+caFile)
 		assert.Equal(t, rootKeyID(t, sb, "app"), newRoot)
@@ -398,6 +395,7 @@ func TestKeyRotateRoot(t *testing.T) {
 }
 
 func TestInspectShowsPin(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb, _ := signedSandbox(t)
 	host := sb.Host()
 	root := rootKeyID(t, sb, "app")
@@ -420,6 +418,7 @@ func TestInspectShowsPin(t *testing.T) {
 }
 
 func TestDoctorChecksPins(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb, _ := signedSandbox(t)
 	host := sb.Host()
 	root := rootKeyID(t, sb, "app")
@@ -459,6 +458,7 @@ func TestDoctorChecksPins(t *testing.T) {
 // timestamp key signed (its freeze mode), written into the cache as if it
 // had been downloaded long ago.
 func TestOfflineRefusesAnExpiredCache(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb, _ := signedSandbox(t)
 	host := sb.Host()
 	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
@@ -488,7 +488,7 @@ func TestOfflineRefusesAnExpiredCache(t *testing.T) {
 	cached := filepath.Join(d.ConfigDir, "trust", "tuf", filepath.FromSlash(gun), "metadata", "timestamp.json")
 	assert.NilError(t, os.WriteFile(cached, stale, 0o600))
 
-	d2, cli, eng := otherProcess(t, d, map[string]string{"DOCKER_CONTENT_TRUST_SERVER": "https://127.0.0.1:1"})
+	d2, cli, eng := cmdtest.OtherProcess(t, d, map[string]string{"DOCKER_CONTENT_TRUST_SERVER": "https://127.0.0.1:1"})
 	err = runCommand(t, d2, "--offline", "pull", host+"/app:v1")
 	assert.ErrorContains(t, err, "out-of-date")
 	assert.ErrorContains(t, err, "--offline uses the cache only while its timestamp is current; this one has expired")
@@ -499,6 +499,7 @@ func TestOfflineRefusesAnExpiredCache(t *testing.T) {
 // `notary init --rootcert` makes it) is accepted under a pin to that CA
 // and refused under a pin to another CA, by notary's own CA check.
 func TestCAPin(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	ctx := context.Background()
@@ -612,6 +613,7 @@ func TestOfflineWritesPushNothing(t *testing.T) {
 // nothing: sign, revoke, signer add, key rotate and a signed push all stop
 // at the pin, after the publisher's trust data was read.
 func TestWritesHonourPins(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb, _ := signedSandbox(t)
 	host := sb.Host()
 	publisher, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
@@ -626,7 +628,7 @@ func TestWritesHonourPins(t *testing.T) {
 		{"key", "rotate", host + "/app", "targets"},
 	} {
 		t.Run(strings.Join(args[:2], " "), func(t *testing.T) {
-			d, cli := sameMachine(t, publisher)
+			d, cli := cmdtest.SameMachine(t, publisher)
 			sb.ResetStats()
 			err := runCommand(t, d, append([]string{"--pins", pins}, args...)...)
 			msg := ""

@@ -55,6 +55,7 @@ func signedSandbox(t *testing.T) (sb *sandbox.Sandbox, signed map[string]string)
 }
 
 func TestPullResolvesFromTrustData(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb, signed := signedSandbox(t)
 	host := sb.Host()
 
@@ -163,6 +164,7 @@ func TestPullResolvesFromTrustData(t *testing.T) {
 }
 
 func TestPullWarmResolutionIsCheap(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb, _ := signedSandbox(t)
 	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 	assert.NilError(t, runCommand(t, d, "pull", sb.Host()+"/app:v1"))

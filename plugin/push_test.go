@@ -81,6 +81,7 @@ func TestPushDefaultsToLatest(t *testing.T) {
 }
 
 func TestPushSignsWhatTheRegistryServes(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	ctx := context.Background()
 	desc, err := sb.PushRandomImage(ctx, "app", "v1")
@@ -122,6 +123,7 @@ func TestPushSignsWhatTheRegistryServes(t *testing.T) {
 }
 
 func TestPushLaterNeedsOnlyRepositoryPassphrase(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	ctx := context.Background()
 	_, err := sb.PushRandomImage(ctx, "app", "v1")
@@ -144,6 +146,7 @@ func TestPushLaterNeedsOnlyRepositoryPassphrase(t *testing.T) {
 }
 
 func TestPushFailsClosed(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	_, err := sb.PushRandomImage(context.Background(), "app", "v1")
 	assert.NilError(t, err)
@@ -178,6 +181,7 @@ func TestPushFailsClosed(t *testing.T) {
 }
 
 func TestPushWrongRepositoryPassphraseNamesTheKey(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	_, err := sb.PushRandomImage(context.Background(), "app", "v1")
 	assert.NilError(t, err)
@@ -197,6 +201,7 @@ func TestPushWrongRepositoryPassphraseNamesTheKey(t *testing.T) {
 }
 
 func TestPushWithIdentityToken(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	desc, err := sb.PushRandomImage(context.Background(), "app", "v1")
 	assert.NilError(t, err)

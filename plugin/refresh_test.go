@@ -15,6 +15,7 @@ import (
 )
 
 func TestRefresh(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	ctx := context.Background()

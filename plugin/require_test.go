@@ -53,7 +53,7 @@ func TestRequireBoth(t *testing.T) {
 
 	// v3 is signed with content trust after the migration: no Notation
 	// signature yet.
-	v3 := pushImages(t, ms.sb, "app", "v3")["v3"]
+	v3 := cmdtest.PushImages(t, ms.sb, "app", "v3")["v3"]
 	ms.signAsAlice(t, "v3")
 
 	t.Run("pull refuses a digest without a Notation signature", func(t *testing.T) {
@@ -119,7 +119,7 @@ func TestRequireBoth(t *testing.T) {
 func TestPullRequireNotationWithContentTrustOff(t *testing.T) {
 	ms, policyDir := migratedStack(t)
 	host := ms.sb.Host()
-	unsigned := pushImages(t, ms.sb, "app", "dev")["dev"]
+	unsigned := cmdtest.PushImages(t, ms.sb, "app", "dev")["dev"]
 	ms.sb.SetContentTrust(false)
 
 	t.Run("content trust is gone", func(t *testing.T) {

@@ -18,16 +18,17 @@ import (
 // signedApp pushes and signs app:v1 and app:v2 and returns the publisher's deps.
 func signedApp(t *testing.T, sb *sandbox.Sandbox) *cmdutil.Deps {
 	t.Helper()
-	pushImages(t, sb, "app", "v1", "v2")
+	cmdtest.PushImages(t, sb, "app", "v1", "v2")
 	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	assert.NilError(t, runCommand(t, d, "sign", sb.Host()+"/app:v1", sb.Host()+"/app:v2"))
 	return d
 }
 
 func TestRevokeOneTag(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
-	d, cli := sameMachine(t, signedApp(t, sb))
+	d, cli := cmdtest.SameMachine(t, signedApp(t, sb))
 
 	assert.NilError(t, runCommand(t, d, "revoke", host+"/app:v1"))
 	assert.Equal(t, cli.OutBuf.String(), "Successfully deleted signature for "+host+"/app:v1\n")
@@ -39,6 +40,7 @@ func TestRevokeOneTag(t *testing.T) {
 }
 
 func TestRevokeAll(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	for _, tc := range []struct {
 		name     string
 		args     []string
@@ -58,7 +60,7 @@ func TestRevokeAll(t *testing.T) {
 			sb := cmdtest.StartSandbox(t)
 			host := sb.Host()
 			publisher := signedApp(t, sb)
-			d, _ := sameMachine(t, publisher)
+			d, _ := cmdtest.SameMachine(t, publisher)
 			cli := cmdtest.NewFakeCLI(t, tc.stdin)
 			cli.Cfg = d.CLI.ConfigFile()
 			cli.Stdin.SetIsTerminal(tc.terminal)
@@ -94,6 +96,7 @@ func TestRevokeAll(t *testing.T) {
 }
 
 func TestRevokeErrors(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	publisher := signedApp(t, sb)
@@ -107,7 +110,7 @@ func TestRevokeErrors(t *testing.T) {
 		{name: "no trust data", args: []string{"-y", host + "/plain"}, wantErr: "could not remove signature for " + host + "/plain: Error: remote trust data does not exist"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d, _ := sameMachine(t, publisher)
+			d, _ := cmdtest.SameMachine(t, publisher)
 			err := runCommand(t, d, append([]string{"revoke"}, tc.args...)...)
 			assert.Check(t, is.ErrorContains(err, tc.wantErr))
 			assert.Check(t, is.Equal(exitCode(t, err), 1))

@@ -191,7 +191,7 @@ func pushAndSign(ctx context.Context, d *cmdutil.Deps, refs []trust.Ref, out io.
 		}
 		dgst, err := d.Engine.Push(ctx, ref.String(), out)
 		if err != nil {
-			return err
+			return d.Fail(trust.OpRegistryPush, ref, err)
 		}
 		pushed[i] = dgst
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdtest"
-	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -122,23 +121,11 @@ func signedRoles(t *testing.T, sb *sandbox.Sandbox, repo, tag string) map[data.R
 	return out
 }
 
-// pushImages pushes a random image for each tag of repo, as buildx or
-// another machine would: nothing is in the local engine.
-func pushImages(t *testing.T, sb *sandbox.Sandbox, repo string, tags ...string) map[string]ocispec.Descriptor {
-	t.Helper()
-	out := map[string]ocispec.Descriptor{}
-	for _, tag := range tags {
-		desc, err := sb.PushRandomImage(context.Background(), repo, tag)
-		assert.NilError(t, err)
-		out[tag] = desc
-	}
-	return out
-}
-
 func TestSignRemoteImage(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
-	pushed := pushImages(t, sb, "app", "v1")
+	pushed := cmdtest.PushImages(t, sb, "app", "v1")
 
 	d, cli, eng := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	assert.NilError(t, runCommand(t, d, "sign", host+"/app:v1"))
@@ -163,9 +150,10 @@ func TestSignRemoteImage(t *testing.T) {
 }
 
 func TestSignFreshRepositoryWithIdentityToken(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
-	pushImages(t, sb, "app", "v1")
+	cmdtest.PushImages(t, sb, "app", "v1")
 
 	cli := cmdtest.NewFakeCLI(t, "")
 	cli.LoginIdentityToken(host, sb.IdentityToken())
@@ -181,6 +169,7 @@ func TestSignFreshRepositoryWithIdentityToken(t *testing.T) {
 }
 
 func TestSignMultiPlatformIndex(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	index, err := sb.PushRandomIndex(context.Background(), "multi", "v1")
@@ -197,6 +186,7 @@ func TestSignMultiPlatformIndex(t *testing.T) {
 }
 
 func TestSignManyTagsOnePublishPerRepository(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	const n = 100
@@ -205,8 +195,8 @@ func TestSignManyTagsOnePublishPerRepository(t *testing.T) {
 		tags = append(tags, fmt.Sprintf("v%d", i))
 		args = append(args, fmt.Sprintf("%s/app:v%d", host, i))
 	}
-	pushed := pushImages(t, sb, "app", tags...)
-	other := pushImages(t, sb, "other", "v1")
+	pushed := cmdtest.PushImages(t, sb, "app", tags...)
+	other := cmdtest.PushImages(t, sb, "other", "v1")
 	args = append(args, host+"/other:v1")
 
 	// The repository exists already, as in a pipeline that signs a release.
@@ -214,7 +204,7 @@ func TestSignManyTagsOnePublishPerRepository(t *testing.T) {
 	assert.NilError(t, runCommand(t, first, "sign", host+"/app:v0"))
 
 	sb.ResetStats()
-	d, cli := sameMachine(t, first)
+	d, cli := cmdtest.SameMachine(t, first)
 	start := time.Now()
 	assert.NilError(t, runCommand(t, d, append([]string{"sign"}, args...)...))
 	elapsed := time.Since(start)
@@ -237,20 +227,6 @@ func TestSignManyTagsOnePublishPerRepository(t *testing.T) {
 	assert.Check(t, is.Equal(got.Digest, other["v1"].Digest))
 }
 
-// sameMachine returns fresh deps (a new command run) over the same
-// DOCKER_CONFIG, login, environment and engine as d: the same publisher
-// running another command.
-func sameMachine(t *testing.T, d *cmdutil.Deps) (*cmdutil.Deps, *cmdtest.FakeCLI) {
-	t.Helper()
-	cli := cmdtest.NewFakeCLI(t, "")
-	for host, ac := range d.CLI.ConfigFile().AuthConfigs {
-		cli.Cfg.AuthConfigs[host] = ac
-	}
-	next := cmdtest.NewTestDeps(t, cli, nil)
-	next.Getenv, next.ConfigDir, next.Engine = d.Getenv, d.ConfigDir, d.Engine
-	return next, cli
-}
-
 // mustOpen opens repo as an independent reader through trust.Repository.
 func mustOpen(t *testing.T, sb *sandbox.Sandbox, repo string) trust.Repository {
 	t.Helper()
@@ -258,14 +234,15 @@ func mustOpen(t *testing.T, sb *sandbox.Sandbox, repo string) trust.Repository {
 }
 
 func TestSignReplacedDigestIsReported(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
-	first := pushImages(t, sb, "app", "v1")
+	first := cmdtest.PushImages(t, sb, "app", "v1")
 	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	assert.NilError(t, runCommand(t, d, "sign", host+"/app:v1"))
 
-	second := pushImages(t, sb, "app", "v1") // the tag moved
-	d, cli := sameMachine(t, d)
+	second := cmdtest.PushImages(t, sb, "app", "v1") // the tag moved
+	d, cli := cmdtest.SameMachine(t, d)
 	assert.NilError(t, runCommand(t, d, "sign", host+"/app:v1"))
 	out := cli.OutBuf.String()
 	assert.Check(t, is.Contains(out, "Existing signatures for tag v1 digest "+first["v1"].Digest.Encoded()+" from:\nRepo Admin\n"))
@@ -277,9 +254,10 @@ func TestSignReplacedDigestIsReported(t *testing.T) {
 }
 
 func TestSignTagNotInRegistry(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
-	pushImages(t, sb, "app", "v1")
+	cmdtest.PushImages(t, sb, "app", "v1")
 	d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	sb.ResetStats()
 	err := runCommand(t, d, "sign", host+"/app:v1", host+"/app:nope")
@@ -289,13 +267,14 @@ func TestSignTagNotInRegistry(t *testing.T) {
 }
 
 func TestSignLocalPushesThenSigns(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	ref := host + "/app:v1"
 	d, cli, eng := cmdtest.SandboxDeps(t, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
 	// The fake engine's push is stood in for by the sandbox: after it, the
 	// registry serves the image.
-	pushed := pushImages(t, sb, "app", "v1")
+	pushed := cmdtest.PushImages(t, sb, "app", "v1")
 	eng.Reported = pushed["v1"].Digest.String()
 
 	assert.NilError(t, runCommand(t, d, "sign", "--local", ref))
@@ -309,7 +288,7 @@ func TestSignLocalPushesThenSigns(t *testing.T) {
 
 	// The engine reports a digest the registry does not serve: not signed.
 	eng.Reported = digest.FromString("something else").String()
-	d, _ = sameMachine(t, d)
+	d, _ = cmdtest.SameMachine(t, d)
 	err = runCommand(t, d, "sign", "--local", ref)
 	assert.Check(t, is.ErrorContains(err, ref+" was pushed to the registry but is NOT signed"))
 	assert.Check(t, is.ErrorContains(err, "the tag changed in between"))

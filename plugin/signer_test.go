@@ -120,14 +120,15 @@ func (s signerStack) roles(t *testing.T, repo, tag string) map[data.RoleName]dig
 }
 
 func TestSignerAddThenSignAsDelegate(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	st := newSignerStack(t)
 	host := st.sb.Host()
-	pushed := pushImages(t, st.sb, "app", "v1", "v2", "v3")
+	pushed := cmdtest.PushImages(t, st.sb, "app", "v1", "v2", "v3")
 	admin, _ := st.machine(t, sandbox.UserSigner, cmdtest.PassphraseEnv(), "", false)
 	assert.NilError(t, runCommand(t, admin, "sign", host+"/app:v1"))
 
 	alice := newDelegateKey(t, "alice")
-	d, cli := sameMachine(t, admin)
+	d, cli := cmdtest.SameMachine(t, admin)
 	assert.NilError(t, runCommand(t, d, "signer", "add", "--key", alice.pubPath, "alice", host+"/app"))
 	assert.Equal(t, cli.OutBuf.String(), "Adding signer \"alice\" to "+host+"/app...\n"+
 		"Successfully added signer: alice to "+host+"/app\n\n")
@@ -199,6 +200,7 @@ func TestSignerAddThenSignAsDelegate(t *testing.T) {
 }
 
 func TestSignerAddInitializesRepository(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	host := sb.Host()
 	alice, bob := newDelegateKey(t, "alice"), newDelegateKey(t, "bob")
@@ -256,20 +258,21 @@ func TestSignerAddErrors(t *testing.T) {
 }
 
 func TestSignerRemove(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	st := newSignerStack(t)
 	host := st.sb.Host()
 	repo := host + "/app"
-	pushed := pushImages(t, st.sb, "app", "v1", "v2")
+	pushed := cmdtest.PushImages(t, st.sb, "app", "v1", "v2")
 	admin, _ := st.machine(t, sandbox.UserSigner, cmdtest.PassphraseEnv(), "", false)
 	alice, bob := newDelegateKey(t, "alice"), newDelegateKey(t, "bob")
 	assert.NilError(t, runCommand(t, admin, "signer", "add", "--key", alice.pubPath, "alice", repo))
-	d, _ := sameMachine(t, admin)
+	d, _ := cmdtest.SameMachine(t, admin)
 	assert.NilError(t, runCommand(t, d, "signer", "add", "--key", bob.pubPath, "bob", repo))
 	dAlice, _ := st.delegate(t, alice, cmdtest.PassphraseEnv(), "", false)
 	assert.NilError(t, runCommand(t, dAlice, "sign", host+"/app:v1"))
 
 	t.Run("a signer who is not the last is removed, without a question", func(t *testing.T) {
-		d, cli := sameMachine(t, admin)
+		d, cli := cmdtest.SameMachine(t, admin)
 		assert.NilError(t, runCommand(t, d, "signer", "remove", "bob", repo))
 		assert.Equal(t, cli.OutBuf.String(), "Removing signer \"bob\" from "+repo+"...\n"+
 			"Successfully removed bob from "+repo+"\n\n")
@@ -286,14 +289,14 @@ func TestSignerRemove(t *testing.T) {
 	})
 
 	t.Run("unknown signer", func(t *testing.T) {
-		d, cli := sameMachine(t, admin)
+		d, cli := cmdtest.SameMachine(t, admin)
 		err := runCommand(t, d, "signer", "remove", "mallory", repo)
 		assert.Check(t, is.ErrorContains(err, "error removing signer from: "+repo))
 		assert.Check(t, is.Contains(cli.ErrBuf.String(), "no signer mallory for repository "+repo))
 	})
 
 	t.Run("releases cannot be removed", func(t *testing.T) {
-		d, cli := sameMachine(t, admin)
+		d, cli := cmdtest.SameMachine(t, admin)
 		err := runCommand(t, d, "signer", "remove", "releases", repo)
 		assert.Check(t, is.ErrorContains(err, "error removing signer from: "+repo))
 		assert.Check(t, is.Contains(cli.ErrBuf.String(), "releases is a reserved keyword and cannot be removed"))
@@ -309,7 +312,7 @@ func TestSignerRemove(t *testing.T) {
 	}
 
 	t.Run("the last signer needs -f when stdin is not a terminal", func(t *testing.T) {
-		d, cli := sameMachine(t, admin)
+		d, cli := cmdtest.SameMachine(t, admin)
 		err := runCommand(t, d, "signer", "remove", "alice", repo)
 		assert.Check(t, is.ErrorContains(err, "error removing signer from: "+repo))
 		assert.Check(t, is.Contains(cli.ErrBuf.String(), "Pass -f to go ahead without a prompt."))
@@ -318,7 +321,7 @@ func TestSignerRemove(t *testing.T) {
 	})
 
 	t.Run("the last signer, declined", func(t *testing.T) {
-		d, cli := sameMachine(t, admin)
+		d, cli := cmdtest.SameMachine(t, admin)
 		cli.Stdin = cmdtest.NewFakeCLI(t, "n\n").Stdin
 		cli.Stdin.SetIsTerminal(true)
 		assert.NilError(t, runCommand(t, d, "signer", "remove", "alice", repo))
@@ -327,7 +330,7 @@ func TestSignerRemove(t *testing.T) {
 	})
 
 	t.Run("the last signer, confirmed", func(t *testing.T) {
-		d, cli := sameMachine(t, admin)
+		d, cli := cmdtest.SameMachine(t, admin)
 		cli.Stdin = cmdtest.NewFakeCLI(t, "y\n").Stdin
 		cli.Stdin.SetIsTerminal(true)
 		assert.NilError(t, runCommand(t, d, "signer", "remove", "alice", repo))
@@ -341,7 +344,7 @@ func TestSignerRemove(t *testing.T) {
 		// With no delegation left, the admin signs into targets again
 		// (docker left an empty targets/releases behind, and then nobody
 		// could sign).
-		d, _ = sameMachine(t, admin)
+		d, _ = cmdtest.SameMachine(t, admin)
 		assert.NilError(t, runCommand(t, d, "sign", host+"/app:v2"))
 		assert.Check(t, is.DeepEqual(st.roles(t, "app", "v2"), map[data.RoleName]digest.Digest{data.CanonicalTargetsRole: pushed["v2"].Digest}))
 	})
@@ -352,17 +355,17 @@ func TestSignerRemove(t *testing.T) {
 		// take a new targets/releases only with a higher version, which a
 		// new signer's client cannot know (see the signer remove docs).
 		other := host + "/other"
-		otherPushed := pushImages(t, st.sb, "other", "v1")
+		otherPushed := cmdtest.PushImages(t, st.sb, "other", "v1")
 		carol := newDelegateKey(t, "carol")
-		d, _ := sameMachine(t, admin)
+		d, _ := cmdtest.SameMachine(t, admin)
 		assert.NilError(t, runCommand(t, d, "sign", other+":v1"))
-		d, _ = sameMachine(t, admin)
+		d, _ = cmdtest.SameMachine(t, admin)
 		assert.NilError(t, runCommand(t, d, "signer", "add", "--key", carol.pubPath, "carol", other))
 		dCarol, _ := st.delegate(t, carol, cmdtest.PassphraseEnv(), "", false)
 		assert.NilError(t, runCommand(t, dCarol, "sign", other+":v1"))
 		assert.Check(t, is.Equal(st.roles(t, "other", "v1")[trust.ReleasesRole], otherPushed["v1"].Digest))
 
-		d, cli := sameMachine(t, admin)
+		d, cli := cmdtest.SameMachine(t, admin)
 		assert.NilError(t, runCommand(t, d, "signer", "remove", "-f", "carol", other))
 		assert.Check(t, !strings.Contains(cli.OutBuf.String(), "Are you sure"))
 		delegations, err := st.reader(t, "other").GetDelegationRoles()
@@ -379,13 +382,14 @@ func TestSignerRemove(t *testing.T) {
 // Key IDs and digests vary from run to run and are replaced by names of
 // the same length.
 func TestInspectSandboxGolden(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	st := newSignerStack(t)
 	host := st.sb.Host()
-	pushed := pushImages(t, st.sb, "app", "v1", "v2", "v10")
+	pushed := cmdtest.PushImages(t, st.sb, "app", "v1", "v2", "v10")
 	admin, _ := st.machine(t, sandbox.UserSigner, cmdtest.PassphraseEnv(), "", false)
 	assert.NilError(t, runCommand(t, admin, "sign", host+"/app:v1", host+"/app:v10"))
 	alice := newDelegateKey(t, "alice")
-	d, _ := sameMachine(t, admin)
+	d, _ := cmdtest.SameMachine(t, admin)
 	assert.NilError(t, runCommand(t, d, "signer", "add", "--key", alice.pubPath, "alice", host+"/app"))
 	dAlice, _ := st.delegate(t, alice, cmdtest.PassphraseEnv(), "", false)
 	assert.NilError(t, runCommand(t, dAlice, "sign", host+"/app:v2"))
@@ -436,9 +440,10 @@ func sameLength(name, value string) string {
 // signed for publishes nothing and says so, with or without keys; a role
 // of this machine that has not signed it yet signs it, and needs its key.
 func TestSignWhatIsAlreadySigned(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	st := newSignerStack(t)
 	host := st.sb.Host()
-	pushImages(t, st.sb, "app", "v1", "v2")
+	cmdtest.PushImages(t, st.sb, "app", "v1", "v2")
 	admin, _ := st.machine(t, sandbox.UserSigner, cmdtest.PassphraseEnv(), "", false)
 	assert.NilError(t, runCommand(t, admin, "sign", host+"/app:v1"))
 	v1 := st.roles(t, "app", "v1")[data.CanonicalTargetsRole]
@@ -467,7 +472,7 @@ func TestSignWhatIsAlreadySigned(t *testing.T) {
 
 	t.Run("a signer whose role lacks the signature signs it", func(t *testing.T) {
 		alice := newDelegateKey(t, "alice")
-		d, _ := sameMachine(t, admin)
+		d, _ := cmdtest.SameMachine(t, admin)
 		assert.NilError(t, runCommand(t, d, "signer", "add", "--key", alice.pubPath, "alice", host+"/app"))
 		a, cli := st.delegate(t, alice, cmdtest.PassphraseEnv(), "", false)
 		assert.NilError(t, runCommand(t, a, "sign", host+"/app:v1"))
@@ -488,16 +493,17 @@ func TestSignWhatIsAlreadySigned(t *testing.T) {
 // TestDoctorOnARepositoryWithSigners: once a repository has signers, the
 // repository key alone signs no tags; doctor says so instead of "can sign".
 func TestDoctorOnARepositoryWithSigners(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	st := newSignerStack(t)
 	host := st.sb.Host()
-	pushImages(t, st.sb, "app", "v1", "v2")
+	cmdtest.PushImages(t, st.sb, "app", "v1", "v2")
 	admin, _ := st.machine(t, sandbox.UserSigner, cmdtest.PassphraseEnv(), "", false)
 	assert.NilError(t, runCommand(t, admin, "sign", host+"/app:v1"))
 	alice := newDelegateKey(t, "alice")
-	d, _ := sameMachine(t, admin)
+	d, _ := cmdtest.SameMachine(t, admin)
 	assert.NilError(t, runCommand(t, d, "signer", "add", "--key", alice.pubPath, "alice", host+"/app"))
 
-	d, cli := sameMachine(t, admin)
+	d, cli := cmdtest.SameMachine(t, admin)
 	err := runCommand(t, d, "doctor", "--sign", host+"/app:v1")
 	assert.ErrorContains(t, err, "signing keys")
 	out := cli.OutBuf.String()
@@ -505,7 +511,7 @@ func TestDoctorOnARepositoryWithSigners(t *testing.T) {
 	assert.Check(t, is.Contains(out, "docker acrtrust signer add --key PEM NAME "+host+"/app"))
 
 	// And sign agrees: the repository key alone signs no tag here.
-	d, _ = sameMachine(t, admin)
+	d, _ = cmdtest.SameMachine(t, admin)
 	err = runCommand(t, d, "sign", host+"/app:v2")
 	assert.ErrorContains(t, err, "no valid signing keys for delegation roles")
 	assert.ErrorContains(t, err, host+"/app has signers, so a tag is signed with a signer's key")

@@ -36,6 +36,7 @@ func (c engineCLI) DockerEndpoint() docker.Endpoint {
 // first line of the message, its remedy, and that the remedy names only
 // commands and flags that exist.
 func TestEveryStepExplained(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := cmdtest.StartSandbox(t)
 	ctx := context.Background()
 	host := sb.Host()

@@ -35,6 +35,7 @@ func TestSuggestCommands(t *testing.T) {
 			cli := cmdtest.NewFakeCLI(t, "")
 			d := cmdtest.NewTestDeps(t, cli, nil)
 			err := runCommand(t, d, tc.args...)
+			assert.Assert(t, err != nil)
 			assert.Check(t, is.Equal(exitCode(t, err), 125))
 			assert.Check(t, is.ErrorContains(err, "acrtrust: unknown command: "+tc.unknown))
 			msg := err.Error()

@@ -33,6 +33,7 @@ func exitCode(t *testing.T, err error) int {
 }
 
 func TestResolve(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb, signed := signedSandbox(t)
 	host := sb.Host()
 
@@ -88,6 +89,7 @@ func keys(m map[string]any) []string {
 }
 
 func TestVerifyDrift(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb, signed := signedSandbox(t)
 	host := sb.Host()
 	ctx := context.Background()
@@ -176,6 +178,7 @@ func TestCompareStatuses(t *testing.T) {
 }
 
 func TestVerifyOneTagMissingVersusRefused(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb, _ := signedSandbox(t)
 	host := sb.Host()
 

@@ -61,6 +61,8 @@ type hostileFixture struct {
 	images map[string]ocispec.Descriptor // tag -> image pushed under that tag
 	owner  client.Repository
 	warm   client.Repository // its cache holds the latest genuine trust data
+	// genuineRoles are the owner's roles and keys, read before any mode.
+	genuineRoles []client.RoleWithSignatures
 }
 
 func imageTarget(tag string, d ocispec.Descriptor) *client.Target {
@@ -99,6 +101,8 @@ func newHostileFixture(t *testing.T, sb *Sandbox, repo string) *hostileFixture {
 	assert.NilError(t, f.owner.Publish())
 	f.assertGenuine(t, f.warm, "v2", data.CanonicalTargetsRole)
 	f.assertGenuine(t, f.warm, "r1", releasesRole)
+	f.genuineRoles, err = f.owner.ListRoles()
+	assert.NilError(t, err)
 	return f
 }
 
@@ -137,17 +141,87 @@ func (f *hostileFixture) assertRestored(t *testing.T) {
 	f.assertGenuine(t, fresh, "r1", releasesRole)
 }
 
-func TestHostileCompromise(t *testing.T) {
+// TestHostileModes sets each hostile mode on a repository that a warm
+// client (its cache holds the genuine trust data) and fresh clients read,
+// checks what they get, then switches the mode off and checks that the
+// genuine trust data is back.
+func TestHostileModes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration: needs the in-process sandbox")
 	}
-	sb := start(t, Options{})
-	f := newHostileFixture(t, sb, "team/app")
-	genuineRoles, err := f.owner.ListRoles()
-	assert.NilError(t, err)
-	assert.NilError(t, sb.SetHostile("team/app", HostileCompromise))
+	for _, tc := range []struct {
+		mode Hostility
+		repo string
+		// on checks the clients while the mode is on; it returns what to
+		// check once it is off again (nil: nothing more).
+		on func(t *testing.T, f *hostileFixture) func(t *testing.T)
+	}{
+		{mode: HostileCompromise, repo: "team/app", on: compromised},
+		{mode: HostileRollback, repo: "app", on: func(t *testing.T, f *hostileFixture) func(t *testing.T) {
+			_, err := f.warm.GetTargetByName("v1")
+			var low signed.ErrLowVersion
+			assert.Assert(t, errors.As(err, &low), "a client that saw newer metadata refuses the old: %#v", err)
+			assert.Check(t, low.Actual < low.Current, "%+v", low)
+			// A fresh client cannot tell: it gets the first trust data, in
+			// which v2 was not signed yet.
+			fresh := f.fresh(t)
+			f.assertGenuine(t, fresh, "v1", data.CanonicalTargetsRole)
+			_, err = fresh.GetTargetByName("v2")
+			var notSigned client.ErrNoSuchTarget
+			assert.Check(t, errors.As(err, &notSigned), "v2 is not in the old trust data: %v", err)
+			return func(t *testing.T) { f.assertGenuine(t, f.warm, "v2", data.CanonicalTargetsRole) }
+		}},
+		{mode: HostileFreeze, repo: "app", on: func(t *testing.T, f *hostileFixture) func(t *testing.T) {
+			f.assertExpired(t, data.CanonicalTimestampRole)
+			return func(t *testing.T) { f.assertGenuine(t, f.warm, "v2", data.CanonicalTargetsRole) }
+		}},
+		{mode: HostileExpired, repo: "app", on: func(t *testing.T, f *hostileFixture) func(t *testing.T) {
+			f.assertExpired(t, data.CanonicalSnapshotRole)
+			return func(t *testing.T) { f.assertGenuine(t, f.warm, "v1", data.CanonicalTargetsRole) }
+		}},
+		{mode: HostileTamper, repo: "app", on: tampered},
+		{mode: HostileCorrupt, repo: "app", on: func(t *testing.T, f *hostileFixture) func(t *testing.T) {
+			// A fresh client downloads targets.json by the checksum the
+			// genuine snapshot gives, and gets other bytes.
+			_, err := f.fresh(t).GetTargetByName("v1")
+			var checksum data.ErrMismatchedChecksum
+			var tooLong store.ErrMaliciousServer
+			assert.Check(t, errors.As(err, &checksum) || errors.As(err, &tooLong), "%#v", err)
+			// A warm client keeps its verified copy: the snapshot still lists it.
+			f.assertGenuine(t, f.warm, "v1", data.CanonicalTargetsRole)
+			return nil
+		}},
+	} {
+		t.Run(tc.mode.String(), func(t *testing.T) {
+			t.Parallel() // each mode has a sandbox of its own
+			sb := start(t, Options{})
+			f := newHostileFixture(t, sb, tc.repo)
+			assert.NilError(t, sb.SetHostile(tc.repo, tc.mode))
+			after := tc.on(t, f)
+			f.assertRestored(t)
+			if after != nil {
+				after(t)
+			}
+		})
+	}
+}
 
-	_, err = f.warm.GetTargetByName("v1")
+// assertExpired checks that the warm and a fresh client both refuse the
+// trust data because role has expired.
+func (f *hostileFixture) assertExpired(t *testing.T, role data.RoleName) {
+	t.Helper()
+	for name, r := range map[string]client.Repository{"warm": f.warm, "fresh": f.fresh(t)} {
+		_, err := r.GetTargetByName("v1")
+		var expired signed.ErrExpired
+		assert.Check(t, errors.As(err, &expired), "%s: %#v", name, err)
+		assert.Check(t, is.Equal(expired.Role, role), name)
+	}
+}
+
+// compromised checks a server that serves a forged root and forged
+// metadata signed by it.
+func compromised(t *testing.T, f *hostileFixture) func(t *testing.T) {
+	_, err := f.warm.GetTargetByName("v1")
 	var rotation *trustpinning.ErrRootRotationFail
 	assert.Check(t, errors.As(err, &rotation), "a client that cached the genuine root refuses the forged one: %#v", err)
 
@@ -167,8 +241,12 @@ func TestHostileCompromise(t *testing.T) {
 	}
 	roles, err := fresh.ListRoles()
 	assert.NilError(t, err)
-	for _, r := range roles {
-		for _, g := range genuineRoles {
+	var rootIDs []string
+	for _, g := range f.genuineRoles {
+		if g.Name == data.CanonicalRootRole {
+			rootIDs = g.KeyIDs
+		}
+		for _, r := range roles {
 			if g.Name == r.Name {
 				assert.Check(t, !sameKeys(g.KeyIDs, r.KeyIDs), "the forged %s has new keys", r.Name)
 			}
@@ -177,14 +255,8 @@ func TestHostileCompromise(t *testing.T) {
 
 	// A fresh client that pins the genuine root certificate (trust pinning,
 	// no cache) refuses the forged root.
-	var rootIDs []string
-	for _, g := range genuineRoles {
-		if g.Name == data.CanonicalRootRole {
-			rootIDs = g.KeyIDs
-		}
-	}
 	assert.Assert(t, is.Len(rootIDs, 1))
-	pinned, err := client.NewFileCachedRepository(t.TempDir(), f.owner.GetGUN(), sb.URL(), sb.testTransport(UserPull, Password),
+	pinned, err := client.NewFileCachedRepository(t.TempDir(), f.owner.GetGUN(), f.sb.URL(), f.sb.testTransport(UserPull, Password),
 		nil, trustpinning.TrustPinConfig{Certs: map[string][]string{f.owner.GetGUN().String(): rootIDs}})
 	assert.NilError(t, err)
 	_, err = pinned.GetTargetByName("v1")
@@ -198,10 +270,36 @@ func TestHostileCompromise(t *testing.T) {
 	_, err = fresh.GetTargetByName("v1")
 	assert.Check(t, err)
 
-	f.assertRestored(t)
-	f.assertGenuine(t, f.warm, "v1", data.CanonicalTargetsRole)
-	_, err = fresh.GetTargetByName("v1")
-	assert.Check(t, errors.As(err, &rotation), "the client that trusted the forged root refuses the genuine one: %#v", err)
+	return func(t *testing.T) {
+		f.assertGenuine(t, f.warm, "v1", data.CanonicalTargetsRole)
+		_, err := fresh.GetTargetByName("v1")
+		assert.Check(t, errors.As(err, &rotation), "the client that trusted the forged root refuses the genuine one: %#v", err)
+	}
+}
+
+// tampered checks a server that changes what the signed metadata names
+// and keeps the original signatures.
+func tampered(t *testing.T, f *hostileFixture) func(t *testing.T) {
+	for name, r := range map[string]client.Repository{"warm": f.warm, "fresh": f.fresh(t)} {
+		_, err := r.GetTargetByName("v1")
+		var threshold signed.ErrRoleThreshold
+		assert.Check(t, errors.As(err, &threshold), "%s: %#v", name, err)
+		var checksum data.ErrMismatchedChecksum
+		assert.Check(t, !errors.As(err, &checksum), "%s: the snapshot vouches for the tampered bytes, only the signature is wrong: %v", name, err)
+	}
+	// The tampered targets really name other images: what a client that
+	// checked only checksums would have pulled.
+	for _, role := range []string{"targets", "targets/releases"} {
+		var tampered data.SignedTargets
+		assert.NilError(t, json.Unmarshal(getTrust(t, f.sb, f.repo, role+".json"), &tampered))
+		assert.Check(t, len(tampered.Signed.Targets) > 0, role)
+		for tag, meta := range tampered.Signed.Targets {
+			assert.Check(t, hex.EncodeToString(meta.Hashes["sha256"]) != f.genuine(tag).Digest.Encoded(), "%s %s", role, tag)
+			assert.Check(t, is.Equal(meta.Length, f.images["v1"].Size+f.images["v2"].Size-f.genuine(tag).Size), "%s %s has the other image's length", role, tag)
+		}
+		assert.Check(t, len(tampered.Signatures) > 0, "%s: the original signatures are kept", role)
+	}
+	return func(t *testing.T) { f.assertGenuine(t, f.warm, "v1", data.CanonicalTargetsRole) }
 }
 
 func sameKeys(a, b []string) bool {
@@ -218,6 +316,7 @@ func sameKeys(a, b []string) bool {
 // TestHostileCompromisePushesImposter: a repository with one image only
 // gets a random one pushed as evil-1, for the forged tags to point at.
 func TestHostileCompromisePushesImposter(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	if testing.Short() {
 		t.Skip("integration: needs the in-process sandbox")
 	}
@@ -241,107 +340,12 @@ func TestHostileCompromisePushesImposter(t *testing.T) {
 	assert.Check(t, is.Equal(hex.EncodeToString(got.Hashes["sha256"]), evil.Digest.Encoded()))
 }
 
-func TestHostileRollback(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration: needs the in-process sandbox")
-	}
-	sb := start(t, Options{})
-	f := newHostileFixture(t, sb, "app")
-	assert.NilError(t, sb.SetHostile("app", HostileRollback))
-
-	_, err := f.warm.GetTargetByName("v1")
-	var low signed.ErrLowVersion
-	assert.Assert(t, errors.As(err, &low), "a client that saw newer metadata refuses the old: %#v", err)
-	assert.Check(t, low.Actual < low.Current, "%+v", low)
-
-	// A fresh client cannot tell: it gets the first trust data, in which
-	// v2 was not signed yet.
-	fresh := f.fresh(t)
-	f.assertGenuine(t, fresh, "v1", data.CanonicalTargetsRole)
-	_, err = fresh.GetTargetByName("v2")
-	var notSigned client.ErrNoSuchTarget
-	assert.Check(t, errors.As(err, &notSigned), "v2 is not in the old trust data: %v", err)
-
-	f.assertRestored(t)
-	f.assertGenuine(t, f.warm, "v2", data.CanonicalTargetsRole)
-}
-
-func TestHostileFreeze(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration: needs the in-process sandbox")
-	}
-	sb := start(t, Options{})
-	f := newHostileFixture(t, sb, "app")
-	assert.NilError(t, sb.SetHostile("app", HostileFreeze))
-
-	for name, r := range map[string]client.Repository{"warm": f.warm, "fresh": f.fresh(t)} {
-		_, err := r.GetTargetByName("v1")
-		var expired signed.ErrExpired
-		assert.Check(t, errors.As(err, &expired), "%s: %#v", name, err)
-		assert.Check(t, is.Equal(expired.Role, data.CanonicalTimestampRole), name)
-	}
-
-	f.assertRestored(t)
-	f.assertGenuine(t, f.warm, "v2", data.CanonicalTargetsRole)
-}
-
-func TestHostileExpired(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration: needs the in-process sandbox")
-	}
-	sb := start(t, Options{})
-	f := newHostileFixture(t, sb, "app")
-	assert.NilError(t, sb.SetHostile("app", HostileExpired))
-
-	for name, r := range map[string]client.Repository{"warm": f.warm, "fresh": f.fresh(t)} {
-		_, err := r.GetTargetByName("v1")
-		var expired signed.ErrExpired
-		assert.Check(t, errors.As(err, &expired), "%s: %#v", name, err)
-		assert.Check(t, is.Equal(expired.Role, data.CanonicalSnapshotRole), name)
-	}
-
-	f.assertRestored(t)
-	f.assertGenuine(t, f.warm, "v1", data.CanonicalTargetsRole)
-}
-
-func TestHostileTamper(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration: needs the in-process sandbox")
-	}
-	sb := start(t, Options{})
-	f := newHostileFixture(t, sb, "app")
-	assert.NilError(t, sb.SetHostile("app", HostileTamper))
-
-	for name, r := range map[string]client.Repository{"warm": f.warm, "fresh": f.fresh(t)} {
-		_, err := r.GetTargetByName("v1")
-		var threshold signed.ErrRoleThreshold
-		assert.Check(t, errors.As(err, &threshold), "%s: %#v", name, err)
-		var checksum data.ErrMismatchedChecksum
-		assert.Check(t, !errors.As(err, &checksum), "%s: the snapshot vouches for the tampered bytes, only the signature is wrong: %v", name, err)
-	}
-
-	// The tampered targets really name other images: what a client that
-	// checked only checksums would have pulled.
-	for _, role := range []string{"targets", "targets/releases"} {
-		var tampered data.SignedTargets
-		assert.NilError(t, json.Unmarshal(getTrust(t, sb, "app", role+".json"), &tampered))
-		assert.Check(t, len(tampered.Signed.Targets) > 0, role)
-		for tag, meta := range tampered.Signed.Targets {
-			assert.Check(t, hex.EncodeToString(meta.Hashes["sha256"]) != f.genuine(tag).Digest.Encoded(), "%s %s", role, tag)
-			assert.Check(t, is.Equal(meta.Length, f.images["v1"].Size+f.images["v2"].Size-f.genuine(tag).Size), "%s %s has the other image's length", role, tag)
-		}
-		assert.Check(t, len(tampered.Signatures) > 0, "%s: the original signatures are kept", role)
-	}
-
-	f.assertRestored(t)
-	f.assertGenuine(t, f.warm, "v1", data.CanonicalTargetsRole)
-}
-
 // TestHostileTamperDelegationOnly: when targets signs no tag itself, its
 // signature still verifies, and notary's client skips the tampered
 // targets/releases with a warning: the tag is then not found, and nothing
 // is resolved.
 func TestHostileTamperDelegationOnly(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	if testing.Short() {
 		t.Skip("integration: needs the in-process sandbox")
 	}
@@ -395,6 +399,7 @@ func getTrustStatus(t *testing.T, sb *Sandbox, repo, file string) (int, []byte) 
 // TestHostileServesEveryName: the forged metadata answers every name
 // notary's client may ask for, the same bytes each time.
 func TestHostileServesEveryName(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	if testing.Short() {
 		t.Skip("integration: needs the in-process sandbox")
 	}
@@ -430,6 +435,7 @@ func TestHostileServesEveryName(t *testing.T) {
 // including one signed after the mode was set; a repository's own mode
 // wins.
 func TestSetHostileEveryRepository(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	if testing.Short() {
 		t.Skip("integration: needs the in-process sandbox")
 	}
@@ -466,6 +472,7 @@ func TestSetHostileEveryRepository(t *testing.T) {
 }
 
 func TestSetHostileErrors(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	if testing.Short() {
 		t.Skip("integration: needs the in-process sandbox")
 	}
@@ -488,6 +495,7 @@ func TestSetHostileErrors(t *testing.T) {
 // metadata goes with it: nothing is served for a repository without trust
 // data.
 func TestSetContentTrustForgetsHostileData(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	if testing.Short() {
 		t.Skip("integration: needs the in-process sandbox")
 	}
@@ -505,24 +513,4 @@ func mustTag(t *testing.T, sb *Sandbox, repo, tag string) name.Tag {
 	ref, err := sb.tag(repo, tag)
 	assert.NilError(t, err)
 	return ref
-}
-
-func TestHostileCorrupt(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration: needs the in-process sandbox")
-	}
-	sb := start(t, Options{})
-	f := newHostileFixture(t, sb, "app")
-	assert.NilError(t, sb.SetHostile("app", HostileCorrupt))
-
-	// A fresh client downloads targets.json by the checksum the genuine
-	// snapshot gives, and gets other bytes.
-	_, err := f.fresh(t).GetTargetByName("v1")
-	var checksum data.ErrMismatchedChecksum
-	var tooLong store.ErrMaliciousServer
-	assert.Check(t, errors.As(err, &checksum) || errors.As(err, &tooLong), "%#v", err)
-	// A warm client keeps its verified copy: the snapshot still lists it.
-	f.assertGenuine(t, f.warm, "v1", data.CanonicalTargetsRole)
-
-	f.assertRestored(t)
 }

@@ -58,6 +58,7 @@ func delegateRepo(t *testing.T, sb *Sandbox, rt http.RoundTripper, repo string, 
 // targets/<name>.json as INVALID_ROLE. The sandbox must take it, check it
 // as a notary server does, and serve it to other clients.
 func TestDelegatePublish(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := start(t, Options{})
 	signer := sb.testTransport(UserSigner, Password)
 	owner := newNotaryRepo(t, sb, signer, "app")

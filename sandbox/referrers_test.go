@@ -38,6 +38,7 @@ func referrers(t *testing.T, sb *Sandbox, path string) (ocispec.Index, http.Head
 }
 
 func TestReferrersAPI(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := start(t, Options{Anonymous: true})
 	empty := map[string]any{"mediaType": "application/vnd.oci.empty.v1+json", "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", "size": 2}
 	subject := putManifest(t, sb, "app", map[string]any{"schemaVersion": 2, "mediaType": ocispec.MediaTypeImageManifest, "config": empty, "layers": []any{}})
@@ -75,6 +76,7 @@ func TestReferrersAPI(t *testing.T) {
 }
 
 func TestNoReferrersAPI(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := start(t, Options{Anonymous: true, NoReferrersAPI: true})
 	resp, _ := do(t, sb, http.MethodGet, "/v2/app/referrers/sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", "", nil)
 	assert.Check(t, is.Equal(resp.StatusCode, http.StatusNotFound))

@@ -149,6 +149,7 @@ func doAs(t *testing.T, sb *Sandbox, user, pass, method, path string, body []byt
 }
 
 func TestAuthMatrix(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := start(t, Options{})
 	ctx := context.Background()
 	for _, repo := range []string{"scoped/app", "other/app"} {
@@ -247,6 +248,7 @@ func basic(user, pass string) string {
 }
 
 func TestBasicAuthOnResources(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := start(t, Options{})
 	publish := "/v2/" + sb.Host() + "/app/_trust/tuf/"
 
@@ -263,6 +265,7 @@ func TestBasicAuthOnResources(t *testing.T) {
 }
 
 func TestPing(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := start(t, Options{})
 
 	resp, body := do(t, sb, http.MethodGet, "/v2/", "", nil)
@@ -293,6 +296,7 @@ func postToken(t *testing.T, sb *Sandbox, form url.Values) (int, tokenResponse) 
 }
 
 func TestTokenEndpoint(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := start(t, Options{})
 	trustScope := "repository:" + sb.Host() + "/app:pull,push"
 	publish := "/v2/" + sb.Host() + "/app/_trust/tuf/"
@@ -361,6 +365,7 @@ func TestTokenEndpoint(t *testing.T) {
 }
 
 func TestIdentityToken(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := start(t, Options{})
 	gun := sb.Host() + "/app"
 	form := url.Values{
@@ -385,6 +390,7 @@ func TestIdentityToken(t *testing.T) {
 }
 
 func TestPushRandomImage(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := start(t, Options{})
 	ctx := context.Background()
 	desc, err := sb.PushRandomImage(ctx, "images/one", "v1")
@@ -444,6 +450,7 @@ func publishTarget(t *testing.T, r client.Repository, content []byte) error {
 }
 
 func TestNotaryRoundTripAnonymous(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := start(t, Options{Anonymous: true})
 	content := []byte("signed content")
 
@@ -461,6 +468,7 @@ func TestNotaryRoundTripAnonymous(t *testing.T) {
 }
 
 func TestNotaryRoundTripWithTokenAuth(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := start(t, Options{})
 	content := []byte("signed content")
 
@@ -480,6 +488,7 @@ func TestNotaryRoundTripWithTokenAuth(t *testing.T) {
 }
 
 func TestSetContentTrust(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := start(t, Options{Anonymous: true})
 	assert.NilError(t, publishTarget(t, newNotaryRepo(t, sb, sb.transport, "app"), []byte("x")))
 	root := "/v2/" + sb.Host() + "/app/_trust/tuf/root.json"
@@ -507,6 +516,7 @@ func TestSetContentTrust(t *testing.T) {
 }
 
 func TestTrustForeignGUN(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := start(t, Options{})
 	resp, _ := do(t, sb, http.MethodGet, "/v2/example.com/app/_trust/tuf/root.json", basic(UserSigner, Password), nil)
 	assert.Check(t, is.Equal(resp.StatusCode, http.StatusNotFound))
@@ -535,6 +545,7 @@ func TestHostAndClose(t *testing.T) {
 }
 
 func TestTLS(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := start(t, Options{Anonymous: true})
 	// The default client does not trust the sandbox CA.
 	_, err := http.Get(sb.URL() + "/v2/")
@@ -547,6 +558,7 @@ func TestTLS(t *testing.T) {
 }
 
 func TestInstallCA(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := start(t, Options{})
 	dir := t.TempDir()
 	assert.NilError(t, sb.InstallCA(dir))
@@ -565,6 +577,7 @@ func TestInstallCA(t *testing.T) {
 }
 
 func TestRequestLog(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	var buf syncBuffer
 	sb := start(t, Options{Log: &buf})
 	do(t, sb, http.MethodGet, "/v2/", "", nil)

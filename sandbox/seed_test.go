@@ -33,6 +33,7 @@ func getAs(t *testing.T, sb *Sandbox, user, path string, v any) *http.Response {
 // TestSeed: what Seed makes is what a notary client reads from the server,
 // and what the registry serves; the catalog and ACR's tag listing page.
 func TestSeed(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	sb := start(t, Options{})
 	expires := time.Now().Add(48 * time.Hour).UTC().Truncate(time.Second)
 	assert.NilError(t, sb.Seed(context.Background(), []SeedRepo{

@@ -19,6 +19,7 @@ import (
 // expiries of what it read even when the repository comes wrapped (as
 // guards wrap it).
 func TestReadOnlyCheck(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	if testing.Short() {
 		t.Skip("integration: needs the in-process sandbox")
 	}

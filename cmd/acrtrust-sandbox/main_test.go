@@ -50,6 +50,7 @@ func TestParseSeed(t *testing.T) {
 }
 
 func TestSeedsArePushedAndPrinted(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	if testing.Short() {
 		t.Skip("integration: needs the in-process sandbox")
 	}
@@ -150,6 +151,7 @@ func assertIdentities(t *testing.T, text, identityToken string) {
 // with --password-stdin, an image imported from a tarball (nothing can be
 // pulled), no variables that are not needed, and the hostile modes in force.
 func TestInstructions(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	if testing.Short() {
 		t.Skip("integration: needs the in-process sandbox")
 	}
@@ -179,6 +181,7 @@ func TestInstructions(t *testing.T) {
 // TestHostileFlagApplied: --hostile puts the mode in force; a notary
 // client reading the repository gets the attack's error.
 func TestHostileFlagApplied(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	if testing.Short() {
 		t.Skip("integration: needs the in-process sandbox")
 	}

@@ -15,6 +15,7 @@ import (
 // TestAuditProgressOnATerminal: on a terminal, audit draws repositories
 // done of listed on stderr, and clears the line before the table.
 func TestAuditProgressOnATerminal(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	if testing.Short() {
 		t.Skip("integration: needs the in-process sandbox (run without -short)")
 	}

@@ -33,10 +33,32 @@ import (
 
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "docker-acrtrust")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	assert.NilError(t, err, string(out))
-	return bin
+	built.once.Do(func() {
+		built.dir, built.err = os.MkdirTemp("", "acrtrust-terminal-test-")
+		if built.err != nil {
+			return
+		}
+		built.bin = filepath.Join(built.dir, "docker-acrtrust")
+		built.out, built.err = exec.Command("go", "build", "-o", built.bin, ".").CombinedOutput()
+	})
+	assert.NilError(t, built.err, string(built.out))
+	return built.bin
+}
+
+// built is the binary, built once for all the tests of the package.
+var built struct {
+	once     sync.Once
+	dir, bin string
+	out      []byte
+	err      error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		_ = os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
 }
 
 // openPTY returns the master and the slave side of a new pseudo-terminal.
@@ -60,7 +82,11 @@ type session struct {
 	master *os.File
 	mu     sync.Mutex
 	out    bytes.Buffer
-	done   chan error
+	// changed is closed (and replaced) each time output arrives; drained
+	// is closed once the terminal has nothing more to read.
+	changed chan struct{}
+	drained chan struct{}
+	done    chan error
 }
 
 func startOnTerminal(t *testing.T, bin string, env []string, args ...string) *session {
@@ -74,13 +100,16 @@ func startOnTerminal(t *testing.T, bin string, env []string, args ...string) *se
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
 	assert.NilError(t, cmd.Start())
 	_ = slave.Close()
-	s := &session{t: t, master: master, done: make(chan error, 1)}
+	s := &session{t: t, master: master, changed: make(chan struct{}), drained: make(chan struct{}), done: make(chan error, 1)}
 	go func() {
+		defer close(s.drained)
 		buf := make([]byte, 4096)
 		for {
 			n, err := master.Read(buf)
 			s.mu.Lock()
 			s.out.Write(buf[:n])
+			close(s.changed)
+			s.changed = make(chan struct{})
 			s.mu.Unlock()
 			if err != nil {
 				return
@@ -93,9 +122,16 @@ func startOnTerminal(t *testing.T, bin string, env []string, args ...string) *se
 }
 
 func (s *session) output() string {
+	out, _ := s.outputAndChange()
+	return out
+}
+
+// outputAndChange returns the output so far and a channel that is closed
+// when more arrives.
+func (s *session) outputAndChange() (string, <-chan struct{}) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.out.String()
+	return s.out.String(), s.changed
 }
 
 // answer waits for the n-th prompt with text, then types answer.
@@ -110,25 +146,35 @@ func (s *session) answer(text string, n int, answer string) {
 // for echo to be off.
 func (s *session) prompted(text string, n int) {
 	s.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for strings.Count(s.output(), text) < n {
-		if time.Now().After(deadline) {
+	deadline := time.After(30 * time.Second)
+	for {
+		out, changed := s.outputAndChange()
+		if strings.Count(out, text) >= n {
+			break
+		}
+		select {
+		case <-changed:
+		case <-deadline:
 			s.t.Fatalf("waited for %q (#%d); the terminal shows:\n%s", text, n, s.output())
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 	// The prompt is printed just before echo is turned off: type only once
 	// it is, as a person would, or the terminal itself echoes what is typed.
+	// A terminal's modes change without an event to wait for: look again
+	// every few milliseconds.
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		tio, err := unix.IoctlGetTermios(int(s.master.Fd()), unix.TCGETS)
 		assert.NilError(s.t, err)
 		if tio.Lflag&unix.ECHO == 0 {
 			break
 		}
-		if time.Now().After(deadline) {
+		select {
+		case <-tick.C:
+		case <-deadline:
 			s.t.Fatalf("echo was never turned off for %q; the terminal shows:\n%s", text, s.output())
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -136,7 +182,13 @@ func (s *session) wait() error {
 	s.t.Helper()
 	select {
 	case err := <-s.done:
-		time.Sleep(50 * time.Millisecond) // let the reader drain
+		// The process is gone: the terminal reads what it printed, then
+		// ends.
+		select {
+		case <-s.drained:
+		case <-time.After(10 * time.Second):
+			s.t.Fatalf("the terminal was not drained; it shows:\n%s", s.output())
+		}
 		return err
 	case <-time.After(60 * time.Second):
 		s.t.Fatalf("the command did not finish; the terminal shows:\n%s", s.output())
@@ -163,6 +215,7 @@ func baseEnv(configDir string) []string {
 }
 
 func TestPassphrasesOnATerminal(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	if testing.Short() {
 		t.Skip("integration: builds the binary and runs the in-process sandbox")
 	}
@@ -224,6 +277,7 @@ func unsignedApp(t *testing.T) (bin string, sb *sandbox.Sandbox, cfg string) {
 }
 
 func TestNoTerminalNoPassphraseFailsAtOnce(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	bin, sb, cfg := unsignedApp(t)
 
 	// stdin is an open pipe that never says anything: Docker's prompt would
@@ -249,6 +303,7 @@ func TestNoTerminalNoPassphraseFailsAtOnce(t *testing.T) {
 // command at once with exit 130, says that it was interrupted and nothing
 // was signed, and leaves the terminal echoing again.
 func TestCtrlCAtAPassphrasePrompt(t *testing.T) {
+	t.Parallel() // it owns its sandbox
 	bin, sb, cfg := unsignedApp(t)
 
 	s := startOnTerminal(t, bin, baseEnv(cfg), "sign", sb.Host()+"/app:v1")

@@ -120,7 +120,7 @@ list it: give the names with --repos instead.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Targets = args
-			// Ctrl-C ends cmd.Context() (explainErrors); what was audited
+			// Ctrl-C ends cmd.Context() (explain.Commands); what was audited
 			// is still reported.
 			return RunAudit(cmd.Context(), d, opts)
 		},

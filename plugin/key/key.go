@@ -1,8 +1,6 @@
 package key
 
 import (
-	"errors"
-
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
 
 	"github.com/docker/cli/cli/command"
@@ -34,25 +32,6 @@ docker trust, the notary CLI and this plugin work with all three.`,
 	)
 	withKeyRemedies(d, cmd)
 	return cmd
-}
-
-// withKeyRemedies makes the key commands' errors carry their remedies:
-// the key store's, and that every key command reads a passphrase from
-// stdin with --passphrase-stdin.
-func withKeyRemedies(d *cmdutil.Deps, cmd *cobra.Command) {
-	for _, c := range cmd.Commands() {
-		run := c.RunE
-		if run == nil {
-			continue
-		}
-		c.RunE = func(c *cobra.Command, args []string) error {
-			err := run(c, args)
-			if errors.Is(err, keystore.ErrNoPassphraseSource) {
-				return cmdutil.WithRemedy(err, "Key commands also read a passphrase from stdin with --passphrase-stdin.")
-			}
-			return d.Explained(err)
-		}
-	}
 }
 
 const passphraseStdinFlag = "passphrase-stdin"

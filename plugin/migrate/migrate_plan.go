@@ -131,7 +131,7 @@ func (p *migratePlanner) readProvenance(ctx context.Context, d *cmdutil.Deps, re
 func (p *migratePlanner) add(ctx context.Context, d *cmdutil.Deps, tag string) error {
 	t, isSigned := p.signed[tag]
 	tr := migrateTagReport{Tag: tag, Signers: []string{}}
-	desc, err := d.Registry.Resolve(ctx, p.ref.WithTag(tag))
+	desc, err := d.RegistryDescriptor(ctx, p.ref, tag)
 	switch {
 	case err != nil && trust.IsNotFound(err):
 		tr.Digest = t.Digest.String()
@@ -142,7 +142,7 @@ func (p *migratePlanner) add(ctx context.Context, d *cmdutil.Deps, tag string) e
 		p.rep.Tags = append(p.rep.Tags, tr)
 		return nil
 	case err != nil:
-		return d.Fail(trust.OpRegistryRead, p.ref, err)
+		return err
 	}
 	if !isSigned {
 		tr.Digest = desc.Digest.String()

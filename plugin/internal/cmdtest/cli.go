@@ -71,7 +71,7 @@ func (c *FakeCLI) LoginIdentityToken(host, token string) {
 }
 
 // NewTestDeps returns deps over cli with the given environment and a fresh
-// DOCKER_CONFIG directory; fields left nil are built for real by init.
+// DOCKER_CONFIG directory; fields left nil are built for real by Init.
 func NewTestDeps(t testing.TB, cli *FakeCLI, env map[string]string) *cmdutil.Deps {
 	t.Helper()
 	return &cmdutil.Deps{

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"gotest.tools/v3/assert"
 
@@ -63,4 +64,42 @@ func IndependentResolve(t *testing.T, sb *sandbox.Sandbox, image string) (trust.
 	repo, err := d.OpenRepo(context.Background(), ref, false)
 	assert.NilError(t, err)
 	return trust.Resolve(context.Background(), repo, ref.Tag)
+}
+
+// PushImages pushes a random image to repo in sb under each tag, and
+// returns what was pushed by tag.
+func PushImages(t testing.TB, sb *sandbox.Sandbox, repo string, tags ...string) map[string]ocispec.Descriptor {
+	t.Helper()
+	out := map[string]ocispec.Descriptor{}
+	for _, tag := range tags {
+		desc, err := sb.PushRandomImage(context.Background(), repo, tag)
+		assert.NilError(t, err)
+		out[tag] = desc
+	}
+	return out
+}
+
+// OtherProcess is another run of the plugin on d's machine: the same
+// logins and DOCKER_CONFIG directory (keys, trust cache), env as its
+// environment, and an engine of its own.
+func OtherProcess(t testing.TB, d *cmdutil.Deps, env map[string]string) (*cmdutil.Deps, *FakeCLI, *FakeEngine) {
+	t.Helper()
+	cli := NewFakeCLI(t, "")
+	for host, ac := range d.CLI.ConfigFile().AuthConfigs {
+		cli.Cfg.AuthConfigs[host] = ac
+	}
+	next := NewTestDeps(t, cli, env)
+	next.ConfigDir = d.ConfigDir
+	eng := &FakeEngine{}
+	next.Engine = eng
+	return next, cli, eng
+}
+
+// SameMachine is the next run of the plugin where d ran: OtherProcess
+// with d's environment and engine.
+func SameMachine(t testing.TB, d *cmdutil.Deps) (*cmdutil.Deps, *FakeCLI) {
+	t.Helper()
+	next, cli, _ := OtherProcess(t, d, nil)
+	next.Getenv, next.Engine = d.Getenv, d.Engine
+	return next, cli
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/acrtrust/docker-acrtrust/trust"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/errdef"
 )
 
@@ -69,13 +70,23 @@ func (d *Deps) RegistryTags(ctx context.Context, ref trust.Ref) ([]string, error
 	return tags, nil
 }
 
-// RegistryTarget is what the registry serves for tag of ref's repository.
-// A failure carries the registry read's remedy; trust.IsNotFound tells a
-// tag the registry does not have.
+// RegistryTarget is the digest and size the registry serves for tag of
+// ref's repository, as a target to sign or verify.
 func (d *Deps) RegistryTarget(ctx context.Context, ref trust.Ref, tag string) (trust.Target, error) {
-	desc, err := d.Registry.Resolve(ctx, ref.WithTag(tag))
+	desc, err := d.RegistryDescriptor(ctx, ref, tag)
 	if err != nil {
-		return trust.Target{}, d.Fail(trust.OpRegistryRead, ref, err)
+		return trust.Target{}, err
 	}
 	return trust.Target{Name: tag, Digest: desc.Digest, Size: desc.Size}, nil
+}
+
+// RegistryDescriptor is what the registry serves for tag of ref's
+// repository. A failure carries the registry read's remedy;
+// trust.IsNotFound tells a tag the registry does not have.
+func (d *Deps) RegistryDescriptor(ctx context.Context, ref trust.Ref, tag string) (ocispec.Descriptor, error) {
+	desc, err := d.Registry.Resolve(ctx, ref.WithTag(tag))
+	if err != nil {
+		return ocispec.Descriptor{}, d.Fail(trust.OpRegistryRead, ref, err)
+	}
+	return desc, nil
 }

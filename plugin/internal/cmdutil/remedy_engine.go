@@ -24,7 +24,7 @@ func (e *EngineError) unreachable() bool { return client.IsErrConnectionFailed(e
 
 // Remedy explains an engine that could not be reached; what else the
 // engine relays (a registry's refusal) is explained by the step that was
-// attempted (deps.fail).
+// attempted (Deps.Fail).
 func (ee *EngineError) Remedy() string {
 	if !ee.unreachable() {
 		return ""

@@ -5,21 +5,17 @@ import (
 	"fmt"
 
 	"github.com/acrtrust/docker-acrtrust/keystore"
-	"github.com/acrtrust/docker-acrtrust/trust"
 )
 
-// Remedies for the key commands' errors.
+// Remedies for the passphrases and key files that any command that signs
+// meets; the key commands add their own (plugin/key/remedy.go).
 
-// passphraseSourceRemedy says what to do about the key store's errors:
-// passphrases, key files, archives, and keys met by any command.
+// passphraseSourceRemedy says what to do about a passphrase that could not
+// be had or was wrong, and a key file that is not private.
 func passphraseSourceRemedy(err error) string {
 	var (
-		wrong    *keystore.WrongPassphraseError
-		conflict *keystore.ConflictError
-		exists   *keystore.ExistsError
-		open     *keystore.PermissionError
-		notFound *keystore.KeyNotFoundError
-		rotate   *trust.RotateRoleError
+		wrong *keystore.WrongPassphraseError
+		open  *keystore.PermissionError
 	)
 	switch {
 	case errors.As(err, &wrong) && wrong.Variable != "":
@@ -29,23 +25,8 @@ func passphraseSourceRemedy(err error) string {
 		return "Check the passphrase given on stdin: one line, without trailing spaces unless the passphrase has them."
 	case errors.Is(err, keystore.ErrNoPassphraseSource):
 		return "In a pipeline, set them from the pipeline's secrets (docs/ci.md); on a workstation, run the command in a terminal to be asked."
-	case errors.As(err, &conflict):
-		return "Add --force to replace them with the archive's copies; the replaced files are lost unless backed up."
-	case errors.As(err, &exists):
-		return "Add --force to overwrite it, or name another file with -o."
 	case errors.As(err, &open):
 		return fmt.Sprintf("Make it private to its owner first: chmod 600 %s", open.Path)
-	case errors.As(err, &notFound):
-		return "List the keys on this machine with `docker acrtrust key list`."
-	case errors.As(err, &rotate):
-		switch rotate.Role.String() {
-		case "snapshot", "timestamp":
-			return "Add --server-managed."
-		case "targets":
-			return "Rotate it without --server-managed."
-		case "root":
-			return "Rotate it without --server-managed: the new root key is made on this machine."
-		}
 	}
 	return ""
 }

@@ -38,7 +38,7 @@ func (d *Deps) Explained(err error) error {
 	return &stepError{err: err, remedy: r}
 }
 
-// stepError is an error explained by the step that failed (deps.explained).
+// stepError is an error explained by the step that failed (Deps.Explained).
 type stepError struct {
 	err    error
 	remedy string
@@ -65,13 +65,13 @@ func (d *Deps) StepRemedy(err error) string {
 	if r := passphraseSourceRemedy(err); r != "" {
 		return r
 	}
-	return d.explain(err)
+	return d.clientRemedy(err)
 }
 
-// explain is remedy for what the trust and registry clients and the engine
-// return: refusals by what was attempted, then trust error kinds, then TLS
-// and network failures.
-func (d *Deps) explain(err error) string {
+// clientRemedy is the remedy for what the trust and registry clients and
+// the engine return: refusals by what was attempted, then trust error
+// kinds, then TLS and network failures.
+func (d *Deps) clientRemedy(err error) string {
 	// The engine first: a docker socket that does not answer is no
 	// registry's fault (the step, not the words, says so).
 	var ee *EngineError

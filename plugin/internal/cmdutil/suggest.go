@@ -18,7 +18,7 @@ const suggestDistance = 2
 // was meant, plus cobra's "Did you mean this?" suggestions. Cobra adds
 // those only for a root command without an Args check, so a group with
 // cli.NoArgs never got them. The error stays a usage error (exit 125)
-// through explainErrors.
+// through explain.Commands.
 func GroupArgs(cmd *cobra.Command, args []string) error {
 	if len(args) == 0 || !cmd.HasSubCommands() {
 		return cli.NoArgs(cmd, args)

@@ -19,10 +19,10 @@ import (
 // goes through Error, which prints the message, then the remedy the error
 // carries, and picks the exit code.
 func Commands(root *cobra.Command, d *cmdutil.Deps) {
-	explainErrorsBelow(root, root, d)
+	commandsBelow(root, root, d)
 }
 
-func explainErrorsBelow(cmd, root *cobra.Command, d *cmdutil.Deps) {
+func commandsBelow(cmd, root *cobra.Command, d *cmdutil.Deps) {
 	// Wrong arguments are usage errors (exit 125), like unknown flags.
 	if check := cmd.Args; check != nil {
 		cmd.Args = func(c *cobra.Command, args []string) error {
@@ -46,7 +46,7 @@ func explainErrorsBelow(cmd, root *cobra.Command, d *cmdutil.Deps) {
 		}
 	}
 	for _, sub := range cmd.Commands() {
-		explainErrorsBelow(sub, root, d)
+		commandsBelow(sub, root, d)
 	}
 }
 
