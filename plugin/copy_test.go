@@ -103,6 +103,18 @@ func TestCopyRefusals(t *testing.T) {
 		})
 	}
 
+	t.Run("--sign notation with nothing to sign with", func(t *testing.T) {
+		dstSB.ResetStats()
+		d, _ := copier(t, srcSB, dstSB, sandbox.UserSigner)
+		err := runCommand(t, d, "copy", "--sign", "notation", src+"/app:v1", dst+"/prod/other")
+		assert.Check(t, is.ErrorContains(err, "has no Notation signature to copy, and no Notation key was given"))
+		assert.Check(t, is.Contains(err.Error(), "--key and --cert, or --plugin and --id"))
+		assert.Check(t, is.Equal(dstSB.Stats().BlobUploads, 0))
+		err = runCommand(t, d, "copy", "--key", "k.pem", "--cert", "c.pem", src+"/app:v1", dst+"/prod/other")
+		assert.Check(t, is.ErrorContains(err, "add --sign notation or --sign both"))
+		assert.Check(t, is.Equal(cmdtest.StatusCode(t, err), 125))
+	})
+
 	t.Run("a copy that fails part way", func(t *testing.T) {
 		d, _ := copier(t, srcSB, dstSB, sandbox.UserPull) // cannot push to DST
 		err := runCommand(t, d, "copy", src+"/app:v1", dst+"/prod/app")
