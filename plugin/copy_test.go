@@ -63,6 +63,19 @@ func TestCopyBetweenRegistries(t *testing.T) {
 	_, err = notationVerify(t, dstSB, policy, "prod/app", want)
 	assert.NilError(t, err, "the copied Notation signature verifies at DST")
 
+	t.Run("every signed tag, in one publish", func(t *testing.T) {
+		dstSB.ResetStats()
+		d, cli := copier(t, ms.sb, dstSB, sandbox.UserSigner)
+		assert.NilError(t, runCommand(t, d, "copy", "-a", src+"/app", dst+"/all/app"))
+		assert.Check(t, is.Equal(dstSB.Stats().Publishes, 1))
+		for _, tag := range []string{"multi", "v1", "v2"} {
+			assert.Check(t, is.Contains(cli.OutBuf.String(), "Successfully signed "+dst+"/all/app:"+tag))
+			got, err := cmdtest.IndependentResolve(t, dstSB, dst+"/all/app:"+tag)
+			assert.NilError(t, err)
+			assert.Check(t, is.Equal(got.Digest, ms.pushed[tag].Digest), tag)
+		}
+	})
+
 	dstSB.ResetStats()
 	d, cli = copier(t, ms.sb, dstSB, sandbox.UserSigner)
 	assert.NilError(t, runCommand(t, d, "copy", "--sign", "both", src+"/app:multi", dst+"/prod/app"))
