@@ -21,7 +21,6 @@ import (
 
 	cliflags "github.com/docker/cli/cli/flags"
 	"github.com/spf13/pflag"
-	"golang.org/x/sys/unix"
 )
 
 // The variables docker sets for a plugin (cli-plugins/metadata and
@@ -43,15 +42,6 @@ type Cmd struct {
 	// the variables docker sets for plugins.
 	Env []string
 }
-
-// forwarded are the signals passed on to docker when this process gets
-// them; docker's --sig-proxy passes them on to the container.
-var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2}
-
-// fromTerminal are the signals a terminal sends to its foreground process
-// group. When this process is in that group, so is docker, which then gets
-// them from the terminal itself: forwarding them would deliver them twice.
-var fromTerminal = []os.Signal{syscall.SIGINT, syscall.SIGQUIT}
 
 // Run runs c and returns docker's exit status: the container's status for
 // `docker run`, 125 when docker itself failed, 126 or 127 when the
@@ -96,18 +86,6 @@ func Run(ctx context.Context, c Cmd) (int, error) {
 			return exitStatus(err)
 		}
 	}
-}
-
-// inForeground reports whether this process is in the foreground process
-// group of a controlling terminal (where Ctrl-C and Ctrl-\ go).
-func inForeground() bool {
-	tty, err := os.Open("/dev/tty")
-	if err != nil {
-		return false // no controlling terminal
-	}
-	defer tty.Close()
-	pgrp, err := unix.IoctlGetInt(int(tty.Fd()), unix.TIOCGPGRP)
-	return err == nil && pgrp == unix.Getpgrp()
 }
 
 func exitStatus(err error) (int, error) {
