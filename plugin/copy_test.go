@@ -2,11 +2,16 @@ package plugin
 
 import (
 	"context"
+	"strings"
 	"testing"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
+	"github.com/acrtrust/docker-acrtrust/imagecopy"
 	"github.com/acrtrust/docker-acrtrust/notationbridge"
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdtest"
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
@@ -140,6 +145,17 @@ func TestCopyRefusals(t *testing.T) {
 		assert.Check(t, is.Contains(cli.OutBuf.String(), "Successfully signed "+dst+"/prod/app:v1"))
 	})
 
+	t.Run("copied, but content trust at DST fails", func(t *testing.T) {
+		dstSB.SetContentTrust(false)
+		t.Cleanup(func() { dstSB.SetContentTrust(true) })
+		d, _ := copier(t, srcSB, dstSB, sandbox.UserSigner)
+		err := runCommand(t, d, "copy", src+"/app:v2", dst+"/notrust/app")
+		assert.Check(t, is.ErrorContains(err, "signing the copies with content trust"))
+		assert.Check(t, is.Contains(err.Error(), "In DST: "+dst+"/notrust/app:v2 (sha256:"))
+		assert.Check(t, is.Contains(err.Error(), "not signed with content trust"))
+		assert.Check(t, is.Contains(err.Error(), "run the same `docker acrtrust copy` command again"))
+	})
+
 	t.Run("DST is never signed for a digest it does not serve", func(t *testing.T) {
 		d, _ := copier(t, srcSB, dstSB, sandbox.UserSigner)
 		d.Init()
@@ -174,4 +190,24 @@ func TestCopyWithinRegistryMounts(t *testing.T) {
 	assert.Check(t, is.Equal(st.BlobUploads, 0))
 	assert.Check(t, is.Equal(st.BlobMounts, 2), "the config and the layer")
 	assert.Check(t, is.Contains(cli.OutBuf.String(), "2 mounted"))
+}
+
+// TestCopyProgress is the one-line display on a terminal, cleared at the
+// end; without a terminal nothing is shown.
+func TestCopyProgress(t *testing.T) {
+	var buf strings.Builder
+	p := newCopyProgress(&buf, true, "r.example/app:v1")
+	layer := ocispec.Descriptor{Digest: digest.FromString("layer"), Size: 2048}
+	p.event(imagecopy.Event{Kind: imagecopy.Bytes, Desc: layer, Done: 2048})
+	p.event(imagecopy.Event{Kind: imagecopy.Copied, Desc: layer})
+	p.event(imagecopy.Event{Kind: imagecopy.Mounted, Desc: ocispec.Descriptor{Digest: digest.FromString("other")}})
+	p.end()
+	assert.Check(t, is.Contains(buf.String(), "Copying to r.example/app:v1: 1 copied, 1 mounted, 0 already there, 2.048kB read"))
+	assert.Check(t, strings.HasSuffix(buf.String(), "\r\033[K"), "the line is cleared: %q", buf.String())
+
+	buf.Reset()
+	p = newCopyProgress(&buf, false, "r.example/app:v1")
+	p.event(imagecopy.Event{Kind: imagecopy.Copied, Desc: layer})
+	p.end()
+	assert.Check(t, is.Equal(buf.String(), ""))
 }
