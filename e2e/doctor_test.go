@@ -59,7 +59,7 @@ func TestDoctor(t *testing.T) {
 	signer.acrtrust(t, "push", image).Assert(t, icmd.Expected{Out: "Successfully signed " + image})
 
 	allOK := map[string]string{
-		"credentials": "ok", "trust server": "ok", "registry pull": "ok", "registry push": "ok",
+		"credentials": "ok", "key store": "ok", "trust server": "ok", "registry pull": "ok", "registry push": "ok",
 		"trust read": "ok", "trust write": "ok", "trust data": "ok", "root key": "ok", "signing keys": "ok", "expiry": "ok",
 	}
 

@@ -16,6 +16,8 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,9 +50,11 @@ type harness struct {
 	sandboxLog     string
 	sandboxLogFile *os.File
 
-	docker    string // docker CLI driven by the tests
-	dctDocker string // a docker CLI that still has content trust (< v29), "" if none
-	notary    string // notary CLI, "" if none
+	docker           string // docker CLI that drives the plugin (v29 unless E2E_DOCKER_CLI)
+	dockerVersion    string // its client version
+	dctDocker        string // a docker CLI that still has content trust (< v29), "" if none
+	dctDockerVersion string
+	notary           string // notary CLI, "" if none
 
 	closeOnce sync.Once
 }
@@ -59,6 +63,16 @@ type harness struct {
 // e2e tests" (no root, no dockerd, no docker CLI): a skip locally, a failure
 // under CI. Anything else is always a failure.
 var errNoEngine = errors.New("no docker engine for the e2e tests")
+
+// errNoDockerCLI is the same for the docker CLI that drives the plugin (v29
+// when it cannot be built) or the content trust peer asked for.
+var errNoDockerCLI = errors.New("no docker CLI to drive the plugin")
+
+// cannotRunHere reports whether a set-up error means that this machine
+// cannot run the e2e tests.
+func cannotRunHere(err error) bool {
+	return errors.Is(err, errNoEngine) || errors.Is(err, errNoDockerCLI)
+}
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -69,13 +83,13 @@ func TestMain(m *testing.M) {
 	var err error
 	h, err = setUp()
 	if err != nil {
-		if errors.Is(err, errNoEngine) && !inCI() {
+		if cannotRunHere(err) && !inCI() {
 			skipReason = err.Error()
 			os.Exit(m.Run())
 		}
 		fmt.Fprintf(os.Stderr, "--- FAIL: e2e harness: %v\n", err)
-		if inCI() && errors.Is(err, errNoEngine) {
-			fmt.Fprintln(os.Stderr, "CI=true: a missing engine is a failure, not a skip")
+		if inCI() && cannotRunHere(err) {
+			fmt.Fprintln(os.Stderr, "CI=true: a missing engine or docker CLI is a failure, not a skip")
 		}
 		fmt.Fprintln(os.Stderr, "FAIL")
 		os.Exit(1)
@@ -137,7 +151,8 @@ func setUp() (_ *harness, err error) {
 		}
 	}()
 
-	if hs.docker, err = dockerCLI(); err != nil {
+	hs.dctDocker, hs.dctDockerVersion = findDCTDocker()
+	if hs.docker, err = hs.dockerCLI(root); err != nil {
 		return nil, err
 	}
 	if err := hs.buildPlugin(root); err != nil {
@@ -149,10 +164,12 @@ func setUp() (_ *harness, err error) {
 	if err := hs.startSandbox(); err != nil {
 		return nil, err
 	}
-	hs.dctDocker = hs.findDCTDocker()
+	if hs.dockerVersion, err = cliVersion(hs.docker); err != nil {
+		return nil, fmt.Errorf("%w: %v", errNoDockerCLI, err)
+	}
 	hs.notary, _ = exec.LookPath("notary")
-	fmt.Fprintf(os.Stderr, "e2e: docker CLI %s, content trust CLI %q, notary %q, engine %s, sandbox https://%s, plugin %s\n",
-		hs.docker, hs.dctDocker, hs.notary, hs.dockerHost, hs.sandbox.Host(), hs.version)
+	fmt.Fprintf(os.Stderr, "e2e: plugin driven by docker %s (%s), content trust peer docker %s (%q), notary %q, engine %s, sandbox https://%s, plugin %s\n",
+		hs.dockerVersion, hs.docker, hs.dctDockerVersion, hs.dctDocker, hs.notary, hs.dockerHost, hs.sandbox.Host(), hs.version)
 	return hs, nil
 }
 
@@ -168,15 +185,53 @@ func moduleRoot() (string, error) {
 	return filepath.Dir(gomod), nil
 }
 
-func dockerCLI() (string, error) {
-	if p := os.Getenv("E2E_DOCKER_CLI"); p != "" {
-		return p, nil
+// dockerCLI returns the docker CLI that drives the plugin: E2E_DOCKER_CLI
+// (a path or name, or "dct" for the content trust peer, docker 28 here), or
+// else ("" or "v29") docker v29, the version users have, built from the docker/cli version
+// in go.mod by scripts/build-docker-cli.sh (cached under bin/docker-cli;
+// Debian packages no v29). Failing to build it is a skip locally and a
+// failure under CI, as a missing engine is.
+func (hs *harness) dockerCLI(root string) (string, error) {
+	switch p := os.Getenv("E2E_DOCKER_CLI"); p {
+	case "", "v29":
+	case "dct":
+		if hs.dctDocker == "" {
+			return "", fmt.Errorf("%w: E2E_DOCKER_CLI=dct: no docker CLI older than v29 (set E2E_DCT_DOCKER_CLI)", errNoDockerCLI)
+		}
+		return hs.dctDocker, nil
+	default:
+		path, err := exec.LookPath(p)
+		if err != nil {
+			return "", fmt.Errorf("%w: E2E_DOCKER_CLI=%s: %v", errNoDockerCLI, p, err)
+		}
+		return path, nil
 	}
-	p, err := exec.LookPath("docker")
+	script := filepath.Join(root, "scripts", "build-docker-cli.sh")
+	cmd := exec.Command("bash", script)
+	cmd.Dir = root
+	cmd.Stderr = os.Stderr // progress: the first build takes minutes
+	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("%w: no docker CLI on PATH (apt-get install docker.io)", errNoEngine)
+		return "", fmt.Errorf("%w: building docker CLI v29 with %s: %v (or set E2E_DOCKER_CLI to a docker CLI to drive the plugin with)",
+			errNoDockerCLI, script, err)
 	}
-	return p, nil
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return lines[len(lines)-1], nil
+}
+
+// cliVersion returns the client version of a docker CLI ("29.9.3"). It
+// needs no engine.
+func cliVersion(docker string) (string, error) {
+	out, err := exec.Command(docker, "--version").Output()
+	if err != nil {
+		return "", fmt.Errorf("%s --version: %v", docker, err)
+	}
+	// "Docker version 28.2.2, build e6534b4"
+	m := regexp.MustCompile(`^Docker version v?(\d+\.\d+\.\d+)`).FindSubmatch(out)
+	if m == nil {
+		return "", fmt.Errorf("%s --version: no version in %q", docker, out)
+	}
+	return string(m[1]), nil
 }
 
 // buildPlugin builds the plugin as `make build` does, with a version only
@@ -314,25 +369,42 @@ func (hs *harness) startSandbox() error {
 	return nil
 }
 
-// findDCTDocker returns a docker CLI that still has content trust: the one
-// driven by the tests if it is older than v29, else Debian's /usr/bin/docker
-// or /usr/local/bin/docker when they are.
-func (hs *harness) findDCTDocker() string {
-	candidates := []string{hs.docker, "/usr/bin/docker", "/usr/local/bin/docker"}
+// findDCTDocker returns the docker CLI that still has content trust (it
+// was removed in v29), the peer of the interop tests: E2E_DCT_DOCKER_CLI, or
+// else the newest docker older than v29 among the one on PATH,
+// /usr/local/bin/docker (Docker 28 here) and /usr/bin/docker (Debian's
+// 20.10). It returns "" when there is none.
+func findDCTDocker() (path, version string) {
+	candidates := []string{"docker", "/usr/local/bin/docker", "/usr/bin/docker"}
+	if p := os.Getenv("E2E_DCT_DOCKER_CLI"); p != "" {
+		candidates = []string{p}
+	}
+	var best []int
 	for _, c := range candidates {
-		cmd := exec.Command(c, "version", "--format", "{{.Client.Version}}")
-		cmd.Env = append(os.Environ(), "DOCKER_HOST="+hs.dockerHost)
-		out, err := cmd.Output()
-		if err != nil && len(out) == 0 {
+		p, err := exec.LookPath(c)
+		if err != nil {
 			continue
 		}
-		v := strings.TrimPrefix(strings.TrimSpace(string(out)), "v")
-		major, err := strconv.Atoi(strings.SplitN(v, ".", 2)[0])
-		if err == nil && major < 29 {
-			return c
+		v, err := cliVersion(p)
+		if err != nil {
+			continue
+		}
+		nums := versionNumbers(v)
+		if nums[0] < 29 && (best == nil || slices.Compare(nums, best) > 0) {
+			path, version, best = p, v, nums
 		}
 	}
-	return ""
+	return path, version
+}
+
+// versionNumbers turns "28.2.2" into [28 2 2].
+func versionNumbers(v string) []int {
+	var nums []int
+	for _, f := range strings.SplitN(v, ".", 3) {
+		n, _ := strconv.Atoi(f)
+		nums = append(nums, n)
+	}
+	return nums
 }
 
 // close stops the sandbox and dockerd and removes the work directory. With

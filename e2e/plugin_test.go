@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,11 +14,27 @@ import (
 	"gotest.tools/v3/icmd"
 )
 
-// TestPluginIsFound checks that docker finds the plugin through
+// TestPluginIsFound checks that the docker CLI is the one the pass asked for
+// (v29 unless E2E_DOCKER_CLI says otherwise), that it finds the plugin through
 // cliPluginsExtraDirs, lists it as valid with the version from -ldflags,
 // and runs its commands; and that the binary also runs on its own.
 func TestPluginIsFound(t *testing.T) {
 	c := newClient(t)
+
+	t.Run("the docker CLI is the one this pass asked for", func(t *testing.T) {
+		res := c.docker(t, "version", "--format", "{{.Client.Version}}")
+		res.Assert(t, icmd.Success)
+		got := strings.TrimSpace(res.Stdout())
+		assert.Check(t, is.Equal(got, h.dockerVersion))
+		major := versionNumbers(got)[0]
+		switch os.Getenv("E2E_DOCKER_CLI") {
+		case "", "v29":
+			assert.Check(t, major >= 29, "docker %s drives the plugin, not v29", got)
+		case "dct":
+			assert.Check(t, major < 29, "docker %s drives the plugin, not the content trust peer", got)
+			assert.Check(t, is.Equal(h.docker, h.dctDocker))
+		}
+	})
 
 	t.Run("help lists the commands", func(t *testing.T) {
 		res := c.acrtrust(t, "--help")

@@ -138,6 +138,7 @@ func TestRestoreRoundTrip(t *testing.T) {
 	res, err := Restore(dst, bytes.NewReader(archive), RestoreOptions{})
 	assert.NilError(t, err)
 	assert.Equal(t, len(res.Keys), 3)
+	assert.Equal(t, len(res.Restored), 3)
 	assert.Equal(t, len(res.Written), 4)
 	assert.Equal(t, res.MetadataFiles, 1)
 	assertStoredKey(t, dst, ids[0], data.CanonicalRootRole, "", fixturePass)
@@ -156,6 +157,9 @@ func TestRestoreRoundTrip(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Equal(t, len(res.Unchanged), 4)
 	assert.Equal(t, len(res.Written), 0)
+	// The keys are all there, and none of them was restored by this run.
+	assert.Equal(t, len(res.Keys), 3)
+	assert.Equal(t, len(res.Restored), 0)
 
 	// A key with the same ID and other content (another passphrase, say) is
 	// not replaced without Overwrite, and nothing else is written either.
@@ -172,6 +176,11 @@ func TestRestoreRoundTrip(t *testing.T) {
 	res, err = Restore(dst, bytes.NewReader(archive), RestoreOptions{Overwrite: true})
 	assert.NilError(t, err)
 	assert.DeepEqual(t, res.Replaced, []string{"trust/private/" + ids[2] + ".key"})
+	restored := []string{}
+	for _, k := range res.Restored {
+		restored = append(restored, k.ID)
+	}
+	assert.DeepEqual(t, restored, []string{ids[0], ids[2]}) // the removed root key, the replaced signer key
 	assertStoredKey(t, dst, ids[2], "alice", "", fixturePass)
 	assertStoredKey(t, dst, ids[0], data.CanonicalRootRole, "", fixturePass)
 }

@@ -36,6 +36,9 @@ func Keep(trustDir string, ids []string) (*Kept, error) {
 // Restore puts back, 0600 in the private folder, every kept key file that
 // is gone, and returns the IDs it put back.
 func (k *Kept) Restore() ([]string, error) {
+	if err := CheckWritable(k.trustDir); err != nil {
+		return nil, err
+	}
 	var back []string
 	var errs []error
 	for id, b := range k.files {

@@ -194,6 +194,9 @@ func gunFor(role data.RoleName, gun data.GUN) data.GUN {
 // role and gun headers, what Docker wrote), atomically and 0600 in a 0700
 // folder, then reads it back to prove the store now holds it.
 func storeKey(trustDir string, key data.PrivateKey, role data.RoleName, gun data.GUN, retriever notary.PassRetriever) (string, error) {
+	if err := CheckWritable(trustDir); err != nil {
+		return "", err
+	}
 	gun = gunFor(role, gun)
 	id := key.ID()
 	pass, err := newPassphrase(retriever, id, role)

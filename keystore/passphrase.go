@@ -73,6 +73,8 @@ var aliasMap = map[string]string{
 // first (root for the root key, repository for every other key, delegation
 // keys included), and otherwise prompts on p, hidden, with notary's rules:
 // new keys twice, at least 8 characters, three tries for existing keys.
+// Like Docker's, it takes a passphrase from the environment whatever its
+// length (Sources.ShortEnv lets the caller warn about a short one).
 //
 // A passphrase from the environment that turns out wrong is tried once more
 // (as Docker did) and then given up, so a wrong variable fails fast instead
@@ -97,6 +99,29 @@ type Sources struct {
 	Stdin string
 	// Prompter asks on a terminal when nothing else gave a passphrase.
 	Prompter Prompter
+	// ShortEnv, when non-nil, is called once for each new key whose
+	// passphrase comes from the environment and is shorter than
+	// MinPassphraseLength. Docker and notary took such passphrases from
+	// their variables without a check, so the key is made all the same
+	// (pipelines that worked keep working); the caller warns.
+	ShortEnv func(*ShortEnvPassphrase)
+}
+
+// ShortEnvPassphrase is a new key protected by a passphrase from the
+// environment that is shorter than MinPassphraseLength: made, as Docker
+// made it, but weaker than the terminal and --passphrase-stdin allow.
+type ShortEnvPassphrase struct {
+	// Variable is the environment variable the passphrase came from.
+	Variable string
+	// Role is the key's role as notary names it: root, targets, a signer name.
+	Role string
+	// KeyID is the new key's ID.
+	KeyID string
+}
+
+func (w *ShortEnvPassphrase) Error() string {
+	return fmt.Sprintf("the passphrase in %s is shorter than %d characters; the new %s key %s is protected by it all the same, as Docker did",
+		w.Variable, MinPassphraseLength, w.Role, keyid.Short(w.KeyID))
 }
 
 // AliasEncryptedFile is the alias under which the passphrase of an
@@ -123,6 +148,19 @@ func RetrieverFrom(s Sources) (retriever notary.PassRetriever, lastErr func() er
 		last = err
 		return err
 	}
+	warned := map[string]bool{}
+	warnShort := func(pass, alias, keyName string) {
+		if s.ShortEnv == nil || checkNewPassphrase(pass) == nil {
+			return
+		}
+		mu.Lock()
+		first := !warned[keyName]
+		warned[keyName] = true
+		mu.Unlock()
+		if first {
+			s.ShortEnv(&ShortEnvPassphrase{Variable: envVariable(alias), Role: alias, KeyID: keyName})
+		}
+	}
 	retriever = func(keyName, alias string, createNew bool, numAttempts int) (string, bool, error) {
 		if s.Stdin != "" && (createNew || alias == AliasEncryptedFile) {
 			if numAttempts > 0 {
@@ -138,6 +176,9 @@ func RetrieverFrom(s Sources) (retriever notary.PassRetriever, lastErr func() er
 		if pass := envPassphrase(env, alias); pass != "" {
 			if numAttempts > 1 {
 				return "", true, record(wrongEnvPassphrase(alias, keyName))
+			}
+			if createNew {
+				warnShort(pass, alias, keyName)
 			}
 			return pass, false, nil
 		}
@@ -304,9 +345,13 @@ func checkNewPassphrase(p string) error {
 }
 
 func wrongEnvPassphrase(alias, keyName string) error {
-	v := EnvRepositoryPassphrase
+	return &WrongPassphraseError{Variable: envVariable(alias), Role: alias, KeyID: keyName}
+}
+
+// envVariable names the variable that holds the passphrase of alias's keys.
+func envVariable(alias string) string {
 	if alias == data.CanonicalRootRole.String() {
-		v = EnvRootPassphrase
+		return EnvRootPassphrase
 	}
-	return &WrongPassphraseError{Variable: v, Role: alias, KeyID: keyName}
+	return EnvRepositoryPassphrase
 }

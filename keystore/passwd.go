@@ -59,6 +59,9 @@ func Find(trustDir, id string) (Key, error) {
 // headers are kept; the file is replaced atomically, mode 0600, and read
 // back with the new passphrase before ChangePassphrase returns.
 func ChangePassphrase(trustDir, id string, current, next notary.PassRetriever) (Key, error) {
+	if err := CheckWritable(trustDir); err != nil {
+		return Key{}, err
+	}
 	k, err := Find(trustDir, id)
 	if err != nil {
 		return Key{}, err

@@ -50,6 +50,10 @@ type RestoreOptions struct {
 type RestoreResult struct {
 	// Keys are the key files of the archive, where they now are.
 	Keys []Key
+	// Restored are the keys of Keys that this restore wrote (new, or
+	// replaced with Overwrite); the others were already there with the
+	// archive's content, and were left as they were.
+	Restored []Key
 	// Written, Replaced and Unchanged are the files (archive names) that
 	// were new, that replaced different content, and that were already
 	// there as they are in the archive.
@@ -77,7 +81,7 @@ type archiveFile struct {
 // Files are written 0600 in 0700 folders, each atomically.
 func Restore(trustDir string, r io.Reader, opts RestoreOptions) (RestoreResult, error) {
 	var res RestoreResult
-	files, dirs, err := readArchive(trustDir, r)
+	files, dirs, err := checkedArchive(trustDir, r)
 	if err != nil {
 		return res, err
 	}
@@ -139,19 +143,35 @@ func Restore(trustDir string, r io.Reader, opts RestoreOptions) (RestoreResult, 
 			return res, fmt.Errorf("restoring %q: %w", f.target, err)
 		}
 	}
+	err = res.readKeys(files, toWrite)
+	return res, err
+}
+
+// readKeys fills Keys, Restored and MetadataFiles from the archive's files
+// as they now are on disk; written are the files this restore wrote.
+func (res *RestoreResult) readKeys(files, written []archiveFile) error {
+	wrote := make(map[string]bool, len(written))
+	for _, f := range written {
+		wrote[f.name] = true
+	}
 	for _, f := range files {
-		if strings.HasPrefix(f.name, ArchivePrivateDir+"/") {
-			fi, err := os.Lstat(f.target)
-			if err != nil {
-				return res, fmt.Errorf("restoring %q: %w", f.target, err)
-			}
-			res.Keys = append(res.Keys, readKeyFile(f.target, fs.FileInfoToDirEntry(fi)))
-		} else {
+		if !strings.HasPrefix(f.name, ArchivePrivateDir+"/") {
 			res.MetadataFiles++
+			continue
+		}
+		fi, err := os.Lstat(f.target)
+		if err != nil {
+			return fmt.Errorf("restoring %q: %w", f.target, err)
+		}
+		k := readKeyFile(f.target, fs.FileInfoToDirEntry(fi))
+		res.Keys = append(res.Keys, k)
+		if wrote[f.name] {
+			res.Restored = append(res.Restored, k)
 		}
 	}
 	sortKeys(res.Keys)
-	return res, nil
+	sortKeys(res.Restored)
+	return nil
 }
 
 // readArchive reads and checks the whole archive: it returns the files
@@ -289,4 +309,13 @@ func (ar *archiveReader) result() ([]archiveFile, []string, error) {
 	}
 	sort.Strings(dirs) // parents before children
 	return ar.files, dirs, nil
+}
+
+// checkedArchive is readArchive into a key store that keys may be written
+// to (CheckWritable).
+func checkedArchive(trustDir string, r io.Reader) ([]archiveFile, []string, error) {
+	if err := CheckWritable(trustDir); err != nil {
+		return nil, nil, err
+	}
+	return readArchive(trustDir, r)
 }

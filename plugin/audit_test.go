@@ -185,6 +185,15 @@ func TestAudit(t *testing.T) {
 				for _, w := range tc.want {
 					assert.Check(t, is.Contains(err.Error(), w))
 				}
+				// The table and the error name each violation once between
+				// them, not once on stdout and again on stderr (issue 17).
+				d, cli, _ = cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
+				err = runCommand(t, d, "audit", "--fail-on", tc.failOn, host+tc.target)
+				assert.Equal(t, exitCode(t, err), 1)
+				for _, w := range tc.want {
+					all := cli.OutBuf.String() + cli.ErrBuf.String() + err.Error()
+					assert.Check(t, is.Equal(strings.Count(all, w), 1), "%q in:\n%s", w, all)
+				}
 			})
 		}
 		d, _, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)

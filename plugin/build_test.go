@@ -370,8 +370,9 @@ func TestBuildWithoutContentTrust(t *testing.T) {
 			dir := writeDockerfile(t, "FROM example.com/unsigned:v1\n")
 			args := append([]string{"build", "--push", "-t", "example.com/app:v1", "-f", filepath.Join(dir, "Dockerfile")}, tc.args...)
 			assert.NilError(t, runCommand(t, d, append(args, dir)...))
-			assert.Check(t, is.Contains(cli.ErrBuf.String(), "WARNING: content trust is disabled: base images are not verified"))
-			assert.Check(t, is.Contains(cli.ErrBuf.String(), "WARNING: content trust is disabled: example.com/app:v1 was pushed without a signature"))
+			// The warning names what turned trust off: the flag, or the variable (issue 17).
+			assert.Check(t, is.Contains(cli.ErrBuf.String(), "WARNING: content trust is disabled by "+tc.name+": base images are not verified"))
+			assert.Check(t, is.Contains(cli.ErrBuf.String(), "WARNING: content trust is disabled by "+tc.name+": example.com/app:v1 was pushed without a signature"))
 			assert.Check(t, b.hasArg("--file="+filepath.Join(dir, "Dockerfile")), "%v", b.args)
 			assert.Check(t, !b.hasArg("--disable-content-trust"), "%v", b.args)
 			assert.Check(t, is.Equal(b.stdin, ""))

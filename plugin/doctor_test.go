@@ -45,7 +45,11 @@ func checkStatuses(t *testing.T, out string) (doctor.DoctorReport, map[string]st
 	got := map[string]string{}
 	for _, c := range rep.Checks {
 		got[c.Name] = c.Status
-		if c.Status != doctor.CheckOK {
+		switch c.Status {
+		case doctor.CheckOK:
+		case "info": // nothing to do: only publishing needs it, and nothing asked to publish
+			assert.Check(t, c.Remedy == "", "%s is info with a remedy: %s", c.Name, c.Remedy)
+		default:
 			assert.Check(t, c.Remedy != "", "%s is %s without a remedy", c.Name, c.Status)
 		}
 	}
@@ -84,6 +88,34 @@ func TestDoctorAgainstTheSandbox(t *testing.T) {
 		golden.Assert(t, normaliseDoctor(fc.OutBuf.String(), d, host), "doctor-puller.golden")
 	})
 
+	t.Run("puller, --format json", func(t *testing.T) {
+		// A pull-only login is fine for pulling: what only publishing needs
+		// is information, not a warning, and the report says what the
+		// login can do (issue 17).
+		d, fc, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
+		assert.NilError(t, runCommand(t, d, "doctor", "--format", "json", host+"/app:v1"))
+		rep, got := checkStatuses(t, fc.OutBuf.String())
+		assert.Check(t, rep.OK)
+		assert.Check(t, is.DeepEqual(got, map[string]string{
+			"credentials": "ok", "key store": "ok", "pins": "warn", "trust server": "ok", "registry pull": "ok", "registry push": "info",
+			"trust read": "ok", "trust write": "info", "trust data": "ok", "root key": "ok", "signing keys": "info", "expiry": "ok",
+		}))
+		assert.Check(t, is.DeepEqual(rep.Can, []string{"pull", "read trust data"}))
+		assert.Check(t, is.DeepEqual(rep.Cannot, []string{"push", "write trust data"}))
+	})
+
+	t.Run("pusher that cannot sign what it pushes", func(t *testing.T) {
+		// It can push images but not sign them: a signed push from here
+		// would stop half-way, so that is a warning even without --sign.
+		d, fc, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPush, nil)
+		assert.NilError(t, runCommand(t, d, "doctor", "--format", "json", host+"/app:v1"))
+		rep, got := checkStatuses(t, fc.OutBuf.String())
+		assert.Check(t, is.Equal(got["registry push"], "ok"))
+		assert.Check(t, is.Equal(got["trust write"], "warn"))
+		assert.Check(t, is.Equal(got["signing keys"], "warn"))
+		assert.Check(t, is.DeepEqual(rep.Cannot, []string{"write trust data"}))
+	})
+
 	t.Run("puller that means to sign", func(t *testing.T) {
 		d, fc, _ := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, nil)
 		err := runCommand(t, d, "doctor", "--sign", "--format", "json", host+"/app:v1")
@@ -94,7 +126,7 @@ func TestDoctorAgainstTheSandbox(t *testing.T) {
 		rep, got := checkStatuses(t, fc.OutBuf.String())
 		assert.Check(t, !rep.OK)
 		assert.Check(t, is.DeepEqual(got, map[string]string{
-			"credentials": "ok", "pins": "warn", "trust server": "ok", "registry pull": "ok", "registry push": "warn",
+			"credentials": "ok", "pins": "warn", "key store": "ok", "trust server": "ok", "registry pull": "ok", "registry push": "warn",
 			"trust read": "ok", "trust write": "fail", "trust data": "ok", "root key": "ok", "signing keys": "fail", "expiry": "ok",
 		}))
 		for _, c := range rep.Checks {

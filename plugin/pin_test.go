@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +32,7 @@ import (
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
+	"github.com/acrtrust/docker-acrtrust/keystore"
 	"github.com/acrtrust/docker-acrtrust/sandbox"
 	"github.com/acrtrust/docker-acrtrust/trust"
 )
@@ -354,6 +356,14 @@ func TestKeyRotateRoot(t *testing.T) {
 	newRoot := rootKeyID(t, sb, "app")
 	assert.Assert(t, newRoot != oldRoot)
 	assert.Check(t, is.Contains(pcli.OutBuf.String(), "Successfully rotated root key for repository "+host+"/app"))
+	// The new root key is named by its key file's ID, the one `key list`
+	// shows, and its certificate by the ID that root.json lists (issue 17).
+	m := regexp.MustCompile(`New root key ID: ([0-9a-f]{64}) \(on this machine`).FindStringSubmatch(pcli.OutBuf.String())
+	assert.Assert(t, m != nil, pcli.OutBuf.String())
+	assert.Check(t, m[1] != newRoot)
+	_, statErr := os.Stat(keystore.KeyFile(publisher.TrustDir(), m[1]))
+	assert.Check(t, statErr == nil, "the new root key ID names no key file: %v", statErr)
+	assert.Check(t, is.Contains(pcli.OutBuf.String(), "New root certificate ID: "+newRoot+" (as `docker acrtrust inspect` shows it under Root, and pins name it)\n"))
 	assert.Check(t, is.Contains(pcli.OutBuf.String(), "Updated the pin of "+host+"/app in "+pins+": root key "+newRoot+" (was "+oldRoot+")"))
 	got, err := trust.LoadPins(pins)
 	assert.NilError(t, err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/acrtrust/docker-acrtrust/internal/safetext"
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
 
 	"github.com/docker/cli/cli"
@@ -87,13 +88,13 @@ func runPull(ctx context.Context, d *cmdutil.Deps, opts pullOptions, trusted boo
 			", so nothing was pulled", ", or pull with --disable-content-trust to accept an unverified image")
 	}
 	for i, t := range targets {
-		_, _ = fmt.Fprintf(out, "Pull (%d of %d): %s:%s@%s\n", i+1, len(targets), ref.Familiar(), t.Name, t.Digest)
+		_, _ = fmt.Fprintf(out, "Pull (%d of %d): %s:%s@%s\n", i+1, len(targets), ref.Familiar(), safetext.Escape(t.Name), t.Digest)
 		byDigest := ref.Name.Name() + "@" + t.Digest.String()
 		if err := d.Engine.Pull(ctx, byDigest, opts.platform, out); err != nil {
 			return d.Fail(trust.OpRegistryRead, ref, err)
 		}
 		tagged := ref.WithTag(t.Name)
-		_, _ = fmt.Fprintf(d.CLI.Err(), "Tagging %s@%s as %s:%s\n", ref.Familiar(), t.Digest, ref.Familiar(), t.Name)
+		_, _ = fmt.Fprintf(d.CLI.Err(), "Tagging %s@%s as %s:%s\n", ref.Familiar(), t.Digest, ref.Familiar(), safetext.Escape(t.Name))
 		if err := d.Engine.Tag(ctx, byDigest, tagged.String()); err != nil {
 			return err
 		}

@@ -117,7 +117,8 @@ func TestPullResolvesFromTrustData(t *testing.T) {
 		d, cli, eng := cmdtest.SandboxDeps(t, sb, sandbox.UserPull, map[string]string{"DOCKER_CONTENT_TRUST": "0"})
 		assert.NilError(t, runCommand(t, d, "pull", host+"/app:dev"))
 		assert.DeepEqual(t, eng.Pulled, []string{host + "/app:dev"})
-		assert.Check(t, is.Contains(cli.ErrBuf.String(), "WARNING: content trust is disabled"))
+		// It names the variable that turned trust off (issue 17).
+		assert.Check(t, is.Contains(cli.ErrBuf.String(), "WARNING: content trust is disabled by DOCKER_CONTENT_TRUST=0: "+host+"/app:dev is pulled without verifying its signature\n"))
 	})
 
 	t.Run("flag turns trust back on over the environment", func(t *testing.T) {

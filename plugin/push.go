@@ -56,6 +56,8 @@ func runPush(ctx context.Context, d *cmdutil.Deps, opts pushOptions, trusted boo
 		// Refused before the image is pushed, not after.
 		return d.Explained(trust.ErrOfflineWrite)
 	}
+	// One token for the digest lookup and the trust data.
+	ctx = trust.WithNeeds(ctx, trust.Needs{TrustWrite: true, RegistryPull: true})
 	out := io.Writer(d.CLI.Out())
 	if opts.quiet {
 		out = io.Discard

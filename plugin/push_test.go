@@ -52,10 +52,11 @@ func TestPushDisabledContentTrustWarns(t *testing.T) {
 		name string
 		env  map[string]string
 		args []string
+		by   string // what the warning names as having turned trust off
 	}{
-		{name: "flag", args: []string{"push", "--disable-content-trust", "myreg.azurecr.io/app:v1"}},
-		{name: "environment 0", env: map[string]string{"DOCKER_CONTENT_TRUST": "0"}, args: []string{"push", "myreg.azurecr.io/app:v1"}},
-		{name: "environment false", env: map[string]string{"DOCKER_CONTENT_TRUST": "false"}, args: []string{"push", "myreg.azurecr.io/app:v1"}},
+		{name: "flag", args: []string{"push", "--disable-content-trust", "myreg.azurecr.io/app:v1"}, by: "--disable-content-trust"},
+		{name: "environment 0", env: map[string]string{"DOCKER_CONTENT_TRUST": "0"}, args: []string{"push", "myreg.azurecr.io/app:v1"}, by: "DOCKER_CONTENT_TRUST=0"},
+		{name: "environment false", env: map[string]string{"DOCKER_CONTENT_TRUST": "false"}, args: []string{"push", "myreg.azurecr.io/app:v1"}, by: "DOCKER_CONTENT_TRUST=false"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cli := cmdtest.NewFakeCLI(t, "")
@@ -64,7 +65,7 @@ func TestPushDisabledContentTrustWarns(t *testing.T) {
 			d.Engine, d.Registry = eng, cmdtest.FakeRegistry{} // the registry would fail: nothing may be signed
 			assert.NilError(t, runCommand(t, d, tc.args...))
 			assert.DeepEqual(t, eng.Pushed, []string{"myreg.azurecr.io/app:v1"})
-			assert.Check(t, is.Contains(cli.ErrBuf.String(), "WARNING: content trust is disabled"))
+			assert.Check(t, is.Contains(cli.ErrBuf.String(), "WARNING: content trust is disabled by "+tc.by+": myreg.azurecr.io/app:v1 was pushed without a signature\n"))
 			assert.Check(t, !strings.Contains(cli.OutBuf.String(), "Signing"))
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acrtrust/docker-acrtrust/internal/safetext"
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/explain"
 
@@ -59,7 +60,7 @@ func runRefresh(ctx context.Context, d *cmdutil.Deps, opts refreshOptions) error
 	for _, name := range opts.names {
 		if err := refreshOne(ctx, d, name, window, opts); err != nil {
 			msg := explain.Error(d, err).Error()
-			_, _ = fmt.Fprintf(d.CLI.Err(), "%s: %s\n", name, msg)
+			_, _ = fmt.Fprintf(d.CLI.Err(), "%s: %s\n", safetext.Escape(name), msg)
 			failed = append(failed, name)
 		}
 	}

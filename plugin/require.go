@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acrtrust/docker-acrtrust/internal/safetext"
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
 
 	"github.com/opencontainers/go-digest"
@@ -64,17 +65,16 @@ func pullTrusted(d *cmdutil.Deps, cmd *cobra.Command, opts pullOptions) bool {
 }
 
 // consumeTrusted is pullTrusted for any command that consumes an image
-// (pull, run, create, copy): disable is its --disable-content-trust.
+// (pull, run, create): disable is its --disable-content-trust.
 func consumeTrusted(d *cmdutil.Deps, cmd *cobra.Command, disable bool, o requireOptions) bool {
-	if cmd.Flags().Changed(cmdutil.DisableContentTrustFlag) {
-		return !disable
+	if !cmd.Flags().Changed(cmdutil.DisableContentTrustFlag) {
+		// An invalid requirement is verification too: the command then
+		// stops on it instead of going on unverified.
+		if req, err := requirement(d, o); err != nil || req != requireDCT {
+			return true
+		}
 	}
-	// An invalid requirement is verification too: the command then stops
-	// on it instead of going on unverified.
-	if req, err := requirement(d, o); err != nil || req != requireDCT {
-		return true
-	}
-	return d.Env.ContentTrust
+	return d.Trusted(cmd, disable)
 }
 
 // requiredTargets resolves ref's tag (or every tag) to the digests pull
@@ -229,7 +229,7 @@ func printNotationReport(d *cmdutil.Deps, rep verifyReport) error {
 		return nil
 	}
 	out := d.CLI.Out()
-	_, _ = fmt.Fprintf(out, "Notation signatures of %s:\n", rep.Repository)
+	_, _ = fmt.Fprintf(out, "Notation signatures of %s:\n", safetext.Escape(rep.Repository))
 	rows := [][]string{{"TAG", "NOTATION", "DIGEST"}}
 	for _, n := range rep.Notation {
 		status := "verified"

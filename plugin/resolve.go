@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/acrtrust/docker-acrtrust/internal/safetext"
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/explain"
 
@@ -57,7 +58,7 @@ func runResolve(ctx context.Context, d *cmdutil.Deps, opts resolveOptions) error
 		r, err := resolveOne(ctx, d, repos, image)
 		if err != nil {
 			failed++
-			_, _ = fmt.Fprintf(d.CLI.Err(), "%s: %s\n", image, explain.Error(d, err))
+			_, _ = fmt.Fprintf(d.CLI.Err(), "%s: %s\n", safetext.Escape(image), explain.Error(d, err))
 			continue
 		}
 		results = append(results, r)

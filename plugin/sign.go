@@ -63,6 +63,8 @@ func runSign(ctx context.Context, d *cmdutil.Deps, opts signOptions) error {
 	if d.Offline() {
 		return d.Explained(trust.ErrOfflineWrite) // before --local pushes anything
 	}
+	// One token per repository for its digests and its trust data.
+	ctx = trust.WithNeeds(ctx, trust.Needs{TrustWrite: true, RegistryPull: true})
 	var errs []error
 	for _, g := range groups {
 		if opts.local {
@@ -258,17 +260,22 @@ func registryTargets(ctx context.Context, d *cmdutil.Deps, refs []trust.Ref, pus
 	// The first lookup alone: it gets the registry token that the others
 	// then share, instead of each of them meeting the 401 challenge.
 	resolve(0)
-	sem := make(chan struct{}, resolveConcurrency)
+	// Fewer lookups at once while the registry throttles (issue 20).
+	ctx, lim := d.Adaptive(ctx, resolveConcurrency)
 	var wg sync.WaitGroup
 	for i := 1; i < len(refs); i++ {
+		if lim.Acquire(ctx) != nil {
+			errs[i] = ctx.Err()
+			continue
+		}
 		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
-			defer func() { <-sem; wg.Done() }()
+			defer func() { lim.Release(); wg.Done() }()
 			resolve(i)
 		}()
 	}
 	wg.Wait()
+	d.ReportThrottling(lim, "the tags looked up")
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}

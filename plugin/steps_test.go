@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -166,6 +167,38 @@ func TestEveryStepExplained(t *testing.T) {
 			remedy: "Once the cause is fixed, sign what the registry now serves: `docker acrtrust sign " + host + "/app:v2`.",
 		},
 	}
+	// Each service in turn keeps answering 429 (issue 20): the remedy says
+	// throttling, never a login, role or certificate problem.
+	throttled := func(throttle func(*http.Request) bool) func(t *testing.T, d *cmdutil.Deps, fc *cmdtest.FakeCLI) {
+		return func(t *testing.T, d *cmdutil.Deps, fc *cmdtest.FakeCLI) {
+			sb.SetNetwork(sandbox.Network{Throttle: throttle})
+			t.Cleanup(func() { sb.SetNetwork(sandbox.Network{}) })
+		}
+	}
+	quick := map[string]string{"ACRTRUST_MAX_RETRY_WAIT": "300ms"}
+	throttling := host + " is throttling requests (429 Too Many Requests): this is not a login, role or certificate problem."
+	tests = append(tests, []struct {
+		name   string
+		user   string
+		env    map[string]string
+		setup  func(t *testing.T, d *cmdutil.Deps, fc *cmdtest.FakeCLI)
+		args   []string
+		first  string
+		remedy string
+	}{
+		{
+			name: "trust server throttling", user: sandbox.UserPull, env: quick, setup: throttled(sandbox.ThrottleTrust),
+			args: []string{"pull", host + "/app:v1"}, first: "Error: " + host + " is throttling requests: giving up on GET " + host + "/v2/", remedy: throttling,
+		},
+		{
+			name: "registry throttling", user: sandbox.UserSigner, env: quick, setup: throttled(sandbox.ThrottleRegistry),
+			args: []string{"sign", host + "/app:v2"}, first: "429 Too Many Requests", remedy: throttling,
+		},
+		{
+			name: "token service throttling", user: sandbox.UserPull, env: quick, setup: throttled(sandbox.ThrottleToken),
+			args: []string{"resolve", host + "/app:v1"}, first: "is throttling requests: giving up on GET " + host + "/oauth2/token", remedy: throttling,
+		},
+	}...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			d, fc, _ := cmdtest.SandboxDeps(t, sb, tc.user, tc.env)

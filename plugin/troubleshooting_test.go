@@ -14,6 +14,9 @@ import (
 	"github.com/moby/moby/client"
 	"gotest.tools/v3/assert"
 
+	"github.com/acrtrust/docker-acrtrust/internal/capped"
+	"github.com/acrtrust/docker-acrtrust/keystore"
+	"github.com/acrtrust/docker-acrtrust/notationbridge"
 	"github.com/acrtrust/docker-acrtrust/trust"
 )
 
@@ -51,6 +54,7 @@ func TestTroubleshootingListsEveryRemedy(t *testing.T) {
 		trust.KindChecksum:       "trust data does not match its checksum",
 		trust.KindUnpinned:       "R is not pinned, and pins are required",
 		trust.KindOfflineNoCache: "cannot be read offline",
+		trust.KindRedirect:       "the trust server redirected URL to URL",
 	}
 	for _, k := range trust.Kinds() {
 		te := &trust.Error{Kind: k, GUN: ref.GUN(), Pin: &trust.Pin{Pattern: ref.GUN().String()}, Err: errors.New("cause")}
@@ -80,6 +84,14 @@ func TestTroubleshootingListsEveryRemedy(t *testing.T) {
 		{trust.ErrOfflineWrite, "cannot publish trust data offline"},
 		{&trust.PinsFileError{Path: "pins.json", Err: errors.New("x")}, "pins file FILE, line N"},
 		{&notInRegistryError{ref: ref.String(), err: errors.New("x")}, "is not in the registry, so there is nothing to sign"},
+		{&trust.ListingError{Listing: "the tags of R", Err: trust.ErrPageRepeated}, "the registry's next-page link repeats a page already fetched"},
+		{&trust.ListingError{Listing: "the tags of R", Err: trust.ErrListingTimeout}, "the registry's listing did not end within its deadline"},
+		{&trust.ListingError{Listing: "the tags of R", Err: trust.ErrListBudget}, "larger than the memory allowed for"},
+		{&trust.PinsFileError{Path: "/dev/zero", Err: &capped.NotRegularError{Path: "/dev/zero", Mode: os.ModeDevice}}, "pins file FILE: FILE is a named pipe (FIFO), not a regular file"},
+		{&keystore.UnsafeDirError{Path: "/home/u/.docker/trust", Mode: 0o777}, "can be written by others"},
+		{&keystore.UnsafeDirError{Path: "/home/u/.docker/trust/private", Target: "/mnt/keys"}, "is a symbolic link to TARGET, outside the trust directory"},
+		{&notationbridge.PolicyConflictError{Path: "p", Scope: "s", Statement: "n"}, "which does not trust this signing certificate"},
+		{&trust.RetryError{Host: ref.Registry(), Status: 429}, "is throttling requests (429 Too Many Requests)"},
 	} {
 		assert.Check(t, cmdutil.RemedyOf(d.Explained(tc.err)) != "", "%T has no remedy", tc.err)
 		assert.Check(t, strings.Contains(page, tc.phrase), "%T: docs/troubleshooting.md lacks %q", tc.err, tc.phrase)

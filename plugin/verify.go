@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acrtrust/docker-acrtrust/internal/safetext"
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/explain"
 
@@ -67,6 +68,8 @@ signs again.`,
 }
 
 func runVerify(ctx context.Context, d *cmdutil.Deps, opts verifyOptions) error {
+	// One token per repository for its trust data and its tags.
+	ctx = trust.WithNeeds(ctx, trust.Needs{RegistryPull: true, TagListing: true})
 	window, err := cmdutil.ParseDays(opts.expiryWarning)
 	if err != nil {
 		return err
@@ -78,7 +81,7 @@ func runVerify(ctx context.Context, d *cmdutil.Deps, opts verifyOptions) error {
 	for _, image := range opts.images {
 		rep, err := verifyRequired(ctx, d, image, window, opts)
 		if err != nil {
-			rep.Error = explain.Error(d, err).Error()
+			rep.Error = explain.Message(err)
 		}
 		if !rep.OK {
 			failed = append(failed, image+": "+failureSummary(rep))
@@ -165,7 +168,7 @@ func printVerifyReports(d *cmdutil.Deps, reports []verifyReport) error {
 			_, _ = fmt.Fprintln(out)
 		}
 		if rep.Error != "" {
-			_, _ = fmt.Fprintf(out, "%s: error: %s\n", rep.Name, rep.Error)
+			_, _ = fmt.Fprintf(out, "%s: error: %s\n", safetext.Escape(rep.Name), safetext.EscapeText(rep.Error))
 			continue
 		}
 		if len(rep.Tags) == 0 && rep.Notation != nil {
@@ -174,7 +177,7 @@ func printVerifyReports(d *cmdutil.Deps, reports []verifyReport) error {
 			}
 			continue
 		}
-		_, _ = fmt.Fprintf(out, "Tags of %s:\n", rep.Repository)
+		_, _ = fmt.Fprintf(out, "Tags of %s:\n", safetext.Escape(rep.Repository))
 		rows := [][]string{{"TAG", "STATUS", "SIGNED DIGEST", "REGISTRY DIGEST"}}
 		for _, t := range rep.Tags {
 			rows = append(rows, []string{t.Tag, string(t.Status), cmdutil.OrDash(t.SignedDigest.String()), cmdutil.OrDash(t.RegistryDigest.String())})

@@ -202,7 +202,7 @@ func (s *Sandbox) issue(identity string, scopes []scope) (string, time.Time) {
 		}
 	}
 	now := time.Now()
-	t := randomToken()
+	t := accessToken(now.Add(tokenLifetime)) // jwt.go
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.tokens) > 10000 {

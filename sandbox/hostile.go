@@ -104,7 +104,8 @@ const (
 )
 
 // hostilities lists the valid modes in the order help texts show them.
-var hostilities = []Hostility{HostileOff, HostileCompromise, HostileRollback, HostileFreeze, HostileExpired, HostileTamper, HostileCorrupt}
+var hostilities = []Hostility{HostileOff, HostileCompromise, HostileRollback, HostileFreeze, HostileExpired, HostileTamper, HostileCorrupt,
+	HostileLoopLink, HostileEscapeNames, HostileRedirectHTTP, HostileRedirectHost} // the last four: hostile_wire.go
 
 // Hostilities returns the names of the valid modes.
 func Hostilities() []string {
@@ -251,7 +252,7 @@ func (s *Sandbox) SetHostile(repo string, h Hostility) error {
 	repo = strings.Trim(repo, "/")
 	gun := data.GUN(s.host + "/" + repo)
 	var files map[string][]byte
-	if repo != "" && h != HostileOff {
+	if repo != "" && h != HostileOff && !h.wire() {
 		if _, err := name.NewRepository(gun.String(), name.StrictValidation); err != nil {
 			return fmt.Errorf("setting hostile mode %s for %q: %w", h, repo, err)
 		}
@@ -290,7 +291,7 @@ func (s *Sandbox) serveHostile(w http.ResponseWriter, r *http.Request, n http.Ha
 		return false
 	}
 	e := s.hostile.entry(data.GUN(gun), repo)
-	if e == nil {
+	if e == nil || e.mode.wire() {
 		return false
 	}
 	e.mu.Lock()

@@ -39,6 +39,9 @@ type Options struct {
 	// of the registry. Copies between repositories then need uploads or
 	// cross-repository mounts (see blobs.go).
 	RepositoryBlobs bool
+	// Network adds latency and a rate limit (network.go); the zero value
+	// is loopback without limits.
+	Network Network
 }
 
 // Stats counts requests since [Start] or the last [Sandbox.ResetStats].
@@ -88,6 +91,7 @@ type Sandbox struct {
 
 	hostile   hostileState  // hostile modes: see hostile.go
 	referrers referrerIndex // the Referrers API: see referrers.go
+	network   networkState  // latency and rate limit: see network.go
 
 	closeOnce sync.Once
 	closeErr  error
@@ -143,6 +147,7 @@ func Start(opts Options) (*Sandbox, error) {
 	s.aliases[s.host] = true
 	links := &blobLinks{isolate: opts.RepositoryBlobs, count: s.count, links: map[string]map[digest.Digest]bool{}}
 	s.registry = links.wrap(s.registry)
+	s.network.net = opts.Network
 	s.refresh[s.identityToken] = IdentityTokenUser
 
 	errorLog := log.New(io.Discard, "", 0)
@@ -254,6 +259,7 @@ func (s *Sandbox) ResetStats() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats = Stats{}
+	s.network.resetStats()
 }
 
 func (s *Sandbox) count(f func(*Stats)) {
@@ -266,7 +272,10 @@ func (s *Sandbox) count(f func(*Stats)) {
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	who := s.route(rec, r)
+	who := ""
+	if !s.delayAndLimit(rec, r) {
+		who = s.serveWire(rec, r) // s.route, with the wire's hostile modes (hostile_wire.go)
+	}
 	if s.opts.Log != nil {
 		if who == "" {
 			who = "-"

@@ -46,8 +46,15 @@
 #   BENCH_PEERS_AUDIT_REPOS repositories seeded for the audit (default 1000, at most 5000;
 #                          0 skips the audit benchmark)
 #   BENCH_PEERS_AUDIT_TAGS signed tags per repository (default 20, at most 100)
+#   BENCH_PEERS_AUDIT_LOOPS 0 skips the shell loops the audit is compared with
+#                          (notary list, docker trust inspect); default 1
 #   BENCH_PEERS_ONLY       "audit" runs only the audit benchmark (4), "pull"
 #                          only the realistic pull and its fixed cost (3b)
+#   BENCH_PEERS_LATENCY    milliseconds added to every request by the sandboxes
+#                          (--latency; default 0, at most 1000): a registry a
+#                          round trip away, e.g. 20
+#   BENCH_PEERS_RATE       requests per second the sandboxes serve before
+#                          answering 429 (--rate; default 0: no limit)
 #   DOCKER_HOST            the engine to use; without it, the current docker
 #                          context's, else the default socket
 set -euo pipefail
@@ -72,6 +79,10 @@ pull_runs="$(bounded BENCH_PEERS_PULL_RUNS "${BENCH_PEERS_PULL_RUNS:-5}" 1 20)"
 audit_repos="$(bounded BENCH_PEERS_AUDIT_REPOS "${BENCH_PEERS_AUDIT_REPOS:-1000}" 0 5000)"
 audit_tags="$(bounded BENCH_PEERS_AUDIT_TAGS "${BENCH_PEERS_AUDIT_TAGS:-20}" 1 100)"
 only="${BENCH_PEERS_ONLY:-all}"
+audit_loops="$(bounded BENCH_PEERS_AUDIT_LOOPS "${BENCH_PEERS_AUDIT_LOOPS:-1}" 0 1)"
+latency="$(bounded BENCH_PEERS_LATENCY "${BENCH_PEERS_LATENCY:-0}" 0 1000)"
+rate="$(bounded BENCH_PEERS_RATE "${BENCH_PEERS_RATE:-0}" 0 1000000)"
+network_args=(--latency "$latency" --rate "$rate")
 case "$only" in all | audit | pull) ;; *) fail "BENCH_PEERS_ONLY=$only: want all, audit or pull" ;; esac
 
 [ -x "$plugin" ] && [ -x "$sandbox_bin" ] || fail "build first: make build sandbox (or run make bench-peers)"
@@ -153,7 +164,7 @@ done
 
 note "starting the sandbox with $((${#seed_args[@]} / 2)) seeded images"
 log="$work/sandbox.log"
-"$sandbox_bin" --verbose --ca-out "$work/ca.crt" "${seed_args[@]}" >"$work/sandbox.out" 2>"$log" </dev/null &
+"$sandbox_bin" --verbose "${network_args[@]}" --ca-out "$work/ca.crt" "${seed_args[@]}" >"$work/sandbox.out" 2>"$log" </dev/null &
 sandbox_pid=$!
 for _ in $(seq 1 1200); do
 	grep -q '^Press Ctrl-C' "$work/sandbox.out" 2>/dev/null && break
@@ -516,6 +527,26 @@ fi
 # ------------------------------------------------- 3. pull, with an engine
 
 bench_pull="pull a small signed image"
+
+# dct_pull_row: Docker's own trusted pull (DOCKER_CONTENT_TRUST=1 docker
+# pull, a docker CLI older than v29) of the same tag, from its own
+# DOCKER_CONFIG; repeat's untimed first run warms its trust cache, as the
+# signing warmed docker acrtrust's.
+dct_pull_row() {
+	local label="\`DOCKER_CONTENT_TRUST=1 docker pull NAME:TAG\`"
+	if [ -z "$dct_docker" ]; then
+		skip_row "$bench_pull" "$label" "no docker CLI with content trust"
+		return
+	fi
+	dct_cfg() { DOCKER_CONTENT_TRUST=1 DOCKER_CONFIG="$work/docker" "$dct_docker" "$@"; }
+	note "pull: DOCKER_CONTENT_TRUST=1 docker pull NAME:TAG (Docker $dct_version), $pull_runs runs"
+	remove_image
+	if repeat dct-pull "$pull_runs" dct_cfg pull "$name:$tag"; then
+		row "$bench_pull" "$label (Docker $dct_version)" "$(fmt_ms "$rep_ms") (median of $pull_runs)" "$rep_total" "$rep_split" "" ""
+	else
+		fail_row "$bench_pull" "$label" "a run failed"
+	fi
+}
 pull_note=""
 if [ -z "$engine" ]; then
 	skip_row "$bench_pull" "\`docker pull NAME@DIGEST\`" "no engine"
@@ -553,6 +584,7 @@ else
 	else
 		fail_row "$bench_pull" "\`docker acrtrust pull NAME:TAG\`" "a run failed"
 	fi
+	dct_pull_row
 	before_each=""
 	remove_image
 fi
@@ -642,6 +674,45 @@ rss_timed() {
 }
 
 bench_audit="audit $audit_repos repositories × $audit_tags signed tags"
+
+# dct_inspect_loop_row: the loop people ran with Docker's own content trust,
+# `docker trust inspect` per repository (a docker CLI older than v29; it
+# needs no engine), timed against the audit's median.
+dct_inspect_loop_row() {
+	local label="shell loop: \`docker trust inspect\` per repository ($audit_repos processes)" dcfg i
+	if [ -z "$dct_docker" ]; then
+		skip_row "$bench_audit" "$label" "no docker CLI with content trust"
+		return
+	fi
+	dcfg="$(audit_config dct-audit)"
+	dct_loop() {
+		for ((i = 0; i < audit_repos; i++)); do
+			DOCKER_CONFIG="$dcfg" "$dct_docker" trust inspect "$ahost/$(printf 'seed/r%04d' "$i")" || return
+		done
+	}
+	note "audit: a shell loop of docker trust inspect (Docker $dct_version) over $audit_repos repositories"
+	if timed_in "$alog" "$work/dct-loop.out" dct_loop; then
+		local ratio=""
+		[ -n "$audit_ms" ] && [ "$audit_ms" -gt 0 ] && ratio="$(awk -v a="$elapsed_ms" -v b="$audit_ms" 'BEGIN { printf "docker-acrtrust audit is %.1f× faster (target: at least 10×)", a / b }')"
+		row "$bench_audit" "$label, Docker $dct_version" "$(fmt_ms "$elapsed_ms") (1 run)" "$(cells_total "$counts")" "$(cells_split "$counts")" "$(cells_pub "$counts")" "$ratio"
+	else
+		fail_row "$bench_audit" "$label" "a run failed"
+		fail_detail "$work/dct-loop.out"
+	fi
+}
+
+# timed_in LOG FILE CMD...: timed, with the requests counted in LOG.
+timed_in() {
+	local l="$1" file="$2" from start end rc=0
+	shift 2
+	from="$(wc -l <"$l")"
+	start="$(date +%s%N)"
+	"$@" >"$file" 2>&1 </dev/null || rc=$?
+	end="$(date +%s%N)"
+	elapsed_ms=$(((end - start) / 1000000))
+	counts="$(log="$l" window "$from")"
+	return "$rc"
+}
 if [ "$audit_repos" -eq 0 ]; then
 	note "audit: skipped (BENCH_PEERS_AUDIT_REPOS=0)"
 elif [ ! -x /usr/bin/time ]; then
@@ -649,7 +720,7 @@ elif [ ! -x /usr/bin/time ]; then
 else
 	note "audit: starting a second sandbox seeded with ${audit_repos}x$audit_tags"
 	alog="$work/audit-sandbox.log"
-	"$sandbox_bin" --verbose --ca-out "$work/audit-ca.crt" --seed-registry "${audit_repos}x$audit_tags" >"$work/audit-sandbox.out" 2>"$alog" </dev/null &
+	"$sandbox_bin" --verbose "${network_args[@]}" --ca-out "$work/audit-ca.crt" --seed-registry "${audit_repos}x$audit_tags" >"$work/audit-sandbox.out" 2>"$alog" </dev/null &
 	audit_sandbox_pid=$!
 	for _ in $(seq 1 1200); do
 		grep -q '^Press Ctrl-C' "$work/audit-sandbox.out" 2>/dev/null && break
@@ -713,7 +784,9 @@ else
 			fail_detail "$work/audit-$n.json.err"
 		fi
 	done
-	if [ -z "$notary_bin" ]; then
+	if [ "$audit_loops" -eq 0 ]; then
+		note "audit: shell loops skipped (BENCH_PEERS_AUDIT_LOOPS=0)"
+	elif [ -z "$notary_bin" ]; then
 		skip_row "$bench_audit" "shell loop of \`notary list\`" "no notary CLI (apt-get install notary)"
 	else
 		notary_loop() {
@@ -739,6 +812,7 @@ else
 			fail_detail "$work/notary-loop.out"
 		fi
 	fi
+	[ "$audit_loops" -eq 0 ] || dct_inspect_loop_row
 fi
 
 # ---------------------------------------------------------------- report
@@ -747,8 +821,8 @@ cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null |
 {
 	printf '## bench-peers, %s\n\n' "$(date -u +%Y-%m-%dT%H:%MZ)"
 	printf -- '- machine: %s cores%s\n' "$(nproc 2>/dev/null || echo '?')" "${cpu:+, $cpu}"
-	printf -- '- %s; sandbox https://%s (loopback, token auth, request log)\n' \
-		"$("$plugin" version 2>/dev/null </dev/null | head -n1)" "$host"
+	printf -- '- %s; sandbox https://%s (loopback, token auth, request log; %s ms added per request, %s)\n' \
+		"$("$plugin" version 2>/dev/null </dev/null | head -n1)" "$host" "$latency" "$([ "$rate" -gt 0 ] && printf 'at most %s requests/s' "$rate" || printf 'no rate limit')"
 	printf -- '- notary CLI: %s\n' "${notary_bin:-none}"
 	printf -- '- docker CLI with content trust: %s\n' "${dct_docker:-none}${dct_version:+ ($dct_version)}"
 	if [ -n "$engine" ]; then

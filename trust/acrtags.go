@@ -12,6 +12,8 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	"oras.land/oras-go/v2/registry/remote/auth"
+
+	"github.com/acrtrust/docker-acrtrust/internal/safetext"
 )
 
 // TagDigester is what a registry reader offers when it can list a
@@ -90,54 +92,71 @@ func (r *Registry) acrTagDigests(ctx context.Context, ref Ref, host string) (map
 	if err != nil {
 		return nil, err
 	}
-	ctx = auth.AppendScopes(ctx, auth.ScopeRepository(ref.Path(), "metadata_read"))
-	scheme, client := "https", r.client(ref.Registry(), tlsCfg)
+	ctx = auth.AppendScopes(withNeedsScopes(ctx, ref), auth.ScopeRepository(ref.Path(), "metadata_read"))
+	p := newPager(ctx, "the tags of "+ref.Name.Name(), r.Limits)
+	scheme, client := "https", p.watch(r.client(ref.Registry(), tlsCfg), host)
 	next := fmt.Sprintf("/acr/v1/%s/_tags?n=%d", ref.Path(), acrTagsPageSize)
 	out := map[string]digest.Digest{}
 	for next != "" {
 		u := scheme + "://" + host + next
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {
-			return nil, err
+			return nil, p.done(ctx, err)
 		}
 		resp, err := client.Do(req)
 		if err != nil && insecure && scheme == "https" && speaksHTTP(err) {
-			scheme, client = "http", r.client(ref.Registry(), nil)
+			scheme, client = "http", p.watch(r.client(ref.Registry(), nil), host)
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("listing tags of %s: %w", ref.Name.Name(), err)
+			return nil, p.done(ctx, fmt.Errorf("listing tags of %s: %w", ref.Name.Name(), err))
 		}
-		page, link, err := readACRTags(resp)
+		link, err := readACRTags(resp, p, out)
 		if err != nil {
-			return nil, fmt.Errorf("listing tags of %s: %w", ref.Name.Name(), err)
-		}
-		for _, t := range page.Tags {
-			d, err := digest.Parse(t.Digest)
-			if err != nil {
-				return nil, fmt.Errorf("listing tags of %s: tag %q: %w", ref.Name.Name(), t.Name, err)
-			}
-			out[t.Name] = d
+			return nil, p.done(ctx, fmt.Errorf("listing tags of %s: %w", ref.Name.Name(), err))
 		}
 		next = link
 	}
-	return out, nil
+	return out, p.done(ctx, nil)
 }
 
-// readACRTags reads one page and the path of the next one ("" at the end).
-// Anything but a 200 with JSON means the registry has no such listing, or
-// refuses it: the caller then uses the distribution API.
-func readACRTags(resp *http.Response) (acrTagsPage, string, error) {
+// readACRTags reads one page into out, each tag once (pager p), and
+// returns the path of the next one ("" at the end). Anything but a 200
+// with JSON means the registry has no such listing, or refuses it: the
+// caller then uses the distribution API.
+func readACRTags(resp *http.Response, p *pager, out map[string]digest.Digest) (string, error) {
 	defer resp.Body.Close()
 	var page acrTagsPage
 	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Type"), "json") {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-		return page, "", fmt.Errorf("%w (%s)", errNoACRTags, resp.Status)
+		return "", fmt.Errorf("%w (%s)", errNoACRTags, resp.Status)
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&page); err != nil {
-		return page, "", fmt.Errorf("%w: %w", errNoACRTags, err)
+		return "", fmt.Errorf("%w: %w", errNoACRTags, err)
 	}
-	return page, nextLink(resp.Header.Get("Link")), nil
+	names := make([]string, len(page.Tags))
+	for i, t := range page.Tags {
+		names[i] = t.Name
+	}
+	fresh, err := p.names(names)
+	if err != nil {
+		return "", err
+	}
+	keep := make(map[string]bool, len(fresh))
+	for _, n := range fresh {
+		keep[n] = true
+	}
+	for _, t := range page.Tags {
+		if !keep[t.Name] {
+			continue
+		}
+		d, err := digest.Parse(t.Digest)
+		if err != nil {
+			return "", fmt.Errorf("tag %q: %w", safetext.Escape(t.Name), err)
+		}
+		out[t.Name] = d
+	}
+	return nextLink(resp.Header.Get("Link")), nil
 }
 
 // nextLink returns the path and query of a Link header's rel="next" target.

@@ -23,6 +23,9 @@ const catalogPageSize = 1000
 // catalog API (GET /v2/_catalog), following the pages the registry hands
 // out, and calls fn with each page as it arrives, so that a caller can
 // start on the first repositories while later pages are still coming.
+// Each repository is passed once; the listing stays within r.Limits (a
+// listing cut short is a *ListingError), and the time fn takes does not
+// count against its deadline.
 func (r *Registry) Repositories(ctx context.Context, host string, fn func(page []string) error) error {
 	tlsCfg, insecure, err := r.tlsFor(host)
 	if err != nil {
@@ -34,9 +37,17 @@ func (r *Registry) Repositories(ctx context.Context, host string, fn func(page [
 			return err
 		}
 		reg.PlainHTTP = plain
-		reg.Client = r.client(host, cfg)
+		p := newPager(ctx, "the repositories of "+host, r.Limits)
+		p.catalog = true
+		reg.Client = p.watch(r.client(host, cfg), reg.Reference.Host())
 		reg.RepositoryListPageSize = catalogPageSize
-		return reg.Repositories(auth.AppendScopes(ctx, auth.ScopeRegistryCatalog), "", fn)
+		return p.done(ctx, reg.Repositories(auth.AppendScopes(ctx, auth.ScopeRegistryCatalog), "", func(page []string) error {
+			fresh, err := p.names(page)
+			if err != nil {
+				return err
+			}
+			return p.handed(func() error { return fn(fresh) })
+		}))
 	}
 	err = list(false, tlsCfg)
 	if err != nil && insecure && speaksHTTP(err) {

@@ -32,8 +32,8 @@ type Kind int
 
 // The kinds of trust errors. The plugin attaches a remedy to each
 // (plugin/internal/cmdutil). The kinds for which Kind.Security is true
-// (KindExpired, and KindRootRotation to KindChecksum) are refusals of trust
-// data that may come from an attack.
+// (KindExpired, KindRootRotation to KindChecksum, and KindRedirect) are
+// refusals of trust data that may come from an attack.
 const (
 	KindUnknown        Kind = iota
 	KindNoTrustData         // the repository has no trust data on the server
@@ -56,14 +56,16 @@ const (
 	KindRollback            // metadata older than what this machine has seen
 	KindChecksum            // metadata does not match the checksum that lists it
 	KindUnpinned            // pins are required and none covers the repository
-	KindOfflineNoCache      // --offline with nothing cached for the repository; keep last (Kinds)
+	KindRedirect            // the trust server redirected away from https on its own host (redirect.go)
+	KindOfflineNoCache      // --offline with nothing cached for the repository
+	KindThrottled           // the server kept answering 429 past the retry bound (retry.go); keep last (Kinds)
 )
 
 // Kinds lists every Kind but KindUnknown, for tests and docs that must
 // cover them all.
 func Kinds() []Kind {
 	var out []Kind
-	for k := KindNoTrustData; k <= KindOfflineNoCache; k++ {
+	for k := KindNoTrustData; k <= KindThrottled; k++ {
 		out = append(out, k)
 	}
 	return out
@@ -107,7 +109,7 @@ func KindOf(err error) Kind {
 // attack (as opposed to missing data, keys, access or connectivity).
 func (k Kind) Security() bool {
 	switch k {
-	case KindRootRotation, KindPinMismatch, KindUntrustedRoot, KindBadSignature, KindRollback, KindChecksum, KindExpired:
+	case KindRootRotation, KindPinMismatch, KindUntrustedRoot, KindBadSignature, KindRollback, KindChecksum, KindExpired, KindRedirect:
 		return true
 	}
 	return false
@@ -149,6 +151,10 @@ func Classify(gun data.GUN, err error) error {
 		notInit     client.ErrRepoNotInitialized
 		offline     storage.ErrOffline
 	)
+	if re, ok := Throttling(err); ok {
+		// Before the network kinds: notary wraps the transport's error.
+		return mk(KindThrottled, "Error: %s is throttling requests: %v", re.Host, re)
+	}
 	switch {
 	case errors.As(err, &expired):
 		e := mk(KindExpired, "Error: remote repository %s out-of-date: %v", gun, err)
@@ -204,6 +210,11 @@ func classifyRefusal(gun data.GUN, err error) *Error {
 	const warning = "Warning: potential malicious behavior - "
 	mk := func(k Kind, what string) *Error {
 		return &Error{Kind: k, GUN: gun, Message: fmt.Sprintf(warning+what+" for remote repository %s: %v", gun, err), Err: err}
+	}
+	var redirect *RedirectError
+	if asThrough(err, &redirect) {
+		// Before the network kinds: notary wraps it as a NetworkError.
+		return &Error{Kind: KindRedirect, GUN: gun, Message: fmt.Sprintf(warning+"%v (remote repository %s)", redirect, gun), Err: err}
 	}
 	switch {
 	case rootRotationFailure(err):

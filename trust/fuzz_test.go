@@ -1,7 +1,9 @@
 package trust
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -59,9 +61,16 @@ func FuzzParsePins(f *testing.F) {
 		`{"trust_dir": "~/.notary", "remote_server": {"url": "https://x"}, "trust_pinning": {}}`,
 		"{\n  \"trust_pinning\": {\n    \"certs\": {\"a/b\": [\"short\"]}\n  }\n}\n",
 		`{"trust_pinning": null}`, `[]`, `{`, ``,
+		// Several bad entries: the first in sorted order is named, on its line.
+		"{\"trust_pinning\": {\"certs\": {\n\"r.io/b\": [\"x\"],\n\"r.io/a\": [],\n\"r.io/c*\": [\"" + id + "\"]}}}",
+		// A name repeated: the last one wins, as encoding/json decides.
+		`{"trust_pinning": {"certs": {"r.io/a": ["` + id + `"], "r.io/a": ["` + id + `"]}}}`,
+		// A key ID that also appears earlier as a name, escapes, a nested object.
+		`{"trust_pinning": {"certs": {"\u0072.io/a": ["` + id + `"], "r.io/\"q": ["` + id + `"]}, "ca": {"r.io/": {}}}}`,
 	} {
 		f.Add([]byte(s))
 	}
+	f.Add(pinsFileOf(200))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		path := filepath.Join(t.TempDir(), "pins.json")
 		p, err := ParsePins(path, b)
@@ -101,4 +110,19 @@ func FuzzParsePins(f *testing.F) {
 			}
 		}
 	})
+}
+
+// pinsFileOf is a pins file with n certs entries, one key ID each, one per
+// line, as a large organisation's generated pins file would be.
+func pinsFileOf(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString("{\n  \"trust_pinning\": {\n    \"certs\": {\n")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(",\n")
+		}
+		fmt.Fprintf(&b, "      \"myregistry.azurecr.io/team%d/app%d\": [\"%064x\"]", i%100, i, i)
+	}
+	b.WriteString("\n    }\n  }\n}\n")
+	return b.Bytes()
 }

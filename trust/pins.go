@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -17,6 +17,8 @@ import (
 	"github.com/theupdateframework/notary/trustpinning"
 	"github.com/theupdateframework/notary/tuf/data"
 	"github.com/theupdateframework/notary/tuf/utils"
+
+	"github.com/acrtrust/docker-acrtrust/internal/capped"
 )
 
 // PinsFileName is the pins file's name under <DOCKER_CONFIG>/trust.
@@ -85,13 +87,18 @@ func (e *PinsFileError) Error() string {
 
 func (e *PinsFileError) Unwrap() error { return e.Err }
 
-var keyIDPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+// MaxPinsFileSize bounds the pins file: 128 MiB holds over a million
+// entries. A larger file, or anything but a regular file (a FIFO, which
+// would block every command, or a device such as /dev/zero, which never
+// ends), is refused without being read.
+const MaxPinsFileSize = 128 << 20
 
 // LoadPins reads the pins file at path. A file that does not exist is an
-// empty set of pins; anything else that cannot be read or parsed is a
+// empty set of pins; anything else that cannot be read or parsed, or is
+// not a regular file of at most MaxPinsFileSize bytes, is a
 // *PinsFileError.
 func LoadPins(path string) (Pins, error) {
-	b, err := os.ReadFile(path)
+	b, err := readPinsFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Pins{dir: filepath.Dir(path)}, nil
 	}
@@ -99,6 +106,16 @@ func LoadPins(path string) (Pins, error) {
 		return Pins{}, &PinsFileError{Path: path, Err: err}
 	}
 	return ParsePins(path, b)
+}
+
+// readPinsFile reads path only if it is a regular file within
+// MaxPinsFileSize.
+func readPinsFile(path string) ([]byte, error) {
+	b, err := capped.ReadRegularFile(path, MaxPinsFileSize)
+	if capped.IsTooLarge(err) {
+		return nil, fmt.Errorf("%w: too large for a pins file (at most %d MiB)", err, MaxPinsFileSize>>20)
+	}
+	return b, err
 }
 
 // ParsePins parses the contents of the pins file at path (path names it in
@@ -119,6 +136,11 @@ func ParsePins(path string, b []byte) (Pins, error) {
 			return fail(syn.Offset, err)
 		case errors.As(err, &typ):
 			return fail(typ.Offset, err)
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			// The decoder names no place: the file ends inside a value.
+			return Pins{}, &PinsFileError{Path: path, Line: lastLine(b), Err: errors.New("the file ends before the JSON does: a closing brace, bracket or quote is missing")}
+		case errors.Is(err, io.EOF):
+			return Pins{}, &PinsFileError{Path: path, Line: lastLine(b), Err: errors.New(`the file holds no JSON: a pins file is an object such as {"trust_pinning": {"certs": {...}}}`)}
 		}
 		if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 			return fail(offsetOf(b, field, 0), fmt.Errorf("unknown field %s (pins go under \"trust_pinning\": \"certs\", \"ca\", \"disable_tofu\")", field))
@@ -133,31 +155,73 @@ func ParsePins(path string, b []byte) (Pins, error) {
 	}
 	p := *f.TrustPinning
 	p.dir = filepath.Dir(path)
-	for _, pattern := range sortedKeys(p.Certs) {
-		at := offsetOf(b, fmt.Sprintf("%q", pattern), 0)
-		if err := checkPinPattern(pattern, true); err != nil {
-			return fail(at, err)
-		}
-		ids := p.Certs[pattern]
-		if len(ids) == 0 {
-			return fail(at, fmt.Errorf("%s: no root key IDs", pattern))
-		}
-		for _, id := range ids {
-			if !keyIDPattern.MatchString(id) {
-				return fail(offsetOf(b, fmt.Sprintf("%q", id), at), fmt.Errorf("%s: %q is not a root key ID (64 lowercase hex digits, as `docker acrtrust inspect` shows under Root)", pattern, id))
-			}
+	// Entries are checked in map order, and the first failing one in
+	// sorted order is reported; its position is looked up only then: the
+	// decoder keeps none, and a search per entry (and a sort) made parsing
+	// quadratic (issue 21).
+	bad, badErr := "", error(nil)
+	note := func(pattern string, err error) {
+		if err != nil && (badErr == nil || pattern < bad) {
+			bad, badErr = pattern, err
 		}
 	}
+	for pattern, ids := range p.Certs {
+		note(pattern, checkCertsPin(pattern, ids))
+	}
+	if badErr != nil {
+		at := offsetOf(b, fmt.Sprintf("%q", bad), 0)
+		var idErr *keyIDError
+		if errors.As(badErr, &idErr) {
+			at = offsetOf(b, fmt.Sprintf("%q", idErr.id), at)
+		}
+		return fail(at, badErr)
+	}
 	for _, prefix := range sortedKeys(p.CA) {
-		at := offsetOf(b, fmt.Sprintf("%q", prefix), 0)
+		at := func() int64 { return offsetOf(b, fmt.Sprintf("%q", prefix), 0) }
 		if err := checkPinPattern(prefix, false); err != nil {
-			return fail(at, err)
+			return fail(at(), err)
 		}
 		if _, err := loadCAs(p.caPath(p.CA[prefix])); err != nil {
-			return fail(at, fmt.Errorf("%s: %w", prefix, err))
+			return fail(at(), fmt.Errorf("%s: %w", prefix, err))
 		}
 	}
 	return p, nil
+}
+
+// checkCertsPin checks one certs entry: its pattern and its key IDs.
+func checkCertsPin(pattern string, ids []string) error {
+	if err := checkPinPattern(pattern, true); err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return fmt.Errorf("%s: no root key IDs", pattern)
+	}
+	for _, id := range ids {
+		if !isKeyID(id) {
+			return &keyIDError{pattern: pattern, id: id}
+		}
+	}
+	return nil
+}
+
+// keyIDError is a certs entry with a malformed key ID.
+type keyIDError struct{ pattern, id string }
+
+func (e *keyIDError) Error() string {
+	return fmt.Sprintf("%s: %q is not a root key ID (64 lowercase hex digits, as `docker acrtrust inspect` shows under Root)", e.pattern, e.id)
+}
+
+// isKeyID reports whether id is a root key ID: 64 lowercase hex digits.
+func isKeyID(id string) bool {
+	if len(id) != 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // checkPinPattern accepts a repository name, a prefix ending in "*" (for
@@ -167,6 +231,11 @@ func checkPinPattern(pattern string, certs bool) error {
 	if certs {
 		name = strings.TrimSuffix(pattern, "*")
 	}
+	if !certs && strings.Contains(name, "*") {
+		// notary matches a ca entry as a plain prefix: "*" would be a
+		// character that no repository name has.
+		return fmt.Errorf("%q is not a CA pin prefix: a CA pin takes a plain prefix, without \"*\" (write it as %s)", pattern, caPrefixExample(name))
+	}
 	if name == "" || strings.ContainsAny(name, "* \t") || strings.Contains(name, "://") {
 		return fmt.Errorf("%q is not a repository name or prefix (write it as myregistry.azurecr.io/app or myregistry.azurecr.io/team/*)", pattern)
 	}
@@ -174,6 +243,16 @@ func checkPinPattern(pattern string, certs bool) error {
 		return fmt.Errorf("%q names no repository: a pin is for myregistry.azurecr.io/REPOSITORY or a prefix of one", pattern)
 	}
 	return nil
+}
+
+// caPrefixExample is pattern as a CA pin takes it: cut at its first "*",
+// or the generic example when nothing is left.
+func caPrefixExample(pattern string) string {
+	prefix, _, _ := strings.Cut(pattern, "*")
+	if !strings.Contains(prefix, "/") || strings.ContainsAny(prefix, " \t") {
+		return "myregistry.azurecr.io/team/"
+	}
+	return prefix
 }
 
 func loadCAs(path string) ([]*x509.Certificate, error) {
@@ -199,22 +278,17 @@ func (p Pins) Lookup(gun data.GUN) (Pin, bool) {
 	if ids, ok := p.Certs[g]; ok {
 		return Pin{Pattern: g, KeyIDs: ids}, true
 	}
-	best := ""
-	for pattern := range p.Certs {
-		if prefix, ok := strings.CutSuffix(pattern, "*"); ok && strings.HasPrefix(g, prefix) && len(pattern) > len(best) {
-			best = pattern
+	// The prefixes of g, longest first: a lookup costs the length of the
+	// name, not the size of the pins file.
+	for i := len(g); i > 0; i-- {
+		if ids, ok := p.Certs[g[:i]+"*"]; ok {
+			return Pin{Pattern: g[:i] + "*", KeyIDs: ids}, true
 		}
 	}
-	if best != "" {
-		return Pin{Pattern: best, KeyIDs: p.Certs[best]}, true
-	}
-	for prefix := range p.CA {
-		if strings.HasPrefix(g, prefix) && len(prefix) > len(best) {
-			best = prefix
+	for i := len(g); i > 0; i-- {
+		if file, ok := p.CA[g[:i]]; ok {
+			return Pin{Pattern: g[:i], CA: p.caPath(file)}, true
 		}
-	}
-	if best != "" {
-		return Pin{Pattern: best, CA: p.caPath(p.CA[best])}, true
 	}
 	return Pin{}, false
 }
@@ -240,7 +314,7 @@ func (p *Pins) SetCerts(pattern string, keyIDs []string) error {
 		return err
 	}
 	for _, id := range keyIDs {
-		if !keyIDPattern.MatchString(id) {
+		if !isKeyID(id) {
 			return fmt.Errorf("%q is not a root key ID (64 lowercase hex digits, as `docker acrtrust inspect` shows under Root)", id)
 		}
 	}
@@ -325,10 +399,14 @@ func (p Pins) Entries() []Pin {
 // Other notary config keys in an existing file are kept.
 func (p Pins) Save(path string) error {
 	doc := map[string]any{}
-	if old, err := os.ReadFile(path); err == nil {
+	old, err := readPinsFile(path)
+	switch {
+	case err == nil:
 		if err := json.Unmarshal(old, &doc); err != nil {
 			return &PinsFileError{Path: path, Err: err}
 		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return &PinsFileError{Path: path, Err: err}
 	}
 	doc["trust_pinning"] = p
 	b, err := json.MarshalIndent(doc, "", "  ")
@@ -370,6 +448,12 @@ func lineAt(b []byte, offset int64) int {
 		offset = int64(len(b))
 	}
 	return bytes.Count(b[:offset], []byte("\n")) + 1
+}
+
+// lastLine is the 1-based line of the last character in b that is not
+// white space (1 for an empty file): where a file that ends too early ends.
+func lastLine(b []byte) int {
+	return bytes.Count(bytes.TrimRight(b, " \t\r\n"), []byte("\n")) + 1
 }
 
 // offsetOf finds s in b at or after from (a best effort to place a semantic

@@ -18,6 +18,7 @@ type Pool struct {
 	mu         sync.Mutex
 	transports []pooledTransport // one per distinct TLS configuration: few
 	clients    map[poolKey]*auth.Client
+	tokens     *TokenCache // when Network.Tokens is nil: one for the run
 }
 
 type pooledTransport struct {
@@ -33,7 +34,7 @@ type poolKey struct {
 
 // NewPool returns an empty Pool.
 func NewPool() *Pool {
-	return &Pool{clients: map[poolKey]*auth.Client{}}
+	return &Pool{clients: map[poolKey]*auth.Client{}, tokens: NewTokenCache("")}
 }
 
 func (p *Pool) transport(cfg *tls.Config, build func(*tls.Config) *http.Transport) *http.Transport {

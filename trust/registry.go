@@ -23,6 +23,10 @@ type Registry struct {
 	network Network
 	audit   *Audit
 
+	// Limits bound every listing (catalog, tags): see ListLimits. Set it
+	// before the first call.
+	Limits ListLimits
+
 	mu      sync.Mutex
 	clients map[string]*auth.Client // per registry host and transport kind
 	acrTags map[string]bool         // per host: serves ACR's tag listing (acrtags.go)
@@ -62,6 +66,7 @@ func (r *Registry) Resolve(ctx context.Context, ref Ref) (ocispec.Descriptor, er
 	if target == "" {
 		return ocispec.Descriptor{}, fmt.Errorf("no tag specified for %s", ref.Original)
 	}
+	ctx = withNeedsScopes(ctx, ref) // scopes.go
 	var desc ocispec.Descriptor
 	err := r.with(ref, func(repo *remote.Repository) error {
 		var err error
@@ -74,15 +79,20 @@ func (r *Registry) Resolve(ctx context.Context, ref Ref) (ocispec.Descriptor, er
 	return desc, nil
 }
 
-// Tags lists every tag of ref's repository.
+// Tags lists every tag of ref's repository, each once, within r.Limits
+// (a listing cut short is a *ListingError).
 func (r *Registry) Tags(ctx context.Context, ref Ref) ([]string, error) {
+	ctx = withNeedsScopes(ctx, ref) // scopes.go
 	var tags []string
 	err := r.with(ref, func(repo *remote.Repository) error {
 		tags = nil
-		return repo.Tags(ctx, "", func(page []string) error {
-			tags = append(tags, page...)
-			return nil
-		})
+		p := newPager(ctx, "the tags of "+ref.Name.Name(), r.Limits)
+		repo.Client = p.watch(repo.Client.(*auth.Client), repo.Reference.Host())
+		return p.done(ctx, repo.Tags(ctx, "", func(page []string) error {
+			fresh, err := p.names(page)
+			tags = append(tags, fresh...)
+			return err
+		}))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("listing tags of %s: %w", ref.Name.Name(), err)

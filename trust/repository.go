@@ -112,8 +112,9 @@ func (o Opener) Open(ctx context.Context, ref Ref, write bool) (Repository, erro
 		actions = []string{"pull", "push"}
 	}
 	rt := scopedTransport{
+		ctx:    ctx,
 		client: o.Network.authClient(o.Network.httpTransport(tlsCfg), ref.Registry(), o.Audit),
-		scopes: []string{auth.ScopeRepository(ref.GUN().String(), actions...)},
+		scopes: append([]string{auth.ScopeRepository(ref.GUN().String(), actions...)}, needsScopes(ctx, ref)...),
 	}
 	g.probe = &probe{next: rt}
 	var repo Repository

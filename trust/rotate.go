@@ -24,7 +24,13 @@ type Rotated struct {
 	// Previous are the role's key IDs before the rotation.
 	Previous []string
 	// KeyIDs are the role's key IDs after it, as the published root lists them.
+	// For root these are certificate IDs (what inspect shows under Root and
+	// pins name), not the ID of the private key file.
 	KeyIDs []string
+	// LocalKeyID is the ID of the new private key in the local key store
+	// (its file name, what `key list` shows under KEY ID); empty when the
+	// trust server made the key (ServerManaged).
+	LocalKeyID string
 }
 
 // RotateRoleError: the role's key cannot be rotated that way.
@@ -84,6 +90,7 @@ func Rotate(_ context.Context, repo Repository, role data.RoleName, opts RotateO
 			return res, fmt.Errorf("rotating the %s key of %s: creating the new key: %w", role, gun, Classify(gun, err))
 		}
 		keyList = []string{pub.ID()}
+		res.LocalKeyID = pub.ID()
 	}
 	if err := repo.RotateKey(role, opts.ServerManaged, keyList); err != nil {
 		return res, fmt.Errorf("rotating the %s key of %s: %w", role, gun, Classify(gun, err))

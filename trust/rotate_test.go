@@ -23,6 +23,7 @@ func TestRotateTargetsMakesLocalKey(t *testing.T) {
 	// it is the one the rotation published.
 	assert.DeepEqual(t, repo.Crypto.ListKeys(data.CanonicalTargetsRole), res.KeyIDs)
 	assert.DeepEqual(t, repo.Rotations, []string{"targets local"})
+	assert.Check(t, is.Equal(res.LocalKeyID, res.KeyIDs[0]))
 }
 
 func TestRotateServerManaged(t *testing.T) {
@@ -33,6 +34,7 @@ func TestRotateServerManaged(t *testing.T) {
 			assert.NilError(t, err)
 			assert.DeepEqual(t, res.KeyIDs, []string{"server-made-" + role.String()})
 			assert.Assert(t, is.Len(repo.Crypto.ListAllKeys(), 0), "a server-managed rotation made a local key")
+			assert.Check(t, is.Equal(res.LocalKeyID, ""))
 		})
 	}
 }

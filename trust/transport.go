@@ -53,6 +53,19 @@ type Network struct {
 	// 127.0.0.0/8, as docker push allows). Nil means loopback only. It
 	// never applies to the trust server, which must be verified.
 	Insecure func(host string) bool
+	// TrustRedirectHosts are the hosts (host or host:port) that a trust
+	// metadata request may be redirected to, over https only, besides the
+	// trust server's own host (redirect.go). Nil means none.
+	TrustRedirectHosts []string
+	// MaxRetryWait bounds the total time one request waits between its
+	// attempts when the server throttles (429), fails (502, 503, 504) or
+	// resets the connection (retry.go). Zero means DefaultMaxRetryWait;
+	// negative turns retries off.
+	MaxRetryWait time.Duration
+	// Tokens keeps registry tokens (tokencache.go): across commands when
+	// made with a directory. Nil means a cache for this run only, shared
+	// through Pool when there is one.
+	Tokens *TokenCache
 	// Pool, when not nil, shares connections and token caches between
 	// the clients made from this Network (see Pool). Nil means every
 	// repository opened gets its own.
@@ -162,9 +175,13 @@ func (n Network) authClient(base http.RoundTripper, registryHost string, audit *
 }
 
 func (n Network) newAuthClient(base http.RoundTripper, registryHost string, audit *Audit) *auth.Client {
+	tokens := n.tokenCache().view(func() string { return n.identity(registryHost) })
+	// Every attempt is counted; retries sit under token auth, so a token
+	// request is retried like any other.
+	tokens.next = newRetryTransport(audit.wrap(base), n.MaxRetryWait)
 	c := &auth.Client{
-		Client:   &http.Client{Transport: audit.wrap(base), Timeout: 2 * time.Minute},
-		Cache:    auth.NewCache(),
+		Client:   &http.Client{Transport: tokens, Timeout: 2*time.Minute + max(n.MaxRetryWait, DefaultMaxRetryWait), CheckRedirect: n.checkRedirect},
+		Cache:    tokens,
 		ClientID: authClientID,
 		Credential: func(ctx context.Context, _ string) (auth.Credential, error) {
 			if n.Credentials == nil {
@@ -194,10 +211,17 @@ func (n Network) newAuthClient(base http.RoundTripper, registryHost string, audi
 type scopedTransport struct {
 	client *auth.Client
 	scopes []string
+	// ctx is the command's, for requests that notary makes without one:
+	// Ctrl-C then also ends a wait between retries. Nil means none.
+	ctx context.Context
 }
 
 func (t scopedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx := auth.AppendScopes(req.Context(), t.scopes...)
+	ctx := req.Context()
+	if ctx.Done() == nil && t.ctx != nil {
+		ctx = t.ctx
+	}
+	ctx = auth.AppendScopes(ctx, t.scopes...)
 	return t.client.Do(req.WithContext(ctx))
 }
 

@@ -21,6 +21,12 @@
 // --seed-registry REPOSxTAGS seeds REPOS signed repositories seed/r0000,
 // seed/r0001, ... of TAGS signed tags (t00, t01, ...) each, before the first
 // line is printed: a registry to audit.
+//
+// --latency MS adds MS milliseconds to every request, and --rate N answers
+// 429 Too Many Requests with Retry-After above N requests per second, as
+// ACR does over its SKU's limits: a registry a round trip away that
+// throttles, for benchmarks and for trying the retries (see package
+// sandbox, [sandbox.Network]). Seeding is done before they apply.
 package main
 
 import (
@@ -33,9 +39,11 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/distribution/reference"
 
@@ -51,6 +59,8 @@ type options struct {
 	seeds        []seed
 	hostile      []hostile
 	seedRegistry [2]int // --seed-registry REPOSxTAGS
+	latencyMS    int    // --latency MS
+	rate         int    // --rate N
 }
 
 // hostile is a --hostile MODE[=REPO]; repo "" is every repository.
@@ -74,6 +84,16 @@ func parseHostile(s string) (hostile, error) {
 		}
 	}
 	return hostile{mode: h, repo: repo}, nil
+}
+
+// parseCount parses a flag's whole number, 0 or more.
+func parseCount(s, flag, want string, out *int) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return fmt.Errorf("%s %q: want a whole number of %s", flag, s, want)
+	}
+	*out = n
+	return nil
 }
 
 // seed is a --seed REPO:TAG: an image to push at start.
@@ -114,6 +134,12 @@ func newFlagSet(opts *options) *flag.FlagSet {
 		}
 		return err
 	})
+	fs.Func("latency", "Add `MS` milliseconds to every request, as a registry a round trip away", func(s string) error {
+		return parseCount(s, "--latency", "milliseconds, e.g. 20", &opts.latencyMS)
+	})
+	fs.Func("rate", "Serve at most `N` requests per second; above it answer 429 with Retry-After, as ACR throttles", func(s string) error {
+		return parseCount(s, "--rate", "requests per second, e.g. 100", &opts.rate)
+	})
 	fs.Func("seed-registry", "Seed `REPOSxTAGS` signed repositories seed/r0000... with TAGS signed tags each (e.g. 1000x20), for audit", func(s string) error {
 		_, err := fmt.Sscanf(s, "%dx%d", &opts.seedRegistry[0], &opts.seedRegistry[1])
 		if err != nil || opts.seedRegistry[0] < 1 || opts.seedRegistry[1] < 0 {
@@ -149,6 +175,10 @@ var hostileModes = []struct {
 	{sandbox.HostileExpired, "the snapshot re-signed expired, under a fresh timestamp: snapshot expired"},
 	{sandbox.HostileTamper, "targets pointing at other images, original signatures kept, snapshot and timestamp re-signed: signature threshold not met"},
 	{sandbox.HostileCorrupt, "targets changed after the snapshot listed it, genuine snapshot and timestamp: checksum mismatch"},
+	{sandbox.HostileLoopLink, "every page of the catalog and tag listings links to itself as the next page: a listing that follows it never ends"},
+	{sandbox.HostileEscapeNames, "the catalog and tag listings gain names with terminal escape sequences (clear screen, window title, colour)"},
+	{sandbox.HostileRedirectHTTP, "trust metadata requests are redirected to plain http:// on the same host"},
+	{sandbox.HostileRedirectHost, "trust metadata requests are redirected to https on the sandbox's other name (localhost or 127.0.0.1)"},
 }
 
 // writeIdentities writes the identities and the ACR roles they stand for;
@@ -216,6 +246,8 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
 			return fmt.Errorf("seeding the registry: %w", err)
 		}
 	}
+	// After seeding, which the limits would only slow down.
+	sb.SetNetwork(sandbox.Network{Latency: time.Duration(opts.latencyMS) * time.Millisecond, Rate: opts.rate})
 	printInstructions(stdout, sb, opts, caPath, seeded)
 	<-ctx.Done()
 	fmt.Fprintln(stderr, "acrtrust-sandbox: stopping")

@@ -221,3 +221,18 @@ func TestHostileFlagApplied(t *testing.T) {
 	_, err = open().GetTargetByName("v1")
 	assert.Check(t, err)
 }
+
+// TestNetworkFlags: --latency and --rate take whole numbers, 0 or more.
+func TestNetworkFlags(t *testing.T) {
+	var opts options
+	fs := newFlagSet(&opts)
+	fs.SetOutput(io.Discard)
+	assert.NilError(t, fs.Parse([]string{"--latency", "20", "--rate", "100"}))
+	assert.Check(t, is.Equal(opts.latencyMS, 20))
+	assert.Check(t, is.Equal(opts.rate, 100))
+	for _, args := range [][]string{{"--latency", "-1"}, {"--rate", "fast"}} {
+		fs := newFlagSet(&options{})
+		fs.SetOutput(io.Discard)
+		assert.Check(t, is.ErrorContains(fs.Parse(args), "want a whole number"), "%v", args)
+	}
+}

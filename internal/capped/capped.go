@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 )
 
 // TooLargeError is returned when there was more to read than the limit.
@@ -67,4 +68,52 @@ func (c *Reader) Read(p []byte) (int, error) {
 	n, err := c.R.Read(p)
 	c.Left -= int64(n)
 	return n, err
+}
+
+// NotRegularError is returned by ReadRegularFile for a path that is not a
+// regular file (a FIFO, a device, a socket or a folder), which it never
+// reads: a FIFO would block until a writer comes, a device (/dev/zero)
+// would be read until memory runs out.
+type NotRegularError struct {
+	Path string
+	Mode os.FileMode
+}
+
+func (e *NotRegularError) Error() string {
+	what := "not a regular file"
+	switch m := e.Mode.Type(); {
+	case m&os.ModeNamedPipe != 0:
+		what = "a named pipe (FIFO), not a regular file"
+	case m&os.ModeCharDevice != 0, m&os.ModeDevice != 0:
+		what = "a device, not a regular file"
+	case m&os.ModeSocket != 0:
+		what = "a socket, not a regular file"
+	case m.IsDir():
+		what = "a folder, not a file"
+	}
+	return fmt.Sprintf("%s is %s", e.Path, what)
+}
+
+// ReadRegularFile reads the file at path (symbolic links followed) if it
+// is a regular file of at most limit bytes. Anything else is a
+// *NotRegularError, and a larger file a *TooLargeError, without reading
+// it. It never blocks on a FIFO: the file is opened non-blocking and
+// checked before the first read.
+func ReadRegularFile(path string, limit int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, &NotRegularError{Path: path, Mode: fi.Mode()}
+	}
+	if fi.Size() > limit {
+		return nil, &TooLargeError{Limit: limit}
+	}
+	return ReadAll(f, limit)
 }

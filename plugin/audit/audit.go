@@ -188,6 +188,9 @@ func RunAudit(ctx context.Context, d *cmdutil.Deps, opts AuditOptions) error {
 	}
 	defer run.closeOutputs()
 
+	// Fewer repositories at once while the registry throttles (issue 20).
+	d.Parallel = opts.Parallel
+	ctx, lim := d.Adaptive(ctx, opts.Parallel)
 	// Listing runs beside the audit: the first repositories are read while
 	// later catalog pages are still coming.
 	list := startListing(ctx, d, opts, targets)
@@ -195,6 +198,10 @@ func RunAudit(ctx context.Context, d *cmdutil.Deps, opts AuditOptions) error {
 	progress := newProgress(d.CLI.Err(), d.CLI.Err().IsTerminal())
 	trustDir := d.TrustDir()
 	emitErr := auditAll(ctx, opts.Parallel, list.names, func(ctx context.Context, name string) (AuditRepo, bool) {
+		if lim.Acquire(ctx) != nil {
+			return AuditRepo{}, false // interrupted
+		}
+		defer lim.Release()
 		return auditOne(ctx, d, name, trustDir, run.now, window)
 	}, func(r AuditRepo) error {
 		run.add(r)
@@ -208,6 +215,7 @@ func RunAudit(ctx context.Context, d *cmdutil.Deps, opts AuditOptions) error {
 	})
 	listed, listErr := list.stop()
 	progress.done()
+	d.ReportThrottling(lim, "the repositories audited")
 	if emitErr != nil {
 		return emitErr
 	}

@@ -95,6 +95,10 @@ func auditAll(ctx context.Context, parallel int, names <-chan string, one func(c
 // auditOne audits one repository. ok is false when the run was interrupted
 // before it finished (the repository is then left out of the report).
 func auditOne(ctx context.Context, d *cmdutil.Deps, name, trustDir string, now time.Time, window time.Duration) (AuditRepo, bool) {
+	// The repository's tag listing stays charged to the command's budget
+	// until its audit is done: parallel audits share one cap.
+	ctx, release := d.ListBudget.Hold(ctx)
+	defer release()
 	r := AuditRepo{Name: name, Tags: []trust.TagReport{}, Expiries: []cmdutil.ExpiringRole{}}
 	if pin, ok := d.Pins.Lookup(data.GUN(name)); ok {
 		r.Pinned = pin.Pattern
@@ -103,7 +107,7 @@ func auditOne(ctx context.Context, d *cmdutil.Deps, name, trustDir string, now t
 		if ctx.Err() != nil {
 			return r, false
 		}
-		r.Error = explain.Error(d, err).Error()
+		r.Error = explain.Message(err)
 		return r, true
 	}
 	ref, err := trust.ParseRef(name)

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/acrtrust/docker-acrtrust/internal/safetext"
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
 )
 
@@ -79,14 +80,13 @@ func (t *auditTable) write(out io.Writer, sum AuditSummary, window time.Duration
 	}
 	_, _ = fmt.Fprintln(out)
 	if e := sum.EarliestExpiry; e != nil {
-		_, _ = fmt.Fprintf(out, "Earliest expiry: %s of %s on %s\n", e.Role, e.Repository, e.Expires.UTC().Format(time.DateOnly))
+		_, _ = fmt.Fprintf(out, "Earliest expiry: %s of %s on %s\n", e.Role, safetext.Escape(e.Repository), e.Expires.UTC().Format(time.DateOnly))
 	}
 	if sum.Expiring > 0 {
 		_, _ = fmt.Fprintf(out, "%d repositories have trust metadata expiring within %s. To re-sign it:\n  %s\n", sum.Expiring, windowText, sum.Refresh)
 	}
-	for _, v := range sum.Violations {
-		_, _ = fmt.Fprintf(out, "Policy: %s\n", v)
-	}
+	// The --fail-on violations are not repeated here: the error that ends
+	// the command names each of them, once, on stderr.
 	return nil
 }
 

@@ -21,6 +21,7 @@ import (
 // The check statuses, as `doctor --format json` writes them.
 const (
 	CheckOK   = "ok"
+	checkInfo = "info" // a right or key that only publishing needs, missing where nothing was asked to publish
 	checkWarn = "warn"
 	checkFail = "fail"
 )
@@ -37,7 +38,7 @@ type doctorOptions struct {
 // DoctorCheck is one check of `doctor` (schema in docs/reference/acrtrust_doctor.md).
 type DoctorCheck struct {
 	Name    string
-	Status  string // ok, warn or fail
+	Status  string // ok, info, warn or fail
 	Message string
 	Remedy  string `json:",omitempty"`
 }
@@ -49,6 +50,12 @@ type DoctorReport struct {
 	TrustServer string
 	OK          bool // no check failed
 	Checks      []DoctorCheck
+	// Can and Cannot say what the login may do with the repository, of
+	// "pull", "read trust data", "push" and "write trust data", as the
+	// token service answered (rights it did not answer for are in neither).
+	Can, Cannot []string
+
+	anonymous bool // no login: the summary speaks of requests, not a login
 }
 
 func NewCommand(d *cmdutil.Deps) *cobra.Command {
@@ -60,13 +67,18 @@ func NewCommand(d *cmdutil.Deps) *cobra.Command {
 a repository can work from here: the stored login, the trust server's TLS
 certificate, the rights the token service grants (registry pull and push,
 trust data read and write), the trust data itself, the local keys that can
-sign it, and when its metadata expires. Each check prints ok, WARN or FAIL,
-with what to do about anything that is not ok. The exit code is 1 when a
-check fails.
+sign it, and when its metadata expires. Each check prints ok, info, WARN or
+FAIL, with what to do about WARN and FAIL. The report ends with what the login
+can and cannot do. The exit code is 1 when a check fails.
 
-Problems that matter only for publishing (registry push, trust write,
-signing keys, an admin account) are warnings, unless --sign says that
-signing is what this machine is for: then the last three fail.`,
+Without --sign, doctor checks for trusted pulls. A right or key that only
+publishing needs (registry push, trust write, signing keys) is then info
+when the login cannot publish anyway, as for a pull-only login, and a
+warning when it can push images or write trust data (a signed push from here
+would stop half-way). An admin account, which can push but never sign, is a
+warning. With --sign, signing is what this machine is for: a missing trust
+write right, signing key, or an admin account fail, and a missing push right
+is a warning ("docker acrtrust sign" signs what is in the registry).`,
 		Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.image = args[0]
@@ -75,7 +87,7 @@ signing is what this machine is for: then the last three fail.`,
 	}
 	flags := cmd.Flags()
 	cmdutil.AddFormatFlag(cmd, &opts.format, cmdutil.JSONOnly(`Format output: "json" for JSON`))
-	flags.BoolVar(&opts.sign, "sign", false, "Fail, rather than warn, when this login or machine cannot sign")
+	flags.BoolVar(&opts.sign, "sign", false, "Check for signing: fail when this login or machine cannot sign")
 	return cmd
 }
 
@@ -113,11 +125,16 @@ type diagnosis struct {
 	login  cmdutil.Login
 	sign   bool // signing problems fail rather than warn
 	report DoctorReport
+	// access holds the rights the token service answered for.
+	access map[trust.Op]trust.Access
 	// loginRefused is set once a refused login was reported in full.
 	loginRefused bool
 }
 
 func (g *diagnosis) add(name, status, message, remedy string) {
+	if status == checkInfo {
+		remedy = "" // nothing to do: the closing summary says what --sign would check
+	}
 	g.report.Checks = append(g.report.Checks, DoctorCheck{Name: name, Status: status, Message: message, Remedy: remedy})
 	if status == checkFail {
 		g.report.OK = false
@@ -140,6 +157,7 @@ func diagnose(ctx context.Context, d *cmdutil.Deps, ref trust.Ref, sign bool) Do
 
 	g.checkCredentials()
 	g.checkPins(ref)
+	g.checkKeyStore(trustDir)
 	server := probe.CheckServer(ctx, ref)
 	g.report.TrustServer = server.URL
 	serverOK := g.checkServer(server)
@@ -149,6 +167,9 @@ func diagnose(ctx context.Context, d *cmdutil.Deps, ref trust.Ref, sign bool) Do
 	for _, a := range checked {
 		access[a.Op] = a
 	}
+	g.access = access
+	g.report.anonymous = !g.login.Found
+	g.report.Can, g.report.Cannot = capabilities(checked)
 	for _, a := range checked {
 		if !serverOK && (a.Op == trust.OpTrustRead || a.Op == trust.OpTrustWrite) {
 			continue // already explained by the trust server check
@@ -261,9 +282,12 @@ func (g *diagnosis) checkAccess(ref trust.Ref, a trust.Access, access map[trust.
 	status := checkFail
 	switch a.Op {
 	case trust.OpRegistryPush:
-		status = checkWarn // `docker acrtrust sign` signs what is in the registry without pushing
+		status = checkInfo
+		if g.sign {
+			status = checkWarn // `docker acrtrust sign` signs what is in the registry without pushing
+		}
 	case trust.OpTrustWrite:
-		status = g.forSigning()
+		status = g.forPublishing()
 	}
 	switch {
 	case a.LoginRefused && g.loginRefused:
@@ -395,6 +419,9 @@ func printDoctorReport(d *cmdutil.Deps, rep DoctorReport) error {
 		if c.Status == CheckOK {
 			status = CheckOK
 		}
+		if c.Status == checkInfo {
+			status = checkInfo
+		}
 		if _, err := fmt.Fprintf(out, "%-4s  %-*s  %s\n", status, width, c.Name, c.Message); err != nil {
 			return err
 		}
@@ -408,6 +435,9 @@ func printDoctorReport(d *cmdutil.Deps, rep DoctorReport) error {
 		for _, line := range strings.Split(c.Remedy, "\n") {
 			_, _ = fmt.Fprintf(out, "      %s  %s\n", strings.Repeat(" ", width), strings.TrimSpace(line))
 		}
+	}
+	if summary := summarise(rep); summary != "" {
+		_, _ = fmt.Fprintf(out, "\n%s\n", summary)
 	}
 	return nil
 }

@@ -108,6 +108,18 @@ func toRoleKeys(r trust.CachedRole, local map[string]bool) roleKeys {
 	return rk
 }
 
+// checkKeyStore reports a key store that keys are not written to: one
+// others can write to, or a private folder linked out of the trust
+// directory (keystore.CheckWritable, which every write obeys).
+func (g *diagnosis) checkKeyStore(trustDir string) {
+	err := keystore.CheckWritable(trustDir)
+	if err == nil {
+		g.add("key store", CheckOK, fmt.Sprintf("%s is private to its owner", trustDir), "")
+		return
+	}
+	g.add("key store", g.forSigning(), err.Error(), g.d.StepRemedy(err))
+}
+
 func (g *diagnosis) checkKeys(k keyReport) {
 	switch {
 	case !k.HasTrustData && len(k.LocalRootKeys) > 0:
@@ -142,10 +154,10 @@ func (g *diagnosis) checkKeys(k keyReport) {
 		if len(k.Repository.Local) > 0 {
 			msg += fmt.Sprintf(" (the repository key %s is, but it signs no tags once signers exist)", keyid.Short(k.Repository.Local[0]))
 		}
-		g.add("signing keys", g.forSigning(), msg, g.d.NoSignableRolesRemedy(g.w))
+		g.add("signing keys", g.forPublishing(), msg, g.d.NoSignableRolesRemedy(g.w))
 		return
 	case len(can) == 0:
-		g.add("signing keys", g.forSigning(), fmt.Sprintf("no key here signs for %s", g.w.GUN), g.d.NoSigningKeyRemedy(g.w.GUN))
+		g.add("signing keys", g.forPublishing(), fmt.Sprintf("no key here signs for %s", g.w.GUN), g.d.NoSigningKeyRemedy(g.w.GUN))
 		return
 	}
 	g.add("signing keys", CheckOK, "can sign with "+strings.Join(can, ", "), "")

@@ -49,7 +49,7 @@ func keyPrompter(d *cmdutil.Deps) keystore.Prompter {
 // with --passphrase-stdin one line of stdin (for the new key, and for an
 // encrypted file being loaded), then the environment, then the terminal.
 func newKeyRetriever(d *cmdutil.Deps, fromStdin bool) (notary.PassRetriever, error) {
-	s := keystore.Sources{Env: d.Env.Passphrases, Prompter: keyPrompter(d)}
+	s := keystore.Sources{Env: d.Env.Passphrases, Prompter: keyPrompter(d), ShortEnv: d.WarnShortPassphrase}
 	if fromStdin {
 		lines, err := keystore.ReadPassphrases(d.CLI.In(), 1)
 		if err != nil {

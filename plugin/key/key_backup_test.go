@@ -146,7 +146,19 @@ func TestKeyRestore(t *testing.T) {
 	again, cli2 := cmdtest.KeyDeps(t, string(b), nil)
 	again.ConfigDir = dst.ConfigDir
 	assert.NilError(t, runCommand(t, again, "key", "restore", "-"))
-	assert.Check(t, is.Contains(cli2.OutBuf.String(), "0 file(s) written, 0 replaced, 2 already up to date"))
+	// It says that nothing was restored, not "Restored 2 key(s)" (issue 17).
+	golden.Assert(t, normaliseKeys(cli2.OutBuf.String(), map[string]string{dst.ConfigDir: "$DOCKER_CONFIG"}), "key-restore-again.golden")
+
+	// One key gone: that one is restored, the other is named as unchanged.
+	for _, id := range cmdtest.KeyIDs(t, dst) {
+		if roleOf(t, dst, id) == "bob" {
+			assert.NilError(t, os.Remove(keystore.KeyFile(dst.TrustDir(), id)))
+		}
+	}
+	third, cli3 := cmdtest.KeyDeps(t, "", nil)
+	third.ConfigDir = dst.ConfigDir
+	assert.NilError(t, runCommand(t, third, "key", "restore", file))
+	golden.Assert(t, normaliseKeys(cli3.OutBuf.String(), map[string]string{dst.ConfigDir: "$DOCKER_CONFIG"}), "key-restore-one.golden")
 }
 
 func TestKeyRestoreConflict(t *testing.T) {

@@ -57,15 +57,47 @@ func runKeyRestore(d *cmdutil.Deps, opts keyRestoreOptions) error {
 		return err
 	}
 	out := d.CLI.Out()
-	_, _ = fmt.Fprintf(out, "Restored %d key(s) to %s:\n", len(res.Keys), keystore.PrivateDir(d.TrustDir()))
-	rows := make([][]string, 0, len(res.Keys))
-	for _, k := range res.Keys {
-		rows = append(rows, []string{"  " + cmdutil.OrDash(k.Role), k.ID, cmdutil.OrDash(k.Repository)})
+	dir := keystore.PrivateDir(d.TrustDir())
+	unchanged := keysBut(res.Keys, res.Restored)
+	switch {
+	case len(res.Restored) == 0 && len(unchanged) > 0:
+		_, _ = fmt.Fprintf(out, "Nothing restored: the %d key(s) in the archive are already in %s, unchanged:\n", len(unchanged), dir)
+		writeKeyRows(out, unchanged)
+	default:
+		_, _ = fmt.Fprintf(out, "Restored %d key(s) to %s:\n", len(res.Restored), dir)
+		writeKeyRows(out, res.Restored)
+		if len(unchanged) > 0 {
+			_, _ = fmt.Fprintf(out, "%d other key(s) in the archive are already there, unchanged:\n", len(unchanged))
+			writeKeyRows(out, unchanged)
+		}
 	}
-	_ = cmdutil.WriteTable(out, rows)
 	if res.MetadataFiles > 0 {
 		_, _ = fmt.Fprintf(out, "and %d trust metadata file(s) to %s\n", res.MetadataFiles, keystore.MetadataDir(d.TrustDir()))
 	}
 	_, _ = fmt.Fprintf(out, "%d file(s) written, %d replaced, %d already up to date\n", len(res.Written), len(res.Replaced), len(res.Unchanged))
 	return nil
+}
+
+// writeKeyRows lists keys as restore shows them: role, ID, repository.
+func writeKeyRows(out io.Writer, keys []keystore.Key) {
+	rows := make([][]string, 0, len(keys))
+	for _, k := range keys {
+		rows = append(rows, []string{"  " + cmdutil.OrDash(k.Role), k.ID, cmdutil.OrDash(k.Repository)})
+	}
+	_ = cmdutil.WriteTable(out, rows)
+}
+
+// keysBut returns the keys of all that are not in some (by file).
+func keysBut(all, some []keystore.Key) []keystore.Key {
+	in := make(map[string]bool, len(some))
+	for _, k := range some {
+		in[k.File] = true
+	}
+	var out []keystore.Key
+	for _, k := range all {
+		if !in[k.File] {
+			out = append(out, k)
+		}
+	}
+	return out
 }

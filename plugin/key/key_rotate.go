@@ -105,15 +105,26 @@ func runKeyRotate(ctx context.Context, d *cmdutil.Deps, opts keyRotateOptions) e
 			return err
 		}
 	}
-	held := "on this machine"
-	if opts.serverManaged {
-		held = "held by the trust server"
-	}
-	_, _ = fmt.Fprintf(out, "New %s key ID: %s (%s)\n", role, strings.Join(res.KeyIDs, ", "), held)
-	if !opts.serverManaged {
-		_, _ = fmt.Fprintln(d.CLI.Err(), "The new key exists only on this machine: back it up with `docker acrtrust key backup`.")
-	}
+	printRotated(d, res, opts.serverManaged)
 	return nil
+}
+
+// printRotated names the new key. A root key has two IDs: its key file's
+// (what `key list` shows under KEY ID) and its certificate's (what root.json
+// lists, inspect shows under Root and pins name).
+func printRotated(d *cmdutil.Deps, res trust.Rotated, serverManaged bool) {
+	out := d.CLI.Out()
+	switch {
+	case serverManaged:
+		_, _ = fmt.Fprintf(out, "New %s key ID: %s (held by the trust server)\n", res.Role, strings.Join(res.KeyIDs, ", "))
+		return
+	case res.Role == data.CanonicalRootRole:
+		_, _ = fmt.Fprintf(out, "New root key ID: %s (on this machine, as `docker acrtrust key list` shows it)\n", res.LocalKeyID)
+		_, _ = fmt.Fprintf(out, "New root certificate ID: %s (as `docker acrtrust inspect` shows it under Root, and pins name it)\n", strings.Join(res.KeyIDs, ", "))
+	default:
+		_, _ = fmt.Fprintf(out, "New %s key ID: %s (on this machine)\n", res.Role, strings.Join(res.KeyIDs, ", "))
+	}
+	_, _ = fmt.Fprintln(d.CLI.Err(), "The new key exists only on this machine: back it up with `docker acrtrust key backup`.")
 }
 
 // checkRotationKeys refuses a rotation that cannot be published because the

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/acrtrust/docker-acrtrust/internal/adaptive"
+	"github.com/acrtrust/docker-acrtrust/internal/safetext"
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/explain"
 
@@ -28,6 +30,9 @@ type migrateOptions struct {
 	emitPolicy      string
 	notationDir     string
 	parallel        int
+	// limiter bounds the digests signed at once, fewer while the registry
+	// throttles (issue 20); set by runMigrate.
+	limiter *adaptive.Limiter
 }
 
 // The status of a tag in a migration (the Status of `migrate --format json`).
@@ -120,7 +125,31 @@ finds plugins: NOTATION_DIR/plugins/NAME/notation-NAME.`,
 	cmdutil.AddFormatFlag(cmd, &opts.format, cmdutil.JSONOnly(`Format output: "json" for the machine report (schema in the reference page)`))
 	cmd.PersistentFlags().StringVar(&opts.notationDir, "notation-dir", "", "Notation's configuration directory: plugins, trust store (default notation's own, $XDG_CONFIG_HOME/notation)")
 	cmd.AddCommand(newMigrateCertCommand(d, &opts.notationDir))
+	showOperandsInUsage(cmd)
 	return cmd
+}
+
+// Docker's usage template shows a command that has subcommands as
+// "CMD [OPTIONS] COMMAND", which for migrate (which takes images, and has
+// one helper group, cert) hides what it is run with.
+const (
+	dockerGroupUsage    = `{{- if .HasSubCommands}}  {{ .CommandPath}}{{- if .HasAvailableFlags}} [OPTIONS]{{end}} COMMAND{{end}}`
+	operandsAndCommands = `{{- if .HasSubCommands}}  {{.UseLine}}` + "\n" + `        {{ .CommandPath}} COMMAND{{end}}` // under "Usage:  "
+)
+
+// showOperandsInUsage makes cmd's help show its own usage line, then
+// "CMD COMMAND" for its subcommands, under whichever usage template
+// it runs (docker's when it runs as a plugin; its subcommands keep theirs).
+func showOperandsInUsage(cmd *cobra.Command) {
+	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
+		help := c.Root().HelpFunc()
+		if c == cmd {
+			tmpl := c.UsageTemplate()
+			c.SetUsageTemplate(strings.Replace(tmpl, dockerGroupUsage, operandsAndCommands, 1))
+			defer c.SetUsageTemplate("")
+		}
+		help(c, args)
+	})
 }
 
 // parseMigrateRefs reads the images to migrate: each with a tag, or each
@@ -188,6 +217,21 @@ func runMigrate(ctx context.Context, d *cmdutil.Deps, opts migrateOptions) error
 	if err != nil {
 		return err
 	}
+	if opts.emitPolicy != "" {
+		// Before any network work: a policy that already trusts another
+		// certificate for one of these repositories is left as it is, and
+		// nothing is signed that it would not verify (issue 21).
+		all := make([]string, len(refs))
+		for i, ref := range refs {
+			all[i] = ref.Name.Name()
+		}
+		if err := notationbridge.CheckPolicy(opts.emitPolicy, notationbridge.PolicyOptions{Scopes: all, Chain: signer.Chain}); err != nil {
+			return d.Explained(err)
+		}
+	}
+	d.Parallel = opts.parallel
+	ctx, opts.limiter = d.Adaptive(ctx, opts.parallel)
+	defer d.ReportThrottling(opts.limiter, "the digests signed")
 	jsonOut := cmdutil.IsJSONFormat(opts.format)
 	report := MigrateReport{
 		DryRun:          opts.dryRun,
@@ -211,7 +255,7 @@ func runMigrate(ctx context.Context, d *cmdutil.Deps, opts migrateOptions) error
 	if opts.emitPolicy != "" && !opts.dryRun && len(scopes) > 0 {
 		path, err := notationbridge.WritePolicy(opts.emitPolicy, notationbridge.PolicyOptions{Scopes: scopes, Chain: signer.Chain})
 		if err != nil {
-			return err
+			return d.Explained(err)
 		}
 		report.Policy = path
 	}
@@ -237,16 +281,16 @@ func migrateRepository(ctx context.Context, d *cmdutil.Deps, ref trust.Ref, imag
 	rep := migrateRepoReport{Name: image, Repository: ref.Name.Name(), Tags: []migrateTagReport{}}
 	plan, err := migratePlan(ctx, d, ref, &rep, opts.includeUnsigned)
 	if err != nil {
-		rep.Error = explain.Error(d, err).Error()
+		rep.Error = explain.Message(err)
 		if progress {
-			_, _ = fmt.Fprintf(d.CLI.Err(), "%s: %s\n", image, rep.Error)
+			_, _ = fmt.Fprintf(d.CLI.Err(), "%s: %s\n", safetext.Escape(image), safetext.EscapeText(rep.Error))
 		}
 		return rep
 	}
 	if progress {
 		for _, t := range rep.Tags {
 			if t.Status != "" {
-				_, _ = fmt.Fprintf(d.CLI.Err(), "Refused: %s:%s: %s\n", ref.Familiar(), t.Tag, refusalReason(t))
+				_, _ = fmt.Fprintf(d.CLI.Err(), "Refused: %s:%s: %s\n", ref.Familiar(), safetext.Escape(t.Tag), safetext.Escape(refusalReason(t)))
 			}
 		}
 		dry := ""
@@ -283,15 +327,14 @@ func migrateRepository(ctx context.Context, d *cmdutil.Deps, ref trust.Ref, imag
 		if err != nil {
 			line += ": " + err.Error()
 		}
-		_, _ = fmt.Fprintln(d.CLI.Out(), line)
+		_, _ = fmt.Fprintln(d.CLI.Out(), safetext.EscapeText(line))
 	}
 	for range min(opts.parallel, len(plan)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for it := range work {
-				status, err := migrateDigest(ctx, d, ref, signer, it, opts)
-				finish(it, status, err)
+				migratePaced(ctx, d, ref, signer, it, opts, finish)
 			}
 		}()
 	}

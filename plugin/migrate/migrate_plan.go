@@ -185,6 +185,20 @@ func (p *migratePlanner) add(ctx context.Context, d *cmdutil.Deps, tag string) e
 }
 
 // migrateDigest signs one digest unless this key already did.
+// migratePaced signs it once the limiter lets it (fewer digests at once
+// while the registry throttles, issue 20) and calls finish with the
+// outcome; not when interrupted before it started, which is reported as
+// such afterwards.
+func migratePaced(ctx context.Context, d *cmdutil.Deps, ref trust.Ref, signer *notationbridge.Signer, it *migratePlanItem, opts migrateOptions,
+	finish func(*migratePlanItem, string, error)) {
+	if opts.limiter.Acquire(ctx) != nil {
+		return
+	}
+	defer opts.limiter.Release()
+	status, err := migrateDigest(ctx, d, ref, signer, it, opts)
+	finish(it, status, err)
+}
+
 func migrateDigest(ctx context.Context, d *cmdutil.Deps, ref trust.Ref, signer *notationbridge.Signer, it *migratePlanItem, opts migrateOptions) (string, error) {
 	status := MigratePlanned
 	err := d.ORAS.WithRepository(ref, func(r *remote.Repository) error {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/acrtrust/docker-acrtrust/internal/safetext"
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
 
 	"github.com/acrtrust/docker-acrtrust/notationbridge"
@@ -48,7 +49,7 @@ func printMigrateSummary(d *cmdutil.Deps, r MigrateReport) {
 		for _, t := range rep.Tags {
 			if t.Unsigned && (t.Status == MigrateSigned || t.Status == MigratePlanned) {
 				_, _ = fmt.Fprintf(d.CLI.Err(), "WARNING: %s:%s was not signed with content trust; its Notation signature records %s=true (--include-unsigned)\n",
-					rep.Repository, t.Tag, notationbridge.MetaUnsigned)
+					safetext.Escape(rep.Repository), safetext.Escape(t.Tag), notationbridge.MetaUnsigned)
 			}
 		}
 	}

@@ -60,9 +60,12 @@ its key IDs and expiry are shown, and, after confirmation (-y without a
 terminal), pinned: that trusts what the server presents now, so compare the
 IDs with the publisher's out of band.
 
-With --ca, NAME is a prefix (myregistry.azurecr.io/team/) and every
-repository under it must have root certificates issued by a CA in FILE.
-A pin replaces the one NAME had.`,
+With --ca, NAME is a plain prefix, without "*" (myregistry.azurecr.io/team/:
+notary matches a CA prefix as written), and every repository under it must
+have root certificates issued by a CA in FILE. The pins file names FILE
+relative to itself, so that the two can be committed together, unless they
+share no folder but the root (then by its absolute path); the command says
+which. A pin replaces the one NAME had.`,
 		Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.name = args[0]
@@ -85,14 +88,21 @@ func runPinAdd(ctx context.Context, d *cmdutil.Deps, opts pinAddOptions) error {
 	}
 	pins := d.Pins
 	if opts.ca != "" {
-		if err := pins.SetCA(opts.name, caPathForPins(d, opts.ca)); err != nil {
+		stored, relative := caPathForPins(d.PinsPath, opts.ca)
+		if err := pins.SetCA(opts.name, stored); err != nil {
 			return cmdutil.UsageError{Err: err}
 		}
 		if err := pins.Save(d.PinsPath); err != nil {
 			return err
 		}
 		d.Pins = pins
-		_, _ = fmt.Fprintf(d.CLI.Out(), "Pinned %s to the CA in %s (%s)\n", opts.name, opts.ca, d.PinsPath)
+		out := d.CLI.Out()
+		_, _ = fmt.Fprintf(out, "Pinned %s to the CA in %s (%s)\n", opts.name, opts.ca, d.PinsPath)
+		if relative {
+			_, _ = fmt.Fprintf(out, "The pins file names the CA file %q, relative to itself: keep the two together (commit both).\n", stored)
+		} else {
+			_, _ = fmt.Fprintf(out, "The pins file names the CA file by its absolute path %q (the two share no folder but the root): every machine that uses the pins file needs the CA file there.\n", stored)
+		}
 		return nil
 	}
 	pattern, ref, err := pinPattern(opts.name)
@@ -183,22 +193,35 @@ func presentedRoot(ctx context.Context, d *cmdutil.Deps, ref trust.Ref, yes bool
 	return root.KeyIDs, nil
 }
 
-// caPathForPins stores a CA file relative to the pins file when it lies
-// beside it (so a committed pins file and its CA move together), else
-// absolute.
-func caPathForPins(d *cmdutil.Deps, file string) string {
+// caPathForPins is how the pins file at pinsPath names the CA file: relative
+// to the pins file (so that a committed pins file and its CA work on every
+// runner wherever the checkout is) unless the only folder the two share is
+// the file system's root, where an absolute path is what other machines
+// have too. relative says which.
+func caPathForPins(pinsPath, file string) (stored string, relative bool) {
 	abs, err := filepath.Abs(file)
 	if err != nil {
-		return file
+		return file, !filepath.IsAbs(file)
 	}
-	dir, err := filepath.Abs(filepath.Dir(d.PinsPath))
+	dir, err := filepath.Abs(filepath.Dir(pinsPath))
 	if err != nil {
-		return abs
+		return abs, false
 	}
-	if rel, err := filepath.Rel(dir, abs); err == nil && !strings.HasPrefix(rel, "..") {
-		return rel
+	rel, err := filepath.Rel(dir, abs)
+	if err != nil {
+		return abs, false
 	}
-	return abs
+	up := 0
+	for _, part := range strings.Split(filepath.ToSlash(rel), "/") {
+		if part == ".." {
+			up++
+		}
+	}
+	depth := len(strings.Split(strings.Trim(filepath.ToSlash(strings.TrimPrefix(dir, filepath.VolumeName(dir))), "/"), "/"))
+	if up >= depth {
+		return abs, false
+	}
+	return rel, true
 }
 
 type pinListOptions struct {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/docker/cli/cli/command"
@@ -32,22 +33,30 @@ const (
 	envPins       = "ACRTRUST_PINS"
 	envRequirePin = "ACRTRUST_REQUIRE_PIN"
 	envOffline    = "ACRTRUST_OFFLINE"
+	// EnvTrustRedirectHosts lists (comma-separated HOST[:PORT]) where the
+	// trust server may redirect trust metadata requests, over https.
+	EnvTrustRedirectHosts = "ACRTRUST_TRUST_REDIRECT_HOSTS"
 )
 
 // Environment holds the variables Docker's content trust read, and ours,
 // read once.
 type Environment struct {
-	// contentTrust is false only when DOCKER_CONTENT_TRUST is a parseable false.
+	// ContentTrust is false only when DOCKER_CONTENT_TRUST is a parseable false.
 	ContentTrust bool
-	Server       string
-	Passphrases  keystore.Env
-	pins         string // ACRTRUST_PINS
+	// contentTrustValue is DOCKER_CONTENT_TRUST as set, for the warning
+	// that names what turned content trust off.
+	contentTrustValue string
+	Server            string
+	Passphrases       keystore.Env
+	pins              string // ACRTRUST_PINS
 	// requirePin is set unless ACRTRUST_REQUIRE_PIN is empty or a parseable
 	// false: a typo must not turn a security check off.
 	requirePin bool
 	// offline is set only when ACRTRUST_OFFLINE is a parseable true: a typo
 	// must not turn fail-closed off.
 	offline bool
+	// redirectHosts are ACRTRUST_TRUST_REDIRECT_HOSTS.
+	redirectHosts []string
 }
 
 func readEnvironment(getenv func(string) string) Environment {
@@ -58,10 +67,11 @@ func readEnvironment(getenv func(string) string) Environment {
 		}
 	}
 	env := Environment{
-		ContentTrust: enabled,
-		Server:       getenv("DOCKER_CONTENT_TRUST_SERVER"),
-		Passphrases:  keystore.EnvFromLookup(getenv),
-		pins:         getenv(envPins),
+		ContentTrust:      enabled,
+		contentTrustValue: getenv("DOCKER_CONTENT_TRUST"),
+		Server:            getenv("DOCKER_CONTENT_TRUST_SERVER"),
+		Passphrases:       keystore.EnvFromLookup(getenv),
+		pins:              getenv(envPins),
 	}
 	if v := getenv(envRequirePin); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -70,14 +80,20 @@ func readEnvironment(getenv func(string) string) Environment {
 	if b, err := strconv.ParseBool(getenv(envOffline)); err == nil {
 		env.offline = b
 	}
+	for _, h := range strings.Split(getenv(EnvTrustRedirectHosts), ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			env.redirectHosts = append(env.redirectHosts, h)
+		}
+	}
 	return env
 }
 
 // globalFlags are the root command's persistent flags.
 type globalFlags struct {
-	pins       string
-	requirePin bool
-	offline    bool
+	pins         string
+	requirePin   bool
+	offline      bool
+	maxRetryWait retryWaitFlag // network.go
 }
 
 // AddGlobalFlags adds the root command's persistent flags, which fill
@@ -86,6 +102,7 @@ func AddGlobalFlags(flags *pflag.FlagSet, d *Deps) {
 	flags.StringVar(&d.flags.pins, "pins", "", "Pins file (default $ACRTRUST_PINS, else $DOCKER_CONFIG/trust/pins.json)")
 	flags.BoolVar(&d.flags.requirePin, "require-pin", false, "Refuse repositories that no pin covers (also ACRTRUST_REQUIRE_PIN=1)")
 	flags.BoolVar(&d.flags.offline, "offline", false, "Read trust data from this machine's cache without contacting the trust server (also ACRTRUST_OFFLINE=1)")
+	addNetworkFlags(flags, d)
 }
 
 // Deps is everything the commands use, built once when the first command
@@ -98,13 +115,16 @@ type Deps struct {
 	// Ctx is the running command's context (it ends on Ctrl-C).
 	Ctx context.Context
 
-	once               sync.Once
-	Env                Environment
-	ConfigDir          string
-	Audit              *trust.Audit
-	Network            trust.Network
-	OpenRepo           trust.RepoFactory
-	Registry           RegistryReader
+	once      sync.Once
+	Env       Environment
+	ConfigDir string
+	Audit     *trust.Audit
+	Network   trust.Network
+	OpenRepo  trust.RepoFactory
+	Registry  RegistryReader
+	// ListBudget caps the memory of all registry listings of the command
+	// together, whatever --parallel is (issue 21); set by Init.
+	ListBudget         *trust.ListBudget
 	ORAS               ORASRepositories // the registry for Notation; set with Registry
 	Engine             Engine
 	Builder            BuildTool // nil: the docker CLI that runs the plugin (plugin/build_tool.go)
@@ -121,7 +141,19 @@ type Deps struct {
 	PinsErr  error
 	// offlineWarned lists the repositories whose offline use was announced.
 	offlineWarned map[string]bool
+	// trustOffBy is what turned content trust off for this run (Trusted).
+	trustOffBy string
+	// Parallel is the running command's --parallel, 0 for a command
+	// without one: the throttling remedy names it (network.go).
+	Parallel int
+	// setupErr is a variable that makes the environment unusable.
+	setupErr error
 }
+
+// ListBudgetBytes is the memory all registry listings of one command may
+// hold at once: the names of about 3 million tags or repositories. One
+// listing may take at most trust.DefaultListMaxBytes of it.
+const ListBudgetBytes = 256 << 20
 
 func NewDeps(dockerCLI command.Cli) *Deps {
 	return &Deps{CLI: dockerCLI, Getenv: os.Getenv}
@@ -141,20 +173,36 @@ func (d *Deps) Init() {
 			Credentials: d.Credentials,
 			UserAgent:   "docker-acrtrust",
 			Insecure:    d.insecureRegistry,
-			Pool:        trust.NewPool(), // one handshake and one token per scope for a whole run (audit)
+			// Trust metadata is redirected only to https on the trust
+			// server's own host, or to these (trust/redirect.go).
+			TrustRedirectHosts: d.Env.redirectHosts,
+			Pool:               trust.NewPool(), // one handshake and one token per scope for a whole run (audit)
 		}
+		d.configureNetwork() // retry bound, token cache (network.go)
 		d.loadPins()
 		if d.OpenRepo == nil {
-			retriever, lastErr := keystore.Retriever(d.Env.Passphrases, keystore.Prompter{
-				In:         d.CLI.In(),
-				Out:        d.CLI.Out(),
-				IsTerminal: d.CLI.In().IsTerminal(),
-				Done:       d.interrupted,
+			retriever, lastErr := keystore.RetrieverFrom(keystore.Sources{
+				Env: d.Env.Passphrases,
+				Prompter: keystore.Prompter{
+					In:         d.CLI.In(),
+					Out:        d.CLI.Out(),
+					IsTerminal: d.CLI.In().IsTerminal(),
+					Done:       d.interrupted,
+				},
+				ShortEnv: d.WarnShortPassphrase,
 			})
 			d.passErr = lastErr
 			d.OpenRepo = func(ctx context.Context, ref trust.Ref, write bool) (trust.Repository, error) {
 				if d.PinsErr != nil {
 					return nil, d.PinsErr
+				}
+				if write {
+					// notary writes keys into the key store (a first
+					// signing, a rotation): not into one others can
+					// write to, nor through a link out of it.
+					if err := keystore.CheckWritable(d.TrustDir()); err != nil {
+						return nil, err
+					}
 				}
 				// Built per call: pin add and key rotate change the pins.
 				opener := trust.Opener{
@@ -175,8 +223,12 @@ func (d *Deps) Init() {
 				return repo, err
 			}
 		}
+		if d.ListBudget == nil {
+			d.ListBudget = trust.NewListBudget(ListBudgetBytes)
+		}
 		if d.Registry == nil {
 			reg := trust.NewRegistry(d.Network, d.Audit)
+			reg.Limits = trust.ListLimits{Budget: d.ListBudget}
 			d.Registry, d.ORAS = reg, reg
 		}
 		if d.Engine == nil {

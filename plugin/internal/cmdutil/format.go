@@ -12,6 +12,7 @@ import (
 	"github.com/docker/cli/cli/command/formatter"
 	"github.com/fvbommel/sortorder"
 
+	"github.com/acrtrust/docker-acrtrust/internal/safetext"
 	"github.com/acrtrust/docker-acrtrust/trust"
 )
 
@@ -168,7 +169,9 @@ func WriteInspectPretty(out io.Writer, r Inspected) error {
 func WriteTable(out io.Writer, rows [][]string) error {
 	tw := tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)
 	for _, r := range rows {
-		_, _ = fmt.Fprintln(tw, strings.Join(r, "\t"))
+		// Cells hold names and messages from registries and trust servers:
+		// escaped, an escape sequence in a tag cannot act on the terminal.
+		_, _ = fmt.Fprintln(tw, strings.Join(safetext.Escapes(r), "\t"))
 	}
 	return tw.Flush()
 }

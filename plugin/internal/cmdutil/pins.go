@@ -24,10 +24,13 @@ func (d *Deps) pinsFile() string {
 }
 
 // loadPins reads the pins file once. A file that cannot be used stops every
-// command that opens trust data (pinsErr): never an empty set of pins.
+// command that opens trust data or the pins (PinsErr, with its remedy):
+// never an empty set of pins.
 func (d *Deps) loadPins() {
 	d.PinsPath = d.pinsFile()
-	d.Pins, d.PinsErr = trust.LoadPins(d.PinsPath)
+	var err error
+	d.Pins, err = trust.LoadPins(d.PinsPath)
+	d.PinsErr = d.Explained(err)
 }
 
 // RequirePin is --require-pin, ACRTRUST_REQUIRE_PIN, or disable_tofu in the pins file.

@@ -69,6 +69,11 @@ func (d *Deps) securityRemedy(te *trust.Error, p Problem) string {
 			"Do not use this image; try again, and tell the registry owner if it persists.", nothing, gun)
 	case trust.KindExpired:
 		return d.expiredRemedy(te, p)
+	case trust.KindRedirect:
+		return fmt.Sprintf("%s The trust server of %s sent a request for its trust data elsewhere: to plain HTTP, or to another host. "+
+			"Trust data is read only over verified TLS from the trust server itself, so the redirect was not followed; a server that sends clients "+
+			"elsewhere may be steering them to an attacker or stripping TLS. Tell the registry owner; a proxy in front of the trust server must not redirect /_trust/ requests. "+
+			"Only if the owner confirms that an https host is theirs, allow it with %s=HOST[:PORT]; plain HTTP is never followed.", nothing, gun, EnvTrustRedirectHosts)
 	case trust.KindUnpinned:
 		return fmt.Sprintf("Nothing was used from it. Pins are required (%s), and no pin in %s covers %s. ", d.RequirePinSource(), d.PinsPath, gun) +
 			PinAddRemedy(p.Where)

@@ -53,8 +53,10 @@ func (e *stepError) Remedy() string { return e.remedy }
 func (d *Deps) StepRemedy(err error) string {
 	var pinsFile *trust.PinsFileError
 	if errors.As(err, &pinsFile) {
-		return "Nothing was read or signed with a broken pins file. Fix it (it is notary's trust_pinning JSON, see docs/security.md), " +
-			"or name another file with --pins or ACRTRUST_PINS."
+		return pinsFileRemedy(pinsFile)
+	}
+	if r := hostileRemedy(err); r != "" {
+		return r
 	}
 	if errors.Is(err, trust.ErrOfflineWrite) {
 		return "Run it without --offline (and without ACRTRUST_OFFLINE)."
@@ -77,6 +79,10 @@ func (d *Deps) clientRemedy(err error) string {
 	var ee *EngineError
 	if errors.As(err, &ee) && ee.unreachable() {
 		return ee.Remedy()
+	}
+	// Throttling before refusals: it is never a login or role problem.
+	if re, ok := trust.Throttling(err); ok {
+		return d.ThrottledRemedy(re)
 	}
 	p := d.problemOf(err)
 	switch {

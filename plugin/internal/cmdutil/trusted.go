@@ -17,15 +17,26 @@ func AddContentTrustFlag(flags *pflag.FlagSet, target *bool) {
 	flags.BoolVar(target, DisableContentTrustFlag, false, "Skip image signing or verification")
 }
 
-// Trusted reports whether content trust applies to this run of cmd.
+// Trusted reports whether content trust applies to this run of cmd, and
+// remembers what turned it off for WarnUnverified.
 func (d *Deps) Trusted(cmd *cobra.Command, disable bool) bool {
-	if cmd.Flags().Changed(DisableContentTrustFlag) {
+	switch {
+	case cmd.Flags().Changed(DisableContentTrustFlag):
+		d.trustOffBy = "--" + DisableContentTrustFlag
 		return !disable
+	case !d.Env.ContentTrust:
+		d.trustOffBy = "DOCKER_CONTENT_TRUST=" + d.Env.contentTrustValue
+		return false
 	}
-	return d.Env.ContentTrust
+	return true
 }
 
-// WarnUnverified prints the one-line warning for a run without trust.
+// WarnUnverified prints the one-line warning for a run without trust,
+// naming what turned trust off (the flag, or the variable and its value).
 func (d *Deps) WarnUnverified(what string) {
-	_, _ = fmt.Fprintf(d.CLI.Err(), "WARNING: content trust is disabled: %s\n", what)
+	by := ""
+	if d.trustOffBy != "" {
+		by = " by " + d.trustOffBy
+	}
+	_, _ = fmt.Fprintf(d.CLI.Err(), "WARNING: content trust is disabled%s: %s\n", by, what)
 }

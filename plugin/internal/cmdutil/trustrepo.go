@@ -2,8 +2,10 @@ package cmdutil
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	"github.com/acrtrust/docker-acrtrust/keystore"
 	"github.com/acrtrust/docker-acrtrust/trust"
 )
 
@@ -32,6 +34,9 @@ func ParseTrustRef(image string, requireTag bool) (trust.Ref, error) {
 // trust write) for the remedies.
 func OpenTrust(ctx context.Context, d *Deps, ref trust.Ref, write bool) (trust.Repository, error) {
 	repo, err := d.OpenRepo(ctx, ref, write)
+	if errors.Is(err, keystore.ErrUnsafeDir) {
+		return nil, d.Explained(err) // a local refusal: no connection was tried
+	}
 	if err != nil {
 		op := trust.OpTrustRead
 		if write {
@@ -43,7 +48,12 @@ func OpenTrust(ctx context.Context, d *Deps, ref trust.Ref, write bool) (trust.R
 }
 
 // ConnectionError is Docker's wording for a trust repository that could not
-// be opened.
+// be opened. A pins file that cannot be used is returned as it is: it
+// stopped the command before any connection was tried.
 func ConnectionError(err error) error {
+	var pinsFile *trust.PinsFileError
+	if errors.As(err, &pinsFile) {
+		return err
+	}
 	return fmt.Errorf("error establishing connection to trust repository: %w", err)
 }

@@ -3,10 +3,13 @@ package explain
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
 
@@ -36,12 +39,15 @@ func commandsBelow(cmd, root *cobra.Command, d *cmdutil.Deps) {
 		cmd.RunE = func(c *cobra.Command, args []string) error {
 			ctx, stop := c.Context(), func() {}
 			if c.Annotations[cmdutil.AnnotationOwnSignals] == "" {
-				ctx, stop = interruptible(ctx)
+				ctx, stop = interruptible(ctx, d.CLI.Err())
 			}
 			defer stop()
 			c.SetContext(ctx)
 			d.Ctx = ctx
 			d.Init()
+			if err := d.SetupError(); err != nil {
+				return Error(d, err)
+			}
 			return Error(d, run(c, args))
 		}
 	}
@@ -54,10 +60,17 @@ func commandsBelow(cmd, root *cobra.Command, d *cmdutil.Deps) {
 // or SIGTERM arrived.
 var errInterrupted = errors.New("interrupted")
 
+// gracePeriod is how long a command has, after Ctrl-C or SIGTERM, to end
+// by itself and say what it left undone.
+const gracePeriod = 3 * time.Second
+
 // interruptible returns a context that ends at the first SIGINT or SIGTERM,
 // so that a command can say what it left undone (an image pushed but not
-// signed) instead of dying; a second signal has its default effect.
-func interruptible(parent context.Context) (context.Context, func()) {
+// signed) instead of dying; a second signal has its default effect. A
+// command still running gracePeriod later is waiting on something that
+// does not watch its context (a FIFO, a stuck file system): the process
+// then exits with 130, so that a signal always ends it (issue 21).
+func interruptible(parent context.Context, stderr io.Writer) (context.Context, func()) {
 	if parent == nil {
 		parent = context.Background()
 	}
@@ -71,6 +84,13 @@ func interruptible(parent context.Context) (context.Context, func()) {
 			signal.Reset(os.Interrupt, syscall.SIGTERM)
 			cancel(errInterrupted)
 		case <-done:
+			return
+		}
+		select {
+		case <-done:
+		case <-time.After(gracePeriod):
+			_, _ = fmt.Fprintf(stderr, "interrupted: the command did not stop within %s, exiting\n", gracePeriod)
+			os.Exit(cmdutil.ExitInterrupted)
 		}
 	}()
 	var once sync.Once
