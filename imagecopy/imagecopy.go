@@ -92,13 +92,11 @@ func (r Result) Uploaded() int64 {
 // tag is set last, so that a copy that fails part way never leaves the tag
 // pointing at an incomplete image.
 func Copy(ctx context.Context, src Source, dst Destination, root ocispec.Descriptor, tag string, opts Options) (Result, error) {
-	rec := &recorder{progress: opts.Progress}
+	rec := &recorder{progress: opts.Progress, seen: map[string]bool{}}
 	graph := opts.graphOptions(rec)
-	var err error
-	if opts.NoReferrers {
-		err = oras.CopyGraph(ctx, counting{src, rec}, dst, root, graph)
-	} else {
-		err = oras.ExtendedCopyGraph(ctx, counting{src, rec}, dst, root, oras.ExtendedCopyGraphOptions{
+	err := oras.CopyGraph(ctx, counting{src, rec}, dst, root, graph)
+	if err == nil && !opts.NoReferrers {
+		err = copyReferrers(ctx, counting{src, rec}, dst, root, oras.ExtendedCopyGraphOptions{
 			CopyGraphOptions: graph,
 			FindPredecessors: rec.findReferrers,
 		})
@@ -123,6 +121,48 @@ func Copy(ctx context.Context, src Source, dst Destination, root ocispec.Descrip
 	res.Tagged = true
 	return res, nil
 }
+
+// copyReferrers copies the referrers of root, and of each platform's
+// manifest when root is an index (a signature may be on either), with
+// theirs: everything under them is copied too, what dst has is skipped.
+func copyReferrers(ctx context.Context, src Source, dst Destination, root ocispec.Descriptor, opts oras.ExtendedCopyGraphOptions) error {
+	subjects, err := subjectsOf(ctx, src, root)
+	if err != nil {
+		return err
+	}
+	for _, s := range subjects {
+		if err := oras.ExtendedCopyGraph(ctx, src, dst, s, opts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// subjectsOf is root and, for an index, the manifests it lists: the
+// digests whose referrers a copy carries.
+func subjectsOf(ctx context.Context, src content.Fetcher, root ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+	subjects := []ocispec.Descriptor{root}
+	if root.MediaType != ocispec.MediaTypeImageIndex && root.MediaType != mediaTypeDockerManifestList {
+		return subjects, nil
+	}
+	children, err := content.Successors(ctx, src, root)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range children {
+		switch c.MediaType {
+		case ocispec.MediaTypeImageManifest, ocispec.MediaTypeImageIndex, mediaTypeDockerManifest, mediaTypeDockerManifestList:
+			subjects = append(subjects, c)
+		}
+	}
+	return subjects, nil
+}
+
+// Docker's manifest media types, which oras-go copies like OCI's.
+const (
+	mediaTypeDockerManifest     = "application/vnd.docker.distribution.manifest.v2+json"
+	mediaTypeDockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
+)
 
 func (o Options) graphOptions(rec *recorder) oras.CopyGraphOptions {
 	g := oras.CopyGraphOptions{
@@ -158,12 +198,17 @@ type recorder struct {
 	progress func(Event)
 	mu       sync.Mutex
 	res      Result
+	seen     map[string]bool // nodes in res: the referrers pass meets the image again
 }
 
 func (r *recorder) event(e Event, list *[]ocispec.Descriptor) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if list != nil {
+		if r.seen[e.Desc.Digest.String()] {
+			return
+		}
+		r.seen[e.Desc.Digest.String()] = true
 		*list = append(*list, e.Desc)
 	}
 	if r.progress != nil {

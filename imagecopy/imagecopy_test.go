@@ -104,6 +104,7 @@ func TestCopyBetweenRegistries(t *testing.T) {
 	sigOfSig := attach(t, src, sig, `{"countersignature":1}`)
 	manifests, blobs := graph(t, src, root)
 	assert.Check(t, is.Len(manifests, 3), "an index and two platform manifests")
+	platformSig := attach(t, src, manifests[1], `{"platform signature":1}`)
 
 	var events []imagecopy.Event
 	dstSB.ResetStats()
@@ -115,17 +116,18 @@ func TestCopyBetweenRegistries(t *testing.T) {
 	assert.Check(t, is.Equal(got.Digest, root.Digest))
 	assertHolds(t, dst, manifests)
 	assertHolds(t, dst, blobs)
-	assertHolds(t, dst, []ocispec.Descriptor{sig, sigOfSig})
+	assertHolds(t, dst, []ocispec.Descriptor{sig, sigOfSig, platformSig})
 	refs, err := dst.Predecessors(ctx, root)
 	assert.NilError(t, err)
 	assert.Check(t, is.Len(refs, 1))
 	assert.Check(t, is.Equal(refs[0].Digest, sig.Digest))
-	assert.Check(t, is.Len(res.Referrers, 2), "the signature and the signature's signature")
+	assert.Check(t, is.Len(res.Referrers, 3), "the signature, the signature's signature, a platform's signature")
 	assert.Check(t, res.Tagged)
 	assert.Check(t, is.Len(res.Mounted, 0))
 	// The image's blobs and each signature's blob, each uploaded once.
-	assert.Check(t, is.Equal(dstSB.Stats().BlobUploads, len(blobs)+3), "the image's %d blobs, 2 signature blobs and their shared empty config", len(blobs))
-	assert.Check(t, is.Len(res.Copied, len(manifests)+len(blobs)+5), "every node once")
+	assert.Check(t, is.Equal(dstSB.Stats().BlobUploads, len(blobs)+4), "the image's %d blobs, 3 signature blobs and their shared empty config", len(blobs))
+	assert.Check(t, is.Len(res.Copied, len(manifests)+len(blobs)+7), "every node once")
+	assert.Check(t, is.Len(res.Exists, 0), "nothing counted twice")
 	var sawBytes, sawCopied bool
 	for _, e := range events {
 		sawBytes = sawBytes || e.Kind == imagecopy.Bytes && e.Done > 0

@@ -65,7 +65,10 @@ func MakePlan(ctx context.Context, src Source, dst Destination, root ocispec.Des
 		return p, nil
 	}
 	// Referrers, and theirs (a signature of a signature), as Copy finds them.
-	queue := []ocispec.Descriptor{root}
+	queue, err := subjectsOf(ctx, src, root)
+	if err != nil {
+		return p, fmt.Errorf("reading %s in the source: %w", root.Digest, err)
+	}
 	for len(queue) > 0 {
 		found, err := src.Predecessors(ctx, queue[0])
 		if err != nil {
