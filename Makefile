@@ -10,7 +10,8 @@
 #   make docs         regenerate docs/reference from the commands
 #   make docs-check   fail if docs/reference is out of date
 #   make fuzz         each fuzz target for FUZZTIME (default 10s): references, pins files, backup archives
-#   make bench        Go benchmarks against the in-process sandbox (signing 100 tags, warm resolution, audit)
+#   make bench        Go benchmarks against the in-process sandbox (signing 100 tags, warm resolution, audit, Notation signing, copy)
+#   make bench-e2e    Go benchmarks through the real docker CLI and a private dockerd (run --rm; needs root)
 #   make bench-peers  docker acrtrust vs the notary CLI and docker trust on one sandbox (scripts/bench-peers.sh)
 #   make sandbox      bin/acrtrust-sandbox
 #   make demo         signed push and trusted pull against the sandbox
@@ -21,7 +22,7 @@ LDFLAGS     := -X main.Version=$(VERSION)
 DOCKER_CONFIG_DIR := $(if $(DOCKER_CONFIG),$(DOCKER_CONFIG),$(HOME)/.docker)
 PLUGIN_DIR  := $(DOCKER_CONFIG_DIR)/cli-plugins
 
-.PHONY: all build install test test-short e2e test-e2e docker-cli fuzz bench bench-peers lint docs docs-check sandbox demo clean
+.PHONY: all build install test test-short e2e test-e2e docker-cli fuzz bench bench-e2e bench-peers lint docs docs-check sandbox demo clean
 
 all: build
 
@@ -70,8 +71,11 @@ fuzz:
 	done
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 10x ./plugin/
+	$(GO) test -run '^$$' -bench . -benchtime 10x ./plugin/ ./notationbridge/
 	$(GO) test -run '^$$' -bench ParsePins -benchtime 1x ./trust/
+
+bench-e2e:
+	$(GO) test -tags e2e -run '^$$' -bench . -benchtime 10x ./e2e/
 
 bench-peers: build sandbox
 	./scripts/bench-peers.sh

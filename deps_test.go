@@ -28,6 +28,7 @@ func TestImportDirection(t *testing.T) {
 		mod + "trust":               {"github.com/spf13/cobra", "github.com/docker/cli/cli/command", root, mod + "keystore", mod + "sandbox"},
 		mod + "keystore":            {"github.com/spf13/cobra", "github.com/docker/cli/cli/command", root, mod + "trust", mod + "sandbox"},
 		mod + "notationbridge":      {"github.com/spf13/cobra", "github.com/docker/cli/cli/command", root, mod + "keystore", mod + "trust", mod + "sandbox"},
+		mod + "imagecopy":           {"github.com/spf13/cobra", "github.com/docker/cli/cli/command", root, mod + "keystore", mod + "trust", mod + "notationbridge", mod + "sandbox"},
 		root:                        {mod + "sandbox", "github.com/theupdateframework/notary/server"},
 		mod + "cmd/docker-acrtrust": {mod + "sandbox", "github.com/theupdateframework/notary/server", "github.com/google/go-containerregistry/pkg/registry"},
 		cmdutil:                     {"=" + root, explain, mod + "sandbox"},

@@ -52,5 +52,5 @@ func PluginSigner(ctx context.Context, pluginsDir, name, keyID string, config ma
 	if len(info.CertificateChain) == 0 {
 		return nil, fmt.Errorf("notation plugin %q, key %q: no certificate chain", name, keyID)
 	}
-	return &Signer{signer: newSigner, Chain: info.CertificateChain, Key: fmt.Sprintf("plugin %s, key %s", name, keyID)}, nil
+	return &Signer{signer: newSigner, Chain: info.CertificateChain, Key: fmt.Sprintf("plugin %s, key %s", name, keyID), pluginConfig: config}, nil
 }

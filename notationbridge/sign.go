@@ -122,12 +122,35 @@ func ownIntactSignature(blob []byte, mediaType string, desc ocispec.Descriptor, 
 type SignOptions struct {
 	// Format is FormatJWS (also when empty) or FormatCOSE.
 	Format string
-	// Provenance goes into the user metadata.
+	// Provenance goes into the user metadata; a zero Provenance (no
+	// Repository) records none.
 	Provenance Provenance
+	// UserMetadata is more user metadata. Nil means none. A key that
+	// Provenance also sets is an error.
+	UserMetadata map[string]string
 	// SigningAgent is recorded in the envelope; empty means notation-go's.
 	SigningAgent string
-	// PluginConfig is passed to a plugin signer.
+	// PluginConfig is passed to a plugin signer. Nil means the
+	// configuration the Signer was opened with.
 	PluginConfig map[string]string
+}
+
+// userMetadata merges the provenance and the extra metadata.
+func (o SignOptions) userMetadata() (map[string]string, error) {
+	if o.Provenance.Repository == "" && len(o.UserMetadata) == 0 {
+		return nil, nil
+	}
+	m := map[string]string{}
+	if o.Provenance.Repository != "" {
+		m = o.Provenance.UserMetadata()
+	}
+	for k, v := range o.UserMetadata {
+		if _, dup := m[k]; dup {
+			return nil, fmt.Errorf("user metadata %q is set twice", k)
+		}
+		m[k] = v
+	}
+	return m, nil
 }
 
 // Sign signs exactly desc's digest with s and pushes the signature to repo
@@ -137,6 +160,14 @@ func Sign(ctx context.Context, s *Signer, repo registry.Repository, desc ocispec
 	if err != nil {
 		return err
 	}
+	metadata, err := opts.userMetadata()
+	if err != nil {
+		return err
+	}
+	pluginConfig := opts.PluginConfig
+	if pluginConfig == nil {
+		pluginConfig = s.pluginConfig
+	}
 	ns, err := s.signer()
 	if err != nil {
 		return err
@@ -145,11 +176,11 @@ func Sign(ctx context.Context, s *Signer, repo registry.Repository, desc ocispec
 		SignerSignOptions: notation.SignerSignOptions{
 			SignatureMediaType: mediaType,
 			SigningAgent:       opts.SigningAgent,
-			PluginConfig:       opts.PluginConfig,
+			PluginConfig:       pluginConfig,
 		},
 		// A digest: notation resolves it and refuses any other.
 		ArtifactReference: desc.Digest.String(),
-		UserMetadata:      opts.Provenance.UserMetadata(),
+		UserMetadata:      metadata,
 	})
 	if err != nil {
 		return fmt.Errorf("signing %s with Notation: %w", desc.Digest, err)

@@ -32,6 +32,9 @@ type Signer struct {
 	Chain []*x509.Certificate
 	// Key names the key for reports: "FILE" or "plugin NAME, key ID".
 	Key string
+	// pluginConfig is what a plugin key's signatures pass to the plugin
+	// unless SignOptions.PluginConfig says otherwise.
+	pluginConfig map[string]string
 }
 
 // Leaf returns the signing certificate.

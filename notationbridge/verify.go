@@ -2,11 +2,13 @@ package notationbridge
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/notaryproject/notation-go"
 	"github.com/notaryproject/notation-go/dir"
@@ -48,7 +50,7 @@ func LoadVerifier(notationDir string) (*Verifier, error) {
 	if err := json.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("reading the Notation trust policy %s: %w", path, err)
 	}
-	store := truststore.NewX509TrustStore(dir.NewSysFS(notationDir))
+	store := &onceTrustStore{X509TrustStore: truststore.NewX509TrustStore(dir.NewSysFS(notationDir))}
 	plugins := plugin.NewCLIManager(dir.NewSysFS(filepath.Join(notationDir, dir.PathPlugins)))
 	v, err := verifier.New(&doc, store, plugins)
 	if err != nil {
@@ -94,4 +96,35 @@ func (v *Verifier) Verify(ctx context.Context, repo registry.Repository, referen
 func IsNoSignature(err error) bool {
 	var e notation.ErrorSignatureRetrievalFailed
 	return errors.As(err, &e)
+}
+
+// onceTrustStore reads each named trust store once per Verifier: notation-go
+// reads, parses and checks the certificate files on every verification,
+// which an audit of thousands of digests then pays thousands of times. A
+// Verifier lives for one command, so a store changed meanwhile is read at
+// the next run.
+type onceTrustStore struct {
+	truststore.X509TrustStore
+	mu   sync.Mutex
+	read map[string]storeRead
+}
+
+type storeRead struct {
+	certs []*x509.Certificate
+	err   error
+}
+
+func (s *onceTrustStore) GetCertificates(ctx context.Context, storeType truststore.Type, namedStore string) ([]*x509.Certificate, error) {
+	key := string(storeType) + "/" + namedStore
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r, ok := s.read[key]; ok {
+		return r.certs, r.err
+	}
+	certs, err := s.X509TrustStore.GetCertificates(ctx, storeType, namedStore)
+	if s.read == nil {
+		s.read = map[string]storeRead{}
+	}
+	s.read[key] = storeRead{certs, err}
+	return certs, err
 }

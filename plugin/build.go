@@ -36,6 +36,8 @@ type buildOptions struct {
 	push                bool
 	quiet               bool
 	disableContentTrust bool
+	require             requireOptions
+	sign                cmdutil.SignOptions
 
 	// pass holds the other flags, "--name=value" each, in the order given.
 	pass []string
@@ -62,15 +64,22 @@ pass through unchanged.
 
 An unsigned base image, a repository without trust data, or a tag whose signed
 image the registry no longer serves stops the build before anything is built.
+With --require notation, each image is resolved in the registry instead and
+its digest must carry a Notation signature that the trust policy accepts
+(references pinned by digest too); with --require both, content trust's
+digest must carry one.
 
 With --push, the tags are pushed and then signed with the digest the registry
-serves (for a multi-platform build, the index), one publish per repository.
-If signing fails, the command fails and says the image is in the registry
-unsigned.`,
+serves (for a multi-platform build, the index), one publish per repository;
+--sign notation or both signs with Notation too, as push does. If signing
+fails, the command fails, says which format is missing, and gives the sign
+command that completes it.`,
 		Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.context = args[0]
-			return runBuild(cmd.Context(), d, opts, d.Trusted(cmd, opts.disableContentTrust))
+			// One directory for the trust policy and the signing key.
+			opts.sign.NotationDir = opts.require.notationDir
+			return runBuild(cmd.Context(), d, opts, buildTrusted(d, cmd, opts))
 		},
 	}
 	flags := cmd.Flags()
@@ -84,6 +93,8 @@ unsigned.`,
 	flags.BoolVar(&opts.push, "push", false, "Push the tags, then sign them")
 	flags.BoolVarP(&opts.quiet, "quiet", "q", false, "Suppress the build output and print image ID on success")
 	cmdutil.AddContentTrustFlag(flags, &opts.disableContentTrust)
+	addRequireFlags(flags, &opts.require)
+	cmdutil.AddSignFlags(flags, &opts.sign)
 	addPassThroughBuildFlags(flags, &opts.pass)
 	return cmd
 }
@@ -191,8 +202,10 @@ func runBuild(ctx context.Context, d *cmdutil.Deps, opts buildOptions, trusted b
 	if !trusted {
 		return runPlainBuild(ctx, d, opts, tool, tags)
 	}
-	if opts.push && d.Offline() {
-		return d.Explained(trust.ErrOfflineWrite) // before anything is built or pushed
+	// What can be refused is refused before anything is built or pushed.
+	r, plan, err := buildChecks(ctx, d, opts)
+	if err != nil {
+		return err
 	}
 	kind := tool.Kind()
 	if kind == cmdutil.ClassicBuilder && len(opts.buildContexts) > 0 {
@@ -215,7 +228,7 @@ func runBuild(ctx context.Context, d *cmdutil.Deps, opts buildOptions, trusted b
 		_, _ = fmt.Fprintf(d.CLI.Err(), "WARNING: Dockerfile:%d: the frontend image %s (# syntax=) is not verified through content trust\n", analysis.SyntaxLine, analysis.Syntax)
 	}
 
-	pins, err := resolveBuildSources(ctx, d, analysis.Sources)
+	pins, err := resolveBuildSources(ctx, d, analysis.Sources, r)
 	if err != nil {
 		return err
 	}
@@ -256,9 +269,54 @@ func runBuild(ctx context.Context, d *cmdutil.Deps, opts buildOptions, trusted b
 		return err
 	}
 	if opts.push {
-		return pushBuilt(ctx, d, opts, kind, tags, true)
+		return pushBuilt(ctx, d, opts, kind, tags, plan)
 	}
 	return nil
+}
+
+// buildTrusted is whether build verifies its bases and signs what it
+// pushes: as docker decided it, except that asking for Notation (--require
+// or --sign, by flag or variable) is trust too; only
+// --disable-content-trust turns it off then.
+func buildTrusted(d *cmdutil.Deps, cmd *cobra.Command, opts buildOptions) bool {
+	if !cmd.Flags().Changed(cmdutil.DisableContentTrustFlag) {
+		if req, err := requirement(d, opts.require); err != nil || req != requireDCT {
+			return true
+		}
+		if opts.push {
+			if mode, err := d.SignMode(opts.sign); err != nil || mode != cmdutil.SignDCT {
+				return true
+			}
+		}
+	}
+	return d.Trusted(cmd, opts.disableContentTrust) // also remembers what turned trust off, for the warning
+}
+
+// buildChecks reads the requirement and, with --push, opens the signing
+// plan: a bad flag, a missing trust policy or Notation key stops the build
+// before it starts.
+func buildChecks(ctx context.Context, d *cmdutil.Deps, opts buildOptions) (baseRequirement, *signPlan, error) {
+	req, err := requirement(d, opts.require)
+	if err != nil {
+		return baseRequirement{}, nil, err
+	}
+	r := baseRequirement{req: req}
+	if req != requireDCT {
+		if r.v, err = notationVerifier(d, opts.require); err != nil {
+			return r, nil, err
+		}
+	}
+	if !opts.push {
+		return r, nil, nil
+	}
+	plan, err := newSignPlan(ctx, d, opts.sign)
+	if err != nil {
+		return r, nil, err
+	}
+	if plan.dct() && d.Offline() {
+		return r, nil, d.Explained(trust.ErrOfflineWrite)
+	}
+	return r, plan, nil
 }
 
 // runPlainBuild is build without content trust: docker build as given,
@@ -279,7 +337,7 @@ func runPlainBuild(ctx context.Context, d *cmdutil.Deps, opts buildOptions, tool
 		return err
 	}
 	if opts.push {
-		return pushBuilt(ctx, d, opts, kind, tags, false)
+		return pushBuilt(ctx, d, opts, kind, tags, nil)
 	}
 	return nil
 }

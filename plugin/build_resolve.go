@@ -13,20 +13,44 @@ import (
 	"oras.land/oras-go/v2/errdef"
 
 	"github.com/acrtrust/docker-acrtrust/internal/buildfile"
+	"github.com/acrtrust/docker-acrtrust/notationbridge"
 	"github.com/acrtrust/docker-acrtrust/trust"
 )
 
-// resolveBuildSources resolves every image the build reads through its
-// trust data and returns, per source, the NAME@DIGEST to build from ("" for
-// a reference already pinned by digest). It prints one line per image on
-// stderr. Nothing is built when any image cannot be verified: the first
-// failure is returned, naming its Dockerfile line.
-func resolveBuildSources(ctx context.Context, d *cmdutil.Deps, sources []buildfile.Source) ([]string, error) {
+// baseRequirement is what build requires of its base images (--require):
+// the requirement, and the Notation verifier when it needs one.
+type baseRequirement struct {
+	req string
+	v   *notationbridge.Verifier
+}
+
+// describe says how a base was verified, for the line build prints.
+func (r baseRequirement) describe(bt baseTarget) string {
+	switch r.req {
+	case requireNotation:
+		return "Notation signature verified"
+	case requireBoth:
+		return fmt.Sprintf("signed by %s; Notation signature verified on the same digest", bt.target.Role)
+	}
+	return "signed by " + bt.target.Role.String()
+}
+
+// resolveBuildSources resolves every image the build reads as the
+// requirement says (content trust, Notation, or both on the same digest)
+// and returns, per source, the NAME@DIGEST to build from ("" for a
+// reference already pinned by digest, whose Notation signature is checked
+// when Notation is required). It prints one line per image on stderr.
+// Nothing is built when any image cannot be verified: the first failure is
+// returned, naming its Dockerfile line.
+func resolveBuildSources(ctx context.Context, d *cmdutil.Deps, sources []buildfile.Source, r baseRequirement) ([]string, error) {
 	pins := make([]string, len(sources))
 	repos := map[string]trust.Repository{}
 	resolved := map[string]baseTarget{} // by image, so that each is resolved once
 	for i, s := range sources {
 		if s.Pinned() {
+			if err := r.checkPinned(ctx, d, s); err != nil {
+				return nil, &buildBaseError{source: s, err: err}
+			}
 			_, _ = fmt.Fprintf(d.CLI.Err(), "%s %s (pinned by digest)\n", s.Instruction(), s.Written)
 			continue
 		}
@@ -34,7 +58,7 @@ func resolveBuildSources(ctx context.Context, d *cmdutil.Deps, sources []buildfi
 		bt, ok := resolved[key]
 		if !ok {
 			var err error
-			if bt, err = resolveBase(ctx, d, repos, s); err != nil {
+			if bt, err = r.resolve(ctx, d, repos, s); err != nil {
 				return nil, &buildBaseError{source: s, err: err}
 			}
 			resolved[key] = bt
@@ -44,9 +68,44 @@ func resolveBuildSources(ctx context.Context, d *cmdutil.Deps, sources []buildfi
 				sourcePlace(s), reference.FamiliarString(s.Image), bt.drifted, bt.target.Digest)
 		}
 		pins[i] = bt.pinned
-		_, _ = fmt.Fprintf(d.CLI.Err(), "%s %s → %s (signed by %s)\n", s.Instruction(), s.Written, bt.pinned, bt.target.Role)
+		_, _ = fmt.Fprintf(d.CLI.Err(), "%s %s → %s (%s)\n", s.Instruction(), s.Written, bt.pinned, r.describe(bt))
 	}
 	return pins, nil
+}
+
+// resolve resolves one base image's tag as required.
+func (r baseRequirement) resolve(ctx context.Context, d *cmdutil.Deps, repos map[string]trust.Repository, s buildfile.Source) (baseTarget, error) {
+	if r.req == requireNotation {
+		// Content trust is not read: this works where it is gone.
+		ref, err := trust.ParseRef(s.Image.String())
+		if err != nil {
+			return baseTarget{}, err
+		}
+		t, err := d.RegistryTarget(ctx, ref, ref.Tag)
+		if err != nil {
+			return baseTarget{}, err
+		}
+		bt := baseTarget{target: t, ref: ref, pinned: ref.Familiar() + "@" + t.Digest.String()}
+		return bt, verifyNotation(ctx, d, r.v, ref, t.Digest)
+	}
+	bt, err := resolveBase(ctx, d, repos, s)
+	if err != nil || r.req == requireDCT {
+		return bt, err
+	}
+	return bt, verifyNotation(ctx, d, r.v, bt.ref, bt.target.Digest)
+}
+
+// checkPinned checks the Notation signature of a base pinned by digest
+// when Notation is required; content trust cannot vouch for a digest.
+func (r baseRequirement) checkPinned(ctx context.Context, d *cmdutil.Deps, s buildfile.Source) error {
+	if r.req == requireDCT {
+		return nil
+	}
+	ref, err := trust.ParseRef(s.Image.String())
+	if err != nil {
+		return err
+	}
+	return verifyNotation(ctx, d, r.v, ref, ref.Digest)
 }
 
 // baseTarget is a base image resolved through trust.
@@ -146,6 +205,8 @@ func (e *buildBaseError) Remedy() string {
 	switch {
 	case errors.As(e.err, &te) && te.Kind == trust.KindNotSigned:
 		return fmt.Sprintf("Nothing was built. Sign it (`docker acrtrust sign %s`, with the repository's key), or %s", image, plain)
+	case errors.Is(e.err, errNotationUnverified):
+		return fmt.Sprintf("Nothing was built. Sign it with Notation (`docker acrtrust sign --sign notation %s`, with a key the trust policy trusts), or %s", image, plain)
 	case errors.As(e.err, &drift):
 		return fmt.Sprintf("Nothing was built. Push the signed image to the tag again, or sign what the tag serves now if it is meant to be used (`docker acrtrust sign %s`), or %s", image, plain)
 	}
@@ -158,7 +219,7 @@ func (e *buildBaseError) Remedy() string {
 
 // pushBuilt pushes (classic builder) and signs (with trust) the built
 // tags, one publish per repository. buildx pushed them itself.
-func pushBuilt(ctx context.Context, d *cmdutil.Deps, opts buildOptions, kind cmdutil.BuilderKind, groups [][]trust.Ref, trusted bool) error {
+func pushBuilt(ctx context.Context, d *cmdutil.Deps, opts buildOptions, kind cmdutil.BuilderKind, groups [][]trust.Ref, plan *signPlan) error {
 	out := io.Writer(d.CLI.Out())
 	if opts.quiet {
 		out = io.Discard
@@ -167,27 +228,20 @@ func pushBuilt(ctx context.Context, d *cmdutil.Deps, opts buildOptions, kind cmd
 	for _, refs := range groups {
 		var err error
 		switch {
-		case !trusted:
+		case plan == nil:
 			err = pushUnsigned(ctx, d, refs, kind, out)
 		case kind == cmdutil.BuildxBuilder:
-			err = signBuildxPushed(ctx, d, refs, out)
+			// buildx pushed them: sign what the registry serves (for a
+			// multi-platform build, the index).
+			err = signServed(ctx, d, refs, nil, plan, out)
 		default:
-			err = pushAndSign(ctx, d, refs, out, nil)
+			err = pushAndSign(ctx, d, refs, plan, out, nil)
 		}
 		if err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// signBuildxPushed signs tags buildx has pushed with what the registry
-// serves for them: for a multi-platform build, the index.
-func signBuildxPushed(ctx context.Context, d *cmdutil.Deps, refs []trust.Ref, out io.Writer) error {
-	if err := signServed(ctx, d, refs, nil, out); err != nil {
-		return newPushedUnsigned(refs, err)
-	}
-	return nil
 }
 
 // pushUnsigned pushes without signing, with a warning.

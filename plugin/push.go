@@ -18,6 +18,7 @@ type pushOptions struct {
 	remote              string
 	quiet               bool
 	disableContentTrust bool
+	sign                cmdutil.SignOptions
 }
 
 func newPushCommand(d *cmdutil.Deps) *cobra.Command {
@@ -30,17 +31,25 @@ size that the registry now serves for it. The first signed push to a
 repository initialises its trust data (root key reused or created, new
 repository key, snapshot key managed by the server).
 
-If signing fails after the image was pushed, the command fails and says that
-the image is in the registry unsigned.`,
+With --sign notation, the digest the registry serves is signed with Notation
+instead (an OCI referrer; no trust server is involved, so this works on
+registries without content trust); with --sign both, content trust is
+published once and each new digest gets one Notation signature. A tag already
+signed in a format is not signed again in it. The Notation key is --key and
+--cert, --plugin and --id, or else notation's default key.
+
+If signing fails after the image was pushed, the command fails, says which
+format is missing, and gives the sign command that completes it.`,
 		Args: cli.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.remote = args[0]
-			return runPush(cmd.Context(), d, opts, d.Trusted(cmd, opts.disableContentTrust))
+			return runPush(cmd.Context(), d, opts, signTrusted(d, cmd, opts.disableContentTrust, opts.sign))
 		},
 	}
 	flags := cmd.Flags()
 	flags.BoolVarP(&opts.quiet, "quiet", "q", false, "Suppress verbose output")
 	cmdutil.AddContentTrustFlag(flags, &opts.disableContentTrust)
+	cmdutil.AddSignFlags(flags, &opts.sign)
 	return cmd
 }
 
@@ -52,9 +61,15 @@ func runPush(ctx context.Context, d *cmdutil.Deps, opts pushOptions, trusted boo
 	if ref.Digest != "" {
 		return errors.New("cannot push a digest reference")
 	}
-	if trusted && d.Offline() {
+	var plan *signPlan
+	if trusted {
 		// Refused before the image is pushed, not after.
-		return d.Explained(trust.ErrOfflineWrite)
+		if plan, err = newSignPlan(ctx, d, opts.sign); err != nil {
+			return err
+		}
+		if plan.dct() && d.Offline() {
+			return d.Explained(trust.ErrOfflineWrite)
+		}
 	}
 	// One token for the digest lookup and the trust data.
 	ctx = trust.WithNeeds(ctx, trust.Needs{TrustWrite: true, RegistryPull: true})
@@ -72,8 +87,8 @@ func runPush(ctx context.Context, d *cmdutil.Deps, opts pushOptions, trusted boo
 	}
 	if !trusted {
 		d.WarnUnverified(ref.String() + " was pushed without a signature")
-	} else if err := signServed(ctx, d, []trust.Ref{ref}, []string{pushed}, out); err != nil {
-		return newPushedUnsigned([]trust.Ref{ref}, err)
+	} else if err := signServed(ctx, d, []trust.Ref{ref}, []string{pushed}, plan, out); err != nil {
+		return err
 	}
 	if opts.quiet {
 		_, _ = fmt.Fprintln(d.CLI.Out(), ref.String())
@@ -81,19 +96,48 @@ func runPush(ctx context.Context, d *cmdutil.Deps, opts pushOptions, trusted boo
 	return nil
 }
 
-// signServed signs the tags refs (of one repository) with what the
-// registry serves for them, in one publish, and prints what Docker printed.
-// Engines with the containerd image store send no digest in the push
-// stream, and the registry is the authority anyway; where pushed[i] is a
-// digest the engine reported, the two must agree, or someone pushed the tag
-// in between. push, sign --local and build --push all sign this way.
-func signServed(ctx context.Context, d *cmdutil.Deps, refs []trust.Ref, pushed []string, out io.Writer) error {
-	_, _ = fmt.Fprintln(out, "Signing and pushing trust metadata")
+// signServed signs refs' tags (one repository) with what the
+// registry serves for them, in plan's formats: engines with the containerd
+// image store send no digest in the push stream, and the registry is the
+// authority anyway. When pushed[i] is a digest the engine reported, the two
+// must agree, or someone pushed the tag in between. It fails closed: an
+// error says that the images are in the registry without the formats
+// missing.
+func signServed(ctx context.Context, d *cmdutil.Deps, refs []trust.Ref, pushed []string, plan *signPlan, out io.Writer) error {
+	if plan.dct() {
+		_, _ = fmt.Fprintln(out, "Signing and pushing trust metadata")
+	}
 	targets, err := registryTargets(ctx, d, refs, pushed)
 	if err != nil {
-		return d.Fail(trust.OpRegistryRead, refs[0], err)
+		err = d.Fail(trust.OpRegistryRead, refs[0], err)
+	} else {
+		err = plan.run(ctx, d, refs, targets, out, func() error { return signTargets(ctx, d, refs[0], targets, out) })
 	}
-	return signTargets(ctx, d, refs[0], targets, out)
+	if err == nil {
+		return nil
+	}
+	var mf *missingFormatsError
+	if errors.As(err, &mf) {
+		mf.pushed = true
+		return mf
+	}
+	return newPushedUnsigned(refs, err, plan)
+}
+
+// signTrusted is whether a command that pushes signs: as docker decided
+// it (DOCKER_CONTENT_TRUST, --disable-content-trust), except that asking
+// for Notation by flag or variable is signing too; only
+// --disable-content-trust turns it off then. After content trust is gone
+// from a registry, pipelines may well set DOCKER_CONTENT_TRUST=0.
+func signTrusted(d *cmdutil.Deps, cmd *cobra.Command, disable bool, o cmdutil.SignOptions) bool {
+	if !cmd.Flags().Changed(cmdutil.DisableContentTrustFlag) {
+		// An invalid mode is signing too: the command then stops on it
+		// before pushing anything.
+		if mode, err := d.SignMode(o); err != nil || mode != cmdutil.SignDCT {
+			return true
+		}
+	}
+	return d.Trusted(cmd, disable) // also remembers what turned trust off, for the warning
 }
 
 // signTargets signs targets of ref's repository in one publish and prints

@@ -21,6 +21,7 @@ type refreshOptions struct {
 	names          []string
 	expiringWithin string
 	dryRun         bool
+	sign           cmdutil.SignOptions
 }
 
 func newRefreshCommand(d *cmdutil.Deps) *cobra.Command {
@@ -38,6 +39,12 @@ targets, the signer's key for a delegation); refresh refuses, naming the
 role and its key IDs, when they are not. When root expires within six months
 notary re-signs it in the same publish, which needs the root key too.
 
+With --sign both, every tag that content trust signs also gets a Notation
+signature on its signed digest where this key has not signed it yet, so
+that the two formats stay in step during the move to Notation; with --sign
+notation, only that (content trust is read, not re-signed). The Notation key
+is --key and --cert, --plugin and --id, or else notation's default key.
+
 "docker acrtrust audit" prints the refresh command for what it finds expiring.`,
 		Args: cli.RequiresMinArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -48,6 +55,7 @@ notary re-signs it in the same publish, which needs the root key too.
 	flags := cmd.Flags()
 	flags.StringVar(&opts.expiringWithin, "expiring-within", "30d", `Re-sign metadata expiring within this duration ("720h", "30d")`)
 	flags.BoolVar(&opts.dryRun, "dry-run", false, "Only show what would be re-signed")
+	cmdutil.AddSignFlags(flags, &opts.sign)
 	return cmd
 }
 
@@ -56,9 +64,13 @@ func runRefresh(ctx context.Context, d *cmdutil.Deps, opts refreshOptions) error
 	if err != nil {
 		return err
 	}
+	plan, err := newSignPlan(ctx, d, opts.sign)
+	if err != nil {
+		return err
+	}
 	var failed []string
 	for _, name := range opts.names {
-		if err := refreshOne(ctx, d, name, window, opts); err != nil {
+		if err := refreshOne(ctx, d, name, window, opts, plan); err != nil {
 			msg := explain.Error(d, err).Error()
 			_, _ = fmt.Fprintf(d.CLI.Err(), "%s: %s\n", safetext.Escape(name), msg)
 			failed = append(failed, name)
@@ -70,12 +82,49 @@ func runRefresh(ctx context.Context, d *cmdutil.Deps, opts refreshOptions) error
 	return nil
 }
 
-func refreshOne(ctx context.Context, d *cmdutil.Deps, name string, window time.Duration, opts refreshOptions) error {
-	out := d.CLI.Out()
+func refreshOne(ctx context.Context, d *cmdutil.Deps, name string, window time.Duration, opts refreshOptions, plan *signPlan) error {
 	ref, err := cmdutil.ParseTrustRef(name, false)
 	if err != nil {
 		return err
 	}
+	if plan.dct() {
+		if err := refreshDCT(ctx, d, ref, window, opts); err != nil {
+			return err
+		}
+	}
+	if plan.notation() {
+		return refreshNotation(ctx, d, ref, opts, plan)
+	}
+	return nil
+}
+
+// refreshNotation signs with Notation the digest of every tag content trust
+// signs in ref's repository, where this key has not signed it yet.
+func refreshNotation(ctx context.Context, d *cmdutil.Deps, ref trust.Ref, opts refreshOptions, plan *signPlan) error {
+	targets, err := trustedTargets(ctx, d, ref, true)
+	if err != nil {
+		return err
+	}
+	gun := ref.GUN().String()
+	if len(targets) == 0 {
+		_, _ = fmt.Fprintf(d.CLI.Out(), "%s: no signed tag to sign with Notation\n", gun)
+		return nil
+	}
+	refs := make([]trust.Ref, len(targets))
+	for i, t := range targets {
+		refs[i] = ref.WithTag(t.Name)
+	}
+	if opts.dryRun {
+		_, _ = fmt.Fprintf(d.CLI.Out(), "%s: would sign with Notation what content trust signs for %s (digests this key signed already are skipped)\n", gun, refNames(refs))
+		return nil
+	}
+	return plan.run(ctx, d, refs, targets, d.CLI.Out(), nil)
+}
+
+// refreshDCT re-signs the content trust metadata of ref's repository that
+// expires within window.
+func refreshDCT(ctx context.Context, d *cmdutil.Deps, ref trust.Ref, window time.Duration, opts refreshOptions) error {
+	out := d.CLI.Out()
 	gun := ref.GUN().String()
 	repo, err := d.OpenRepo(ctx, ref, !opts.dryRun)
 	if err != nil {

@@ -37,7 +37,7 @@ type requireOptions struct {
 
 func addRequireFlags(flags *pflag.FlagSet, o *requireOptions) {
 	flags.StringVar(&o.require, "require", "", `What a tag needs: "dct" (content trust), "notation" (a Notation signature), or "both" on the same digest (default $`+envRequire+`, else "dct")`)
-	flags.StringVar(&o.notationDir, "notation-dir", "", "Notation's configuration directory: trust policy and trust store (default notation's own, $XDG_CONFIG_HOME/notation)")
+	flags.StringVar(&o.notationDir, "notation-dir", "", "Notation's configuration directory: trust policy and trust store, and where the command signs its default key and plugins (default notation's own, $XDG_CONFIG_HOME/notation)")
 }
 
 // requirement is --require, else ACRTRUST_REQUIRE, else dct.
@@ -61,14 +61,20 @@ func requirement(d *cmdutil.Deps, o requireOptions) (string, error) {
 // --disable-content-trust turns it off then. After content trust is gone
 // from a registry, pipelines may well set DOCKER_CONTENT_TRUST=0.
 func pullTrusted(d *cmdutil.Deps, cmd *cobra.Command, opts pullOptions) bool {
+	return consumeTrusted(d, cmd, opts.disableContentTrust, opts.requireOptions)
+}
+
+// consumeTrusted is pullTrusted for any command that consumes an image
+// (pull, run, create): disable is its --disable-content-trust.
+func consumeTrusted(d *cmdutil.Deps, cmd *cobra.Command, disable bool, o requireOptions) bool {
 	if !cmd.Flags().Changed(cmdutil.DisableContentTrustFlag) {
-		// An invalid requirement is verification too: pull then stops on
-		// it instead of pulling unverified.
-		if req, err := requirement(d, opts.requireOptions); err != nil || req != requireDCT {
+		// An invalid requirement is verification too: the command then
+		// stops on it instead of going on unverified.
+		if req, err := requirement(d, o); err != nil || req != requireDCT {
 			return true
 		}
 	}
-	return d.Trusted(cmd, opts.disableContentTrust)
+	return d.Trusted(cmd, disable)
 }
 
 // requiredTargets resolves ref's tag (or every tag) to the digests pull

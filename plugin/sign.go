@@ -26,6 +26,7 @@ const resolveConcurrency = 8
 type signOptions struct {
 	images []string
 	local  bool
+	sign   cmdutil.SignOptions
 }
 
 func newSignCommand(d *cmdutil.Deps) *cobra.Command {
@@ -43,6 +44,14 @@ new repository key) and signed by its admin into targets. Where signers
 exist, the tag is signed into each delegation whose key is here, and into
 targets/releases.
 
+With --sign notation, each digest is signed with Notation instead (an OCI
+referrer, no trust server involved); with --sign both, content trust is
+published once per repository and each new digest gets one Notation
+signature. A tag already signed in a format is not signed again in it, so
+running the command again after a partial failure completes it. The
+Notation key is --key and --cert, --plugin and --id, or else notation's
+default key.
+
 With --local, each image is pushed from the local engine first and then
 signed, as docker trust sign --local did.`,
 		Args: cli.RequiresMinArgs(1),
@@ -52,6 +61,7 @@ signed, as docker trust sign --local did.`,
 		},
 	}
 	cmd.Flags().BoolVar(&opts.local, "local", false, "Sign a locally tagged image")
+	cmdutil.AddSignFlags(cmd.Flags(), &opts.sign)
 	return cmd
 }
 
@@ -60,17 +70,21 @@ func runSign(ctx context.Context, d *cmdutil.Deps, opts signOptions) error {
 	if err != nil {
 		return err
 	}
-	if d.Offline() {
-		return d.Explained(trust.ErrOfflineWrite) // before --local pushes anything
+	plan, err := newSignPlan(ctx, d, opts.sign) // before --local pushes anything
+	if err != nil {
+		return err
+	}
+	if plan.dct() && d.Offline() {
+		return d.Explained(trust.ErrOfflineWrite)
 	}
 	// One token per repository for its digests and its trust data.
 	ctx = trust.WithNeeds(ctx, trust.Needs{TrustWrite: true, RegistryPull: true})
 	var errs []error
 	for _, g := range groups {
 		if opts.local {
-			err = signLocal(ctx, d, g)
+			err = signLocal(ctx, d, g, plan)
 		} else {
-			err = signRemote(ctx, d, g)
+			err = signRemote(ctx, d, g, plan)
 		}
 		if err != nil {
 			errs = append(errs, err)
@@ -111,16 +125,24 @@ func groupByRepository(images []string) ([][]trust.Ref, error) {
 }
 
 // signRemote signs the tags of one repository with what the registry
-// serves for them.
-func signRemote(ctx context.Context, d *cmdutil.Deps, refs []trust.Ref) error {
+// serves for them, in plan's formats.
+func signRemote(ctx context.Context, d *cmdutil.Deps, refs []trust.Ref, plan *signPlan) error {
 	out := d.CLI.Out()
-	for _, ref := range refs {
-		_, _ = fmt.Fprintln(out, "Signing and pushing trust metadata for", ref.Original)
+	if plan.dct() {
+		for _, ref := range refs {
+			_, _ = fmt.Fprintln(out, "Signing and pushing trust metadata for", ref.Original)
+		}
 	}
 	targets, err := registryTargets(ctx, d, refs, nil)
 	if err != nil {
 		return d.Fail(trust.OpRegistryRead, refs[0], err)
 	}
+	return plan.run(ctx, d, refs, targets, out, func() error { return signDCTRemote(ctx, d, refs, targets, out) })
+}
+
+// signDCTRemote is sign's content trust half: one publish for the
+// repository, with docker trust sign's output.
+func signDCTRemote(ctx context.Context, d *cmdutil.Deps, refs []trust.Ref, targets []trust.Target, out io.Writer) error {
 	repo, err := cmdutil.OpenTrust(ctx, d, refs[0], true)
 	if err != nil {
 		return err
@@ -175,8 +197,8 @@ func roleNames(roles []data.RoleName) string {
 
 // signLocal pushes the local images of one repository, then signs them
 // with what the registry now serves, as push does.
-func signLocal(ctx context.Context, d *cmdutil.Deps, refs []trust.Ref) error {
-	return pushAndSign(ctx, d, refs, d.CLI.Out(), func(ref trust.Ref) {
+func signLocal(ctx context.Context, d *cmdutil.Deps, refs []trust.Ref, plan *signPlan) error {
+	return pushAndSign(ctx, d, refs, plan, d.CLI.Out(), func(ref trust.Ref) {
 		_, _ = fmt.Fprintf(d.CLI.Err(), "Signing and pushing trust data for local image %s, may overwrite remote trust data\n", ref.Original)
 	})
 }
@@ -185,7 +207,7 @@ func signLocal(ctx context.Context, d *cmdutil.Deps, refs []trust.Ref) error {
 // set, is called before each push), then signs them in one publish with
 // what the registry now serves. It fails closed: a push that cannot be
 // signed is an error that says the image is in the registry unsigned.
-func pushAndSign(ctx context.Context, d *cmdutil.Deps, refs []trust.Ref, out io.Writer, announce func(trust.Ref)) error {
+func pushAndSign(ctx context.Context, d *cmdutil.Deps, refs []trust.Ref, plan *signPlan, out io.Writer, announce func(trust.Ref)) error {
 	pushed := make([]string, len(refs))
 	for i, ref := range refs {
 		if announce != nil {
@@ -197,26 +219,28 @@ func pushAndSign(ctx context.Context, d *cmdutil.Deps, refs []trust.Ref, out io.
 		}
 		pushed[i] = dgst
 	}
-	if err := signServed(ctx, d, refs, pushed, out); err != nil {
-		return newPushedUnsigned(refs, err)
-	}
-	return nil
+	return signServed(ctx, d, refs, pushed, plan, out)
 }
 
 // pushedUnsignedError: images were pushed, and signing them then failed.
 // A signed push fails closed (Docker's did not always): it says that the
 // image is in the registry unsigned, and how to sign it once fixed.
 type pushedUnsignedError struct {
-	refs []string
-	err  error
+	refs     []string
+	signArgs []string // the flags of sign that sign as the command would have
+	err      error
 }
 
-func newPushedUnsigned(refs []trust.Ref, err error) error {
+func newPushedUnsigned(refs []trust.Ref, err error, plan *signPlan) error {
 	names := make([]string, len(refs))
 	for i, ref := range refs {
 		names[i] = ref.String()
 	}
-	return &pushedUnsignedError{refs: names, err: err}
+	var args []string
+	if plan.mode != cmdutil.SignDCT {
+		args = plan.opts.Args(plan.mode)
+	}
+	return &pushedUnsignedError{refs: names, signArgs: args, err: err}
 }
 
 func (e *pushedUnsignedError) Error() string {
@@ -227,7 +251,8 @@ func (e *pushedUnsignedError) Unwrap() error { return e.err }
 
 // Remedy is the cause's remedy, then how to sign what was pushed.
 func (e *pushedUnsignedError) Remedy() string {
-	r := fmt.Sprintf("Once the cause is fixed, sign what the registry now serves: `docker acrtrust sign %s`.", strings.Join(e.refs, " "))
+	cmd := append(append([]string{"docker", "acrtrust", "sign"}, e.signArgs...), e.refs...)
+	r := fmt.Sprintf("Once the cause is fixed, sign what the registry now serves: `%s`.", strings.Join(cmd, " "))
 	if cause := cmdutil.RemedyOf(e.err); cause != "" {
 		r = cause + "\n" + r
 	}

@@ -34,6 +34,24 @@ func (s *Sandbox) PushRandomImage(ctx context.Context, repo, tag string) (ocispe
 	return s.head(ctx, ref)
 }
 
+// PushRandomImageOfSize pushes a random image of layers layers of
+// layerSize bytes each as <host>/<repo>:<tag>, authenticated as
+// [UserAdmin], for benchmarks that need a realistic size.
+func (s *Sandbox) PushRandomImageOfSize(ctx context.Context, repo, tag string, layerSize, layers int64) (ocispec.Descriptor, error) {
+	ref, err := s.tag(repo, tag)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	img, err := random.Image(layerSize, layers)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	if err := remote.Write(ref, img, s.remoteOptions(ctx)...); err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("sandbox: pushing %s: %w", ref, err)
+	}
+	return s.head(ctx, ref)
+}
+
 // PushRandomIndex pushes a multi-platform OCI image index with two random
 // images (linux/amd64 and linux/arm64) as <host>/<repo>:<tag>, authenticated
 // as [UserAdmin], and returns the descriptor of the index as the registry

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/opencontainers/go-digest"
 )
 
 // Options configures a sandbox. The zero value is a sandbox on a free port
@@ -33,6 +34,11 @@ type Options struct {
 	// API, as registries from before OCI 1.1 do: clients then use the
 	// referrers tag schema. By default the API is served, as on ACR.
 	NoReferrersAPI bool
+	// RepositoryBlobs makes a blob visible only in the repositories it was
+	// uploaded or mounted into, as on ACR, instead of in every repository
+	// of the registry. Copies between repositories then need uploads or
+	// cross-repository mounts (see blobs.go).
+	RepositoryBlobs bool
 	// Network adds latency and a rate limit (network.go); the zero value
 	// is loopback without limits.
 	Network Network
@@ -54,6 +60,12 @@ type Stats struct {
 	// ReferrersRequests counts the OCI Referrers API requests among them
 	// (GET /v2/NAME/referrers/DIGEST).
 	ReferrersRequests int
+	// BlobUploads counts completed blob uploads (201 to a PUT or a
+	// monolithic POST with ?digest=), seeds included.
+	BlobUploads int
+	// BlobMounts counts cross-repository blob mounts served (201 to a POST
+	// with ?mount=&from=).
+	BlobMounts int
 }
 
 // Sandbox is a running ACR-like login server. Its methods are safe for
@@ -133,6 +145,8 @@ func Start(opts Options) (*Sandbox, error) {
 		served:        make(chan struct{}),
 	}
 	s.aliases[s.host] = true
+	links := &blobLinks{isolate: opts.RepositoryBlobs, count: s.count, links: map[string]map[digest.Digest]bool{}}
+	s.registry = links.wrap(s.registry)
 	s.network.net = opts.Network
 	s.refresh[s.identityToken] = IdentityTokenUser
 

@@ -63,6 +63,13 @@ type SeedRepo struct {
 	Passphrase string
 	// RootPassphrase encrypts the root key; empty means Passphrase.
 	RootPassphrase string
+	// Referrers, when not nil, is called once for each tag the registry
+	// serves at the end (signed, unsigned and drifted ones) with the digest
+	// served, and the artifacts it returns are attached to that digest as
+	// OCI referrers (seed_referrers.go): Notation signatures for an audit
+	// of a registry half-way through its move, for instance. Seed may call
+	// it concurrently for different repositories.
+	Referrers func(tag string, served ocispec.Descriptor) ([]Referrer, error)
 }
 
 // Seed pushes and signs each repository of repos, parallel at most
@@ -168,7 +175,7 @@ func (s *Sandbox) seedOne(r SeedRepo) error {
 			return err
 		}
 	}
-	return nil
+	return s.seedReferrers(r, served)
 }
 
 func fileMeta(d ocispec.Descriptor) (data.FileMeta, error) {

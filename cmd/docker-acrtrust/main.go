@@ -13,9 +13,11 @@ import (
 	"github.com/docker/cli/cli-plugins/metadata"
 	"github.com/docker/cli/cli-plugins/plugin"
 	"github.com/docker/cli/cli/command"
+	"github.com/docker/cli/cli/debug"
 	cliflags "github.com/docker/cli/cli/flags"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
+	"go.opentelemetry.io/otel"
 
 	acrplugin "github.com/acrtrust/docker-acrtrust/plugin"
 )
@@ -49,7 +51,7 @@ func main() {
 	if plugin.RunningStandalone() {
 		os.Exit(runStandalone())
 	}
-	plugin.Run(func(dockerCLI command.Cli) *cobra.Command {
+	os.Exit(runPlugin(func(dockerCLI command.Cli) *cobra.Command {
 		cmd := acrplugin.NewRootCommand(dockerCLI, Version)
 		// Chained as docker/cli's helloworld example does: the docker CLI
 		// sets the log level (--debug, --log-level) in plugin.PersistentPreRunE.
@@ -61,7 +63,41 @@ func main() {
 			return nil
 		}
 		return cmd
-	}, meta)
+	}, meta))
+}
+
+// runPlugin is docker/cli's plugin.Run, except that an error with an exit
+// status and no message (run and create hand back the status of the docker
+// they ran, which has already said what went wrong) prints nothing, where
+// plugin.Run prints an empty line.
+func runPlugin(makeCmd func(command.Cli) *cobra.Command, meta metadata.Metadata) int {
+	otel.SetErrorHandler(debug.OTELErrorHandler)
+	dockerCLI, err := command.NewDockerCli()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return exitCode(dockerCLI.Err(), plugin.RunPlugin(dockerCLI, makeCmd(dockerCLI), meta))
+}
+
+// exitCode prints err (unless it is a bare exit status) and returns the
+// process's exit code: a StatusError's code, else 1.
+func exitCode(stderr io.Writer, err error) int {
+	if err == nil {
+		return 0
+	}
+	var st cli.StatusError
+	if !errors.As(err, &st) {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if st.Status != "" || st.Cause != nil {
+		fmt.Fprintln(stderr, st)
+	}
+	if st.StatusCode == 0 {
+		return 1 // a StatusError is a failure
+	}
+	return st.StatusCode
 }
 
 // writeMetadata writes meta as docker/cli's plugin.Run does for the
@@ -103,19 +139,5 @@ func runStandalone() int {
 	cmd.Use = "docker-acrtrust"
 	cmd.SilenceErrors = true
 	cmd.SilenceUsage = true
-	if err := cmd.Execute(); err != nil {
-		var st cli.StatusError
-		if errors.As(err, &st) {
-			if st.Status != "" || st.Cause != nil {
-				fmt.Fprintln(dockerCLI.Err(), st)
-			}
-			if st.StatusCode == 0 {
-				return 1
-			}
-			return st.StatusCode
-		}
-		fmt.Fprintln(dockerCLI.Err(), err)
-		return 1
-	}
-	return 0
+	return exitCode(dockerCLI.Err(), cmd.Execute())
 }

@@ -14,8 +14,6 @@ import (
 
 	"github.com/docker/cli/cli"
 	"github.com/spf13/cobra"
-
-	"github.com/acrtrust/docker-acrtrust/trust"
 )
 
 // defaultAuditParallel is how many repositories audit reads at once: enough
@@ -31,6 +29,10 @@ type AuditOptions struct {
 	failOn         string
 	ExpiringWithin string
 	Parallel       int
+	// notation audits Notation signatures; notationDir holds the trust
+	// policy that verifies them ("" counts them only).
+	notation    bool
+	notationDir string
 }
 
 // AuditRepo is one repository in the audit report: an element of
@@ -44,7 +46,10 @@ type AuditRepo struct {
 	// Counts of Tags by status.
 	Signed, Unsigned, Drifted, Missing int
 	// Tags are every registry tag and every signed tag, sorted by tag.
-	Tags []trust.TagReport
+	Tags []AuditTag
+	// Notation counts the tags by Notation status; absent with
+	// --notation=false.
+	Notation *NotationCounts `json:",omitempty"`
 	// Expiries are those of root, targets and each delegation, earliest first.
 	Expiries []cmdutil.ExpiringRole
 	// EarliestExpiry is the first of Expiries; absent without trust data.
@@ -67,6 +72,12 @@ type AuditSummary struct {
 	WithTrustData int
 	// Tag counts over every repository.
 	SignedTags, UnsignedTags, DriftedTags, MissingTags int
+	// Notation counts the tags of every repository by Notation status;
+	// absent with --notation=false.
+	Notation *NotationCounts `json:",omitempty"`
+	// NotationVerified is true when the Notation signatures were verified
+	// against a trust policy (--notation-dir), not only counted.
+	NotationVerified bool
 	// Errors counts repositories that could not be audited.
 	Errors int
 	// Expiring counts repositories whose metadata expires within the window.
@@ -102,8 +113,14 @@ A PREFIX keeps the repositories at or under that path: "team" matches "team"
 and "team/app", not "teamwork"; "team/app*" matches "team/app" and
 "team/app2".
 
+Each tag's Notation status is reported too (--notation=false skips it):
+whether the digest the registry serves has a Notation signature, whether the
+trust policy accepts it (with --notation-dir), and whether the digest content
+trust signed is covered; with totals per repository and for the registry.
+
 Output: a summary table, --format json (one document), and --html FILE (one
-self-contained page: a sortable table per repository and an expiry timeline).
+self-contained page: a sortable table per repository, an expiry timeline and
+how far each repository has moved to Notation).
 --fail-on makes the exit code 1 when the registry breaks a policy, for
 pipelines. Repositories that cannot be read always make it 1.
 
@@ -128,9 +145,11 @@ list it: give the names with --repos instead.`,
 	flags := cmd.Flags()
 	flags.StringVar(&opts.reposFile, "repos", "", `Audit the repositories listed in this file (one per line, "-" for stdin) instead of the catalog`)
 	flags.StringVar(&opts.html, "html", "", "Also write the report as one self-contained HTML page to this file")
-	flags.StringVar(&opts.failOn, "fail-on", "", `Exit 1 when the registry breaks any of these rules: unsigned, drift, missing, expiring=DURATION (comma-separated, e.g. "unsigned,drift,expiring=30d")`)
+	flags.StringVar(&opts.failOn, "fail-on", "", `Exit 1 when the registry breaks any of these rules: unsigned, drift, missing, expiring=DURATION, notation-missing, notation-invalid (comma-separated, e.g. "unsigned,drift,expiring=30d")`)
 	flags.StringVar(&opts.ExpiringWithin, "expiring-within", "30d", `Report trust metadata expiring within this duration ("720h", "30d")`)
 	flags.IntVar(&opts.Parallel, "parallel", defaultAuditParallel, "Audit this many repositories at once")
+	flags.BoolVar(&opts.notation, "notation", true, "Report each tag's Notation status (one referrers lookup per digest); --notation=false skips it")
+	flags.StringVar(&opts.notationDir, "notation-dir", "", "Verify Notation signatures against the trust policy and trust store in this directory (notation's layout); without it they are counted, not verified")
 	cmdutil.AddFormatFlag(cmd, &opts.Format, cmdutil.JSONOnly(`Format output: "json" for one JSON document`))
 	return cmd
 }
@@ -179,6 +198,13 @@ func RunAudit(ctx context.Context, d *cmdutil.Deps, opts AuditOptions) error {
 	if run.policy, err = parseFailOn(opts.failOn, window); err != nil {
 		return err
 	}
+	if run.notation, err = newNotationAudit(opts, run.policy); err != nil {
+		return err
+	}
+	if run.notation != nil {
+		run.sum.Notation = &NotationCounts{}
+		run.sum.NotationVerified = run.notation.v != nil
+	}
 	targets, err := parseAuditTargets(opts)
 	if err != nil {
 		return err
@@ -202,7 +228,7 @@ func RunAudit(ctx context.Context, d *cmdutil.Deps, opts AuditOptions) error {
 			return AuditRepo{}, false // interrupted
 		}
 		defer lim.Release()
-		return auditOne(ctx, d, name, trustDir, run.now, window)
+		return auditOne(ctx, d, name, trustDir, run.now, window, run.notation)
 	}, func(r AuditRepo) error {
 		run.add(r)
 		for _, s := range run.sinks {
@@ -249,6 +275,8 @@ type auditRun struct {
 	now    time.Time
 	window time.Duration
 	policy failPolicy
+	// notation is nil with --notation=false.
+	notation *notationAudit
 
 	sinks    []auditSink
 	json     *auditJSON // nil without --format json
@@ -295,6 +323,9 @@ func (run *auditRun) add(r AuditRepo) {
 	sum.MissingTags += r.Missing
 	if r.TrustData {
 		sum.WithTrustData++
+	}
+	if sum.Notation != nil && r.Notation != nil {
+		sum.Notation.add(*r.Notation)
 	}
 	if r.Error != "" {
 		sum.Errors++

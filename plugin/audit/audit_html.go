@@ -42,14 +42,11 @@ func (h *auditHTML) repository(r AuditRepo) error {
 	if err := h.begin(); err != nil {
 		return err
 	}
-	h.rows = append(h.rows, auditRow{
-		Name: r.Name, TrustData: r.TrustData, Pinned: r.Pinned, Signed: r.Signed, Unsigned: r.Unsigned, Drifted: r.Drifted, Missing: r.Missing,
-		Earliest: r.EarliestExpiry, Expiring: r.Expiring, Error: r.Error,
-	})
+	h.rows = append(h.rows, rowOf(r))
 	for _, e := range r.Expiries {
 		h.expiries = append(h.expiries, repoExpiry{Repository: r.Name, Role: e.Role, Expires: e.Expires})
 	}
-	return auditPage().ExecuteTemplate(h.out, "repo", map[string]any{"R": r, "ID": len(h.rows), "Now": h.now, "Window": h.window})
+	return auditPage().ExecuteTemplate(h.out, "repo", map[string]any{"R": r, "ID": len(h.rows), "Now": h.now, "Window": h.window, "Verified": h.opts.notationDir != ""})
 }
 
 // timelineMonth is one bar of the expiry timeline: the roles expiring in
@@ -152,6 +149,15 @@ var auditFuncs = template.FuncMap{
 	"add":    func(t time.Time, d time.Duration) time.Time { return t.Add(d) },
 	"days":   func(t, now time.Time) int { return int(t.Sub(now).Hours() / 24) },
 	"add1":   func(i int) int { return i + 1 },
+	"yesno": func(b *bool) string {
+		switch {
+		case b == nil:
+			return "-"
+		case *b:
+			return "yes"
+		}
+		return "no"
+	},
 }
 
 const auditPageText = `{{define "head"}}<!DOCTYPE html>
@@ -178,6 +184,8 @@ code{font-size:.85em;word-break:break-all}
 svg.timeline{width:100%;height:auto;font-size:11px}
 svg.timeline .axis,svg.timeline .tick{stroke:#8c959f}svg.timeline text{fill:#57606a}
 svg.timeline .window{fill:#fff1e5}svg.timeline .now{stroke:#1b1f24;stroke-dasharray:3 3}
+.progress{display:inline-block;width:80px;height:8px;background:#eaeef2;border-radius:4px;vertical-align:middle;margin-right:6px}.progress span{display:block;height:8px;background:#1a7f37;border-radius:4px}
+.notation-verified,.notation-signed{color:#1a7f37}.notation-missing{color:#9a6700}.notation-invalid{color:#cf222e;font-weight:600}
 svg.timeline .bar{fill:#54aeff}svg.timeline .bar.soon{fill:#fb8f44}svg.timeline .bar.expired{fill:#cf222e}
 </style>
 </head>
@@ -196,8 +204,9 @@ svg.timeline .bar{fill:#54aeff}svg.timeline .bar.soon{fill:#fb8f44}svg.timeline 
 {{if .R.Expiries}}<table class="sortable expiries"><thead><tr><th>Role</th><th>Expires</th><th>Days left</th></tr></thead><tbody>
 {{range .R.Expiries}}<tr class="{{if before .Expires $.Now}}expired{{else if before .Expires (add $.Now $.Window)}}expiring{{end}}"><td>{{.Role}}</td><td data-sort="{{iso .Expires}}"><time datetime="{{iso .Expires}}">{{date .Expires}}</time></td><td class="num">{{days .Expires $.Now}}</td></tr>
 {{end}}</tbody></table>{{end}}
-<table class="sortable tags"><thead><tr><th>Tag</th><th>Status</th><th>Signed digest</th><th>Registry digest</th></tr></thead><tbody>
-{{range .R.Tags}}<tr><td>{{.Tag}}</td><td class="{{.Status}}">{{.Status}}</td><td><code>{{or .SignedDigest "-"}}</code></td><td><code>{{or .RegistryDigest "-"}}</code></td></tr>
+{{with .R.Notation}}<p>Notation: {{.NotationSigned}} tags signed{{if $.Verified}} ({{.NotationVerified}} verified, {{.NotationInvalid}} invalid){{end}}, {{.NotationMissing}} without; {{.CoversDCT}} tags signed with content trust covered on the same digest.</p>{{end}}
+<table class="sortable tags"><thead><tr><th>Tag</th><th>Status</th><th>Signed digest</th><th>Registry digest</th>{{if .R.Notation}}<th>Notation</th><th>Covers DCT</th>{{end}}</tr></thead><tbody>
+{{range .R.Tags}}<tr><td>{{.Tag}}</td><td class="{{.Status}}">{{.Status}}</td><td><code>{{or .SignedDigest "-"}}</code></td><td><code>{{or .RegistryDigest "-"}}</code></td>{{if $.R.Notation}}<td class="notation-{{.Notation}}" title="{{.NotationProblem}}">{{or .Notation "-"}}</td><td>{{yesno .CoversDCT}}</td>{{end}}</tr>
 {{end}}</tbody></table>{{end}}
 </section>
 {{end}}
@@ -212,11 +221,12 @@ svg.timeline .bar{fill:#54aeff}svg.timeline .bar.soon{fill:#fb8f44}svg.timeline 
 <div class="missing"><b>{{.Sum.MissingTags}}</b>missing images</div>
 <div class="expiring"><b>{{.Sum.Expiring}}</b>expiring within {{.Window}}</div>
 {{if .Sum.Errors}}<div class="error"><b>{{.Sum.Errors}}</b>could not be audited</div>{{end}}
+{{with .Sum.Notation}}<div class="notation-signed"><b>{{.NotationSigned}}</b>tags signed with Notation</div>{{if $.Sum.NotationVerified}}<div class="notation-verified"><b>{{.NotationVerified}}</b>verified</div><div class="notation-invalid"><b>{{.NotationInvalid}}</b>invalid</div>{{end}}<div class="notation-missing"><b>{{.NotationMissing}}</b>without Notation</div><div><b>{{.CoversDCT}}</b>content trust tags covered</div>{{end}}
 </div>
 {{range .Sum.Violations}}<p class="error">Policy: {{.}}</p>{{end}}
 {{if .Sum.Refresh}}<p>To re-sign what expires: <code>{{.Sum.Refresh}}</code></p>{{end}}
-<table class="sortable" id="overview"><thead><tr><th>Repository</th><th>Pinned</th><th>Signed</th><th>Unsigned</th><th>Drifted</th><th>Missing</th><th>Earliest expiry</th><th>Role</th></tr></thead><tbody>
-{{range $i, $r := .Rows}}<tr data-repository="{{$r.Name}}"><td><a href="#repo-{{add1 $i}}">{{$r.Name}}</a>{{if $r.Error}} <span class="error">error</span>{{else if not $r.TrustData}} <small>no trust data</small>{{end}}</td><td>{{if $r.Pinned}}<span title="{{$r.Pinned}}">yes</span>{{else}}no{{end}}</td><td class="num">{{$r.Signed}}</td><td class="num">{{$r.Unsigned}}</td><td class="num{{if $r.Drifted}} drifted{{end}}">{{$r.Drifted}}</td><td class="num{{if $r.Missing}} missing{{end}}">{{$r.Missing}}</td>{{with $r.Earliest}}<td data-sort="{{iso .Expires}}" class="{{if $r.Expiring}}expiring{{end}}">{{date .Expires}}</td><td>{{.Role}}</td>{{else}}<td data-sort="9999">-</td><td></td>{{end}}</tr>
+<table class="sortable" id="overview"><thead><tr><th>Repository</th><th>Pinned</th><th>Signed</th><th>Unsigned</th><th>Drifted</th><th>Missing</th><th>Earliest expiry</th><th>Role</th>{{if .Sum.Notation}}<th>Moved to Notation</th><th>Covers DCT</th>{{end}}</tr></thead><tbody>
+{{range $i, $r := .Rows}}<tr data-repository="{{$r.Name}}"><td><a href="#repo-{{add1 $i}}">{{$r.Name}}</a>{{if $r.Error}} <span class="error">error</span>{{else if not $r.TrustData}} <small>no trust data</small>{{end}}</td><td>{{if $r.Pinned}}<span title="{{$r.Pinned}}">yes</span>{{else}}no{{end}}</td><td class="num">{{$r.Signed}}</td><td class="num">{{$r.Unsigned}}</td><td class="num{{if $r.Drifted}} drifted{{end}}">{{$r.Drifted}}</td><td class="num{{if $r.Missing}} missing{{end}}">{{$r.Missing}}</td>{{with $r.Earliest}}<td data-sort="{{iso .Expires}}" class="{{if $r.Expiring}}expiring{{end}}">{{date .Expires}}</td><td>{{.Role}}</td>{{else}}<td data-sort="9999">-</td><td></td>{{end}}{{if $.Sum.Notation}}{{$p := $r.NotationPercent $.Sum.NotationVerified}}<td data-sort="{{$p}}" class="moved"><span class="progress"><span style="width:{{$p}}%"></span></span>{{$p}}%</td><td class="num">{{with $r.Notation}}{{.CoversDCT}}{{end}}/{{$r.DCTSigned}}</td>{{end}}</tr>
 {{end}}</tbody></table>
 </section>
 <section id="timeline" class="card"><h2>Expiry timeline</h2>

@@ -13,9 +13,11 @@ import (
 // failPolicy is a parsed --fail-on.
 type failPolicy struct {
 	unsigned, drift, missing bool
-	expiring                 time.Duration // 0: not a rule
-	expiringText             string        // as given
-	rules                    []string      // as given, for messages
+	// notationMissing and notationInvalid gate the move to Notation.
+	notationMissing, notationInvalid bool
+	expiring                         time.Duration // 0: not a rule
+	expiringText                     string        // as given
+	rules                            []string      // as given, for messages
 }
 
 func parseFailOn(s string, defaultWindow time.Duration) (failPolicy, error) {
@@ -33,6 +35,10 @@ func parseFailOn(s string, defaultWindow time.Duration) (failPolicy, error) {
 			p.drift = true
 		case name == "missing" && !hasVal:
 			p.missing = true
+		case name == "notation-missing" && !hasVal:
+			p.notationMissing = true
+		case name == "notation-invalid" && !hasVal:
+			p.notationInvalid = true
 		case name == "expiring":
 			p.expiring, p.expiringText = defaultWindow, "--expiring-within"
 			if hasVal {
@@ -47,7 +53,7 @@ func parseFailOn(s string, defaultWindow time.Duration) (failPolicy, error) {
 				p.expiring = time.Nanosecond // expired already
 			}
 		default:
-			return p, cmdutil.UsageError{Err: fmt.Errorf("invalid --fail-on rule %q: use unsigned, drift, missing or expiring=DURATION", f)}
+			return p, cmdutil.UsageError{Err: fmt.Errorf("invalid --fail-on rule %q: use unsigned, drift, missing, expiring=DURATION, notation-missing or notation-invalid", f)}
 		}
 		p.rules = append(p.rules, f)
 	}
@@ -78,6 +84,12 @@ func policyViolations(p failPolicy, rows []auditRow, now time.Time) []string {
 	if p.missing {
 		count("missing", func(r auditRow) int { return r.Missing })
 	}
+	if p.notationMissing {
+		count("notation-missing", func(r auditRow) int { return notationCount(r, func(c NotationCounts) int { return c.NotationMissing }) })
+	}
+	if p.notationInvalid {
+		count("notation-invalid", func(r auditRow) int { return notationCount(r, func(c NotationCounts) int { return c.NotationInvalid }) })
+	}
 	if p.expiring > 0 {
 		limit := now.Add(p.expiring)
 		var names []string
@@ -98,4 +110,11 @@ func firstN(s []string, n int) []string {
 		return s
 	}
 	return append(append([]string{}, s[:n]...), fmt.Sprintf("and %d more", len(s)-n))
+}
+
+func notationCount(r auditRow, f func(NotationCounts) int) int {
+	if r.Notation == nil {
+		return 0
+	}
+	return f(*r.Notation)
 }

@@ -94,12 +94,12 @@ func auditAll(ctx context.Context, parallel int, names <-chan string, one func(c
 
 // auditOne audits one repository. ok is false when the run was interrupted
 // before it finished (the repository is then left out of the report).
-func auditOne(ctx context.Context, d *cmdutil.Deps, name, trustDir string, now time.Time, window time.Duration) (AuditRepo, bool) {
+func auditOne(ctx context.Context, d *cmdutil.Deps, name, trustDir string, now time.Time, window time.Duration, n *notationAudit) (AuditRepo, bool) {
 	// The repository's tag listing stays charged to the command's budget
 	// until its audit is done: parallel audits share one cap.
 	ctx, release := d.ListBudget.Hold(ctx)
 	defer release()
-	r := AuditRepo{Name: name, Tags: []trust.TagReport{}, Expiries: []cmdutil.ExpiringRole{}}
+	r := AuditRepo{Name: name, Tags: []AuditTag{}, Expiries: []cmdutil.ExpiringRole{}}
 	if pin, ok := d.Pins.Lookup(data.GUN(name)); ok {
 		r.Pinned = pin.Pattern
 	}
@@ -127,8 +127,19 @@ func auditOne(ctx context.Context, d *cmdutil.Deps, name, trustDir string, now t
 		return fail(d.Explained(err))
 	}
 	r.TrustData = rc.TrustData
-	if rc.Tags != nil {
-		r.Tags = rc.Tags
+	for _, t := range rc.Tags {
+		r.Tags = append(r.Tags, AuditTag{TagReport: t})
+	}
+	if n != nil {
+		tags, err := n.check(ctx, d, ref, rc.Tags)
+		if err != nil {
+			return fail(err)
+		}
+		r.Tags = tags
+		r.Notation = &NotationCounts{}
+		for _, t := range tags {
+			r.Notation.tag(t)
+		}
 	}
 	for _, t := range r.Tags {
 		switch t.Status {

@@ -30,6 +30,56 @@ type auditRow struct {
 	Expiring                           bool
 	Error                              string
 	Pinned                             string
+	// Notation is nil when Notation was not audited; DCTSigned counts the
+	// tags content trust signs (what CoversDCT is out of) and Tags the
+	// registry's tags (what the Notation counts are out of).
+	Notation        *NotationCounts
+	DCTSigned, Tags int
+}
+
+// rowOf is what the table and the HTML overview keep of r.
+func rowOf(r AuditRepo) auditRow {
+	row := auditRow{
+		Name: r.Name, TrustData: r.TrustData,
+		Signed: r.Signed, Unsigned: r.Unsigned, Drifted: r.Drifted, Missing: r.Missing,
+		Earliest: r.EarliestExpiry, Expiring: r.Expiring, Error: r.Error, Pinned: r.Pinned,
+		Notation: r.Notation,
+	}
+	for _, t := range r.Tags {
+		if t.SignedDigest != "" {
+			row.DCTSigned++
+		}
+		if t.RegistryDigest != "" {
+			row.Tags++
+		}
+	}
+	return row
+}
+
+// notationProgress is "accepted/tags" (verified with a trust policy, else
+// signed), and "covered/content trust signed".
+func (r auditRow) notationProgress(verified bool) (string, string) {
+	if r.Notation == nil {
+		return "-", "-"
+	}
+	n := r.Notation.NotationSigned
+	if verified {
+		n = r.Notation.NotationVerified
+	}
+	return fmt.Sprintf("%d/%d", n, r.Tags), fmt.Sprintf("%d/%d", r.Notation.CoversDCT, r.DCTSigned)
+}
+
+// NotationPercent is how far the repository has moved: the share of its
+// tags with an accepted (verified, or else any) Notation signature.
+func (r auditRow) NotationPercent(verified bool) int {
+	if r.Notation == nil || r.Tags == 0 {
+		return 0
+	}
+	n := r.Notation.NotationSigned
+	if verified {
+		n = r.Notation.NotationVerified
+	}
+	return n * 100 / r.Tags
 }
 
 // auditTable is the summary table on the terminal.
@@ -38,18 +88,18 @@ type auditTable struct {
 }
 
 func (t *auditTable) repository(r AuditRepo) error {
-	t.rows = append(t.rows, auditRow{
-		Name: r.Name, TrustData: r.TrustData,
-		Signed: r.Signed, Unsigned: r.Unsigned, Drifted: r.Drifted, Missing: r.Missing,
-		Earliest: r.EarliestExpiry, Expiring: r.Expiring, Error: r.Error, Pinned: r.Pinned,
-	})
+	t.rows = append(t.rows, rowOf(r))
 	return nil
 }
 
 func (t *auditTable) finish(AuditSummary) error { return nil }
 
 func (t *auditTable) write(out io.Writer, sum AuditSummary, window time.Duration, windowText string) error {
-	rows := [][]string{{"REPOSITORY", "PINNED", "SIGNED", "UNSIGNED", "DRIFTED", "MISSING", "EARLIEST EXPIRY", "NOTE"}}
+	head := []string{"REPOSITORY", "PINNED", "SIGNED", "UNSIGNED", "DRIFTED", "MISSING", "EARLIEST EXPIRY", "NOTE"}
+	if sum.Notation != nil {
+		head = append(head[:len(head)-1], "NOTATION", "COVERS DCT", "NOTE")
+	}
+	rows := [][]string{head}
 	for _, r := range t.rows {
 		expiry, note := "-", ""
 		if r.Earliest != nil {
@@ -68,7 +118,12 @@ func (t *auditTable) write(out io.Writer, sum AuditSummary, window time.Duration
 		if r.Pinned != "" {
 			pinned = "yes"
 		}
-		rows = append(rows, []string{r.Name, pinned, strconv.Itoa(r.Signed), strconv.Itoa(r.Unsigned), strconv.Itoa(r.Drifted), strconv.Itoa(r.Missing), expiry, note})
+		row := []string{r.Name, pinned, strconv.Itoa(r.Signed), strconv.Itoa(r.Unsigned), strconv.Itoa(r.Drifted), strconv.Itoa(r.Missing), expiry}
+		if sum.Notation != nil {
+			progress, covers := r.notationProgress(sum.NotationVerified)
+			row = append(row, progress, covers)
+		}
+		rows = append(rows, append(row, note))
 	}
 	if err := cmdutil.WriteTable(out, rows); err != nil {
 		return err
@@ -79,6 +134,14 @@ func (t *auditTable) write(out io.Writer, sum AuditSummary, window time.Duration
 		_, _ = fmt.Fprintf(out, "; %d could not be audited", sum.Errors)
 	}
 	_, _ = fmt.Fprintln(out)
+	if n := sum.Notation; n != nil {
+		_, _ = fmt.Fprintf(out, "Notation: %d tags signed", n.NotationSigned)
+		if sum.NotationVerified {
+			_, _ = fmt.Fprintf(out, " (%d verified, %d invalid)", n.NotationVerified, n.NotationInvalid)
+		}
+		_, _ = fmt.Fprintf(out, ", %d without a signature; %d of %d tags signed with content trust covered on the same digest\n",
+			n.NotationMissing, n.CoversDCT, sum.SignedTags+sum.DriftedTags+sum.MissingTags)
+	}
 	if e := sum.EarliestExpiry; e != nil {
 		_, _ = fmt.Fprintf(out, "Earliest expiry: %s of %s on %s\n", e.Role, safetext.Escape(e.Repository), e.Expires.UTC().Format(time.DateOnly))
 	}

@@ -107,7 +107,9 @@ refused and nothing failed.
 The key is a key and certificate chain in files (--key, --cert; for a
 first try: "docker acrtrust migrate cert generate-test NAME"), or a key in a
 Notation plugin (--plugin, --id, --plugin-config), found where notation
-finds plugins: NOTATION_DIR/plugins/NAME/notation-NAME.`,
+finds plugins: NOTATION_DIR/plugins/NAME/notation-NAME. Without either, it is
+the default key of notation's own NOTATION_DIR/signingkeys.json (set by
+"notation key add --default"), as for every command that signs.`,
 		Args: cli.RequiresMinArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.images = args

@@ -98,7 +98,8 @@ type FakeEngine struct {
 	Tagged   [][2]string
 	PushErr  error
 	pullErr  error
-	Reported string // digest the push stream reports, "" for a containerd-store engine
+	Reported string          // digest the push stream reports, "" for a containerd-store engine
+	Present  map[string]bool // images the engine has (Exists), besides those pulled
 }
 
 func (e *FakeEngine) Push(_ context.Context, ref string, out io.Writer) (string, error) {
@@ -121,6 +122,17 @@ func (e *FakeEngine) Pull(_ context.Context, ref string, _ string, out io.Writer
 	e.Pulled = append(e.Pulled, ref)
 	_, _ = io.WriteString(out, "pulling "+ref+"\n")
 	return nil
+}
+
+func (e *FakeEngine) Exists(_ context.Context, ref string) (bool, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, p := range e.Pulled {
+		if p == ref {
+			return true, nil
+		}
+	}
+	return e.Present[ref], nil
 }
 
 func (e *FakeEngine) Tag(_ context.Context, source, target string) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	cerrdefs "github.com/containerd/errdefs"
 	"io"
 
 	"github.com/containerd/platforms"
@@ -25,6 +26,8 @@ type Engine interface {
 	Pull(ctx context.Context, ref string, platform string, out io.Writer) error
 	// tag tags source as target.
 	Tag(ctx context.Context, source, target string) error
+	// Exists reports whether the engine has the image ref (name@digest).
+	Exists(ctx context.Context, ref string) (bool, error)
 }
 
 // DockerEngine is the engine behind the docker CLI's API client.
@@ -56,6 +59,17 @@ func (e DockerEngine) Pull(ctx context.Context, ref string, platform string, out
 func (e DockerEngine) Tag(ctx context.Context, source, target string) error {
 	_, err := e.CLI.Client().ImageTag(ctx, client.ImageTagOptions{Source: source, Target: target})
 	return e.fail("tag", err)
+}
+
+func (e DockerEngine) Exists(ctx context.Context, ref string) (bool, error) {
+	_, err := e.CLI.Client().ImageInspect(ctx, ref)
+	switch {
+	case err == nil:
+		return true, nil
+	case cerrdefs.IsNotFound(err):
+		return false, nil
+	}
+	return false, e.fail("inspect", err)
 }
 
 func (e DockerEngine) doPush(ctx context.Context, ref string, out io.Writer) (string, error) {

@@ -37,7 +37,10 @@ func commandsBelow(cmd, root *cobra.Command, d *cmdutil.Deps) {
 	}
 	if run := cmd.RunE; run != nil {
 		cmd.RunE = func(c *cobra.Command, args []string) error {
-			ctx, stop := interruptible(c.Context(), d.CLI.Err())
+			ctx, stop := c.Context(), func() {}
+			if c.Annotations[cmdutil.AnnotationOwnSignals] == "" {
+				ctx, stop = interruptible(ctx, d.CLI.Err())
+			}
 			defer stop()
 			c.SetContext(ctx)
 			d.Ctx = ctx
