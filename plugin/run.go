@@ -8,13 +8,13 @@ import (
 	"os"
 
 	"github.com/docker/cli/cli"
-	"github.com/docker/cli/cli/command/commands"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/acrtrust/docker-acrtrust/internal/dockerexec"
 	"github.com/acrtrust/docker-acrtrust/internal/runargs"
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/dockercmd"
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/explain"
 	"github.com/acrtrust/docker-acrtrust/trust"
 )
@@ -81,13 +81,12 @@ exists, and nothing is pulled. An image given by digest is used as it is.`, name
 }
 
 // dockerContainerCommand builds docker's own "docker container NAME"
-// command, for its flag definitions.
+// command, for its flag definitions (dockercmd says why not through
+// docker/cli's commands.AddCommands).
 func dockerContainerCommand(d *cmdutil.Deps, name string) (*cobra.Command, error) {
-	root := &cobra.Command{Use: "docker"}
-	commands.AddCommands(root, d.CLI)
-	c, _, err := root.Find([]string{"container", name})
-	if err != nil || c.Name() != name {
-		return nil, fmt.Errorf("finding docker's own %q command: %v", name, err)
+	c := dockercmd.Container(d.CLI, name)
+	if c == nil || c.Name() != name {
+		return nil, fmt.Errorf("finding docker's own %q command", name)
 	}
 	return c, nil
 }
