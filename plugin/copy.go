@@ -35,14 +35,14 @@ fail-closed as for pull), then copy the verified digest to DST with oras-go:
 every manifest, index and blob (all platforms), mounted from SRC when both are
 in one registry, nothing uploaded that DST already has, and the referrers of
 the image (Notation signatures) unless --no-referrers. Then sign DST in the
-formats --sign names: content trust made anew at DST with the keys here (a
-content trust signature is bound to the repository's name and cannot be
-copied), and Notation: SRC's signatures copied, and a new one when a Notation
-key is given or notation's configuration has a default key (--sign takes the
-key flags of push and sign). DST's tag defaults to SRC's. With -a every signed tag is copied.
-An unsigned or drifted SRC tag copies nothing; DST is signed only for the
-digest it serves, which must be the one verified at SRC. A copy that stopped
-part way is finished by running it again.`,
+formats --sign names, with the flags of push and sign: content trust made
+anew at DST with the keys here (a content trust signature is bound to the
+repository's name and cannot be copied), and Notation: SRC's signatures
+copied, and a new one when a Notation key is given or notation's
+configuration has a default key. DST's tag defaults to SRC's. With -a every
+signed tag is copied. An unsigned or drifted SRC tag copies nothing; DST is
+signed only for the digest it serves, which must be the one verified at SRC. A
+copy that stopped part way is finished by running it again.`,
 		Args: cli.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.src, opts.dst = args[0], args[1]
