@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/docker/cli/cli"
@@ -12,18 +13,6 @@ import (
 	"github.com/acrtrust/docker-acrtrust/trust"
 )
 
-// envCopySign is the default of copy's --sign. The formats issue (#18)
-// gives every signing command --sign and this variable; copy takes them
-// the same way. TODO: use cmdutil's SignMode once it is on main.
-const envCopySign = "ACRTRUST_SIGN"
-
-// The formats copy signs DST in.
-const (
-	copySignDCT      = "dct"
-	copySignNotation = "notation"
-	copySignBoth     = "both"
-)
-
 // notationSignatureType is the artifact type of Notation signatures.
 const notationSignatureType = "application/vnd.cncf.notary.signature"
 
@@ -32,9 +21,7 @@ type copyOptions struct {
 	all         bool
 	noReferrers bool
 	dryRun      bool
-	sign        string
-	key         cmdutil.NotationKeyOptions
-	keyGiven    bool
+	sign        cmdutil.SignOptions
 	requireOptions
 }
 
@@ -48,19 +35,18 @@ fail-closed as for pull), then copy the verified digest to DST with oras-go:
 every manifest, index and blob (all platforms), mounted from SRC when both are
 in one registry, nothing uploaded that DST already has, and the referrers of
 the image (Notation signatures) unless --no-referrers. Then sign DST in the
-formats --sign names: content trust made anew at DST with the keys here (a
-content trust signature is bound to the repository's name and cannot be
-copied), and Notation: SRC's signatures copied, and a new one when a Notation
-key is given. DST's tag defaults to SRC's. With -a every signed tag is copied.
-An unsigned or drifted SRC tag copies nothing; DST is signed only for the
-digest it serves, which must be the one verified at SRC. A copy that stopped
-part way is finished by running it again.`,
+formats --sign names, with the flags of push and sign: content trust made
+anew at DST with the keys here (a content trust signature is bound to the
+repository's name and cannot be copied), and Notation: SRC's signatures
+copied, and a new one when a Notation key is given or notation's
+configuration has a default key. DST's tag defaults to SRC's. With -a every
+signed tag is copied. An unsigned or drifted SRC tag copies nothing; DST is
+signed only for the digest it serves, which must be the one verified at SRC. A
+copy that stopped part way is finished by running it again.`,
 		Args: cli.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.src, opts.dst = args[0], args[1]
-			for _, f := range []string{"key", "cert", "plugin", "id", "plugin-config"} {
-				opts.keyGiven = opts.keyGiven || cmd.Flags().Changed(f)
-			}
+			opts.sign.NotationDir = opts.notationDir // one --notation-dir: trust policy, keys and plugins
 			return runCopy(cmd.Context(), d, opts)
 		},
 	}
@@ -68,9 +54,8 @@ part way is finished by running it again.`,
 	flags.BoolVarP(&opts.all, "all-tags", "a", false, "Copy every signed tag of SRC")
 	flags.BoolVar(&opts.noReferrers, "no-referrers", false, "Do not copy the referrers of the image (Notation signatures, SBOMs)")
 	flags.BoolVar(&opts.dryRun, "dry-run", false, "Say what would be copied and signed, and change nothing")
-	flags.StringVar(&opts.sign, "sign", "", `Signature formats at DST: "dct" (content trust), "notation", or "both" (default $`+envCopySign+`, else "dct")`)
-	cmdutil.AddNotationKeyFlags(flags, &opts.key)
 	addRequireFlags(flags, &opts.requireOptions)
+	cmdutil.AddSignFlags(flags, &opts.sign)
 	return cmd
 }
 
@@ -81,45 +66,43 @@ type copyJob struct {
 }
 
 func runCopy(ctx context.Context, d *cmdutil.Deps, opts copyOptions) error {
-	src, dst, mode, err := parseCopy(d, opts)
+	src, dst, err := parseCopy(opts)
 	if err != nil {
 		return err
 	}
-	if mode != copySignNotation && d.Offline() && !opts.dryRun {
+	plan, err := newCopyPlan(ctx, d, opts)
+	if err != nil {
+		return err
+	}
+	if plan.dct() && d.Offline() && !opts.dryRun {
 		return d.Explained(trust.ErrOfflineWrite)
 	}
 	jobs, err := verifiedSources(ctx, d, src, dst, opts)
 	if err != nil {
 		return err
 	}
-	var signer *notationbridge.Signer
-	if opts.keyGiven && mode != copySignDCT {
-		if signer, err = d.NotationSigner(ctx, opts.key, d.NotationDir(opts.notationDir)); err != nil {
+	if plan.notation() && plan.signer == nil {
+		if err := notationToCopy(ctx, d, jobs); err != nil {
 			return err
 		}
 	}
 	if opts.dryRun {
-		return planCopies(ctx, d, jobs, mode, signer, opts)
+		return planCopies(ctx, d, jobs, plan, opts)
 	}
 	var done []copyJob
 	for _, j := range jobs {
-		if err := copyOne(ctx, d, j, mode, signer, opts); err != nil {
-			return &copyIncompleteError{jobs: jobs, done: done, failed: j, mode: mode, err: err}
+		if err := copyOne(ctx, d, j, opts); err != nil {
+			return &copyIncompleteError{jobs: jobs, done: done, failed: j, plan: plan, err: err}
 		}
 		done = append(done, j)
 	}
-	if mode == copySignDCT || mode == copySignBoth {
-		if err := signCopies(ctx, d, jobs); err != nil {
-			return &copyIncompleteError{jobs: jobs, done: jobs, mode: mode, dctFailed: true, err: err}
-		}
-	}
-	return nil
+	return signCopied(ctx, d, plan, jobs, opts)
 }
 
-// parseCopy reads SRC, DST and --sign before anything is contacted.
-func parseCopy(d *cmdutil.Deps, opts copyOptions) (trust.Ref, trust.Ref, string, error) {
-	usage := func(format string, a ...any) (trust.Ref, trust.Ref, string, error) {
-		return trust.Ref{}, trust.Ref{}, "", cmdutil.UsageError{Err: fmt.Errorf(format, a...)}
+// parseCopy reads SRC and DST before anything is contacted.
+func parseCopy(opts copyOptions) (trust.Ref, trust.Ref, error) {
+	usage := func(format string, a ...any) (trust.Ref, trust.Ref, error) {
+		return trust.Ref{}, trust.Ref{}, cmdutil.UsageError{Err: fmt.Errorf(format, a...)}
 	}
 	src, err := trust.ParseRef(opts.src)
 	if err != nil {
@@ -140,24 +123,36 @@ func parseCopy(d *cmdutil.Deps, opts copyOptions) (trust.Ref, trust.Ref, string,
 	if !opts.all && dst.Tag == "" {
 		dst = dst.WithTag(src.Tag)
 	}
-	mode, from := opts.sign, "--sign"
-	if mode == "" {
-		mode, from = d.Getenv(envCopySign), envCopySign
+	return src, dst, nil
+}
+
+// newCopyPlan reads --sign as every command that signs does, and opens the
+// Notation key that signs DST anew: the one the key flags name, else
+// notation's default key. Without either, Notation at DST is SRC's
+// signatures copied (the plan has no signer); with --no-referrers too,
+// nothing would give DST one, and the copy is refused before it starts.
+func newCopyPlan(ctx context.Context, d *cmdutil.Deps, opts copyOptions) (*signPlan, error) {
+	mode, err := d.SignMode(opts.sign)
+	if err != nil {
+		return nil, err
 	}
-	switch mode {
-	case "":
-		mode = copySignDCT
-	case copySignDCT, copySignNotation, copySignBoth:
+	p := &signPlan{mode: mode, opts: opts.sign}
+	if !p.notation() {
+		return p, nil
+	}
+	p.signer, err = d.NotationSigner(ctx, opts.sign.Key, opts.sign.NotationDir)
+	switch {
+	case err == nil:
+	case !errors.Is(err, notationbridge.ErrNoSigningKey) || opts.sign.Key.Given():
+		return nil, err
+	case opts.noReferrers:
+		return nil, cmdutil.UsageError{Err: fmt.Errorf("--sign %s with --no-referrers leaves nothing to give DST a Notation signature: "+
+			"give a Notation key to sign DST anew (--key and --cert, --plugin and --id, or --key-name), make one notation's default (`notation key add --default`), "+
+			"or copy SRC's Notation signatures by leaving out --no-referrers", mode)}
 	default:
-		return usage("invalid %s %q: use dct, notation or both", from, mode)
+		p.signer = nil // SRC's Notation signatures are copied
 	}
-	if mode == copySignDCT && opts.keyGiven {
-		return usage("--key, --cert, --plugin and --id name a Notation key: add --sign notation or --sign both to sign DST with it")
-	}
-	if mode != copySignDCT && opts.noReferrers && !opts.keyGiven {
-		return usage("--sign %s with --no-referrers leaves nothing to sign DST with Notation: give a Notation key (--key and --cert, or --plugin and --id)", mode)
-	}
-	return src, dst, mode, nil
+	return p, nil
 }
 
 // verifiedSources verifies every SRC tag before anything is copied: an

@@ -67,21 +67,17 @@ func (p *copyProgress) end() {
 	}
 }
 
-// copyIncompleteError is a copy that stopped part way: it says what DST
-// holds, signed or not, and what to run.
+// copyIncompleteError is a copy that stopped part way, before DST was
+// signed: it says what DST holds and what to run.
 type copyIncompleteError struct {
-	jobs      []copyJob
-	done      []copyJob // copied completely (tag set)
-	failed    copyJob   // the copy that failed, unless dctFailed
-	mode      string
-	dctFailed bool // every copy is done; content trust signing failed
-	err       error
+	jobs   []copyJob
+	done   []copyJob // copied completely (tag set)
+	failed copyJob
+	plan   *signPlan
+	err    error
 }
 
 func (e *copyIncompleteError) Error() string {
-	if e.dctFailed {
-		return "signing the copies with content trust: " + e.err.Error()
-	}
 	return fmt.Sprintf("copying %s to %s: %v", refName(e.failed.src), refName(e.failed.dst), e.err)
 }
 
@@ -92,18 +88,23 @@ func (e *copyIncompleteError) Remedy() string {
 	if r := cmdutil.RemedyOf(e.err); r != "" {
 		b.WriteString(r + "\n")
 	}
-	unsigned := "not signed with content trust"
-	if e.mode == copySignNotation {
-		unsigned = "complete"
+	var unsigned []string
+	if e.plan.dct() {
+		unsigned = append(unsigned, "content trust")
+	}
+	if e.plan.signer != nil {
+		unsigned = append(unsigned, "a new Notation signature")
+	}
+	state := "complete"
+	if len(unsigned) > 0 {
+		state = "copied, without " + strings.Join(unsigned, " or ") + " yet"
 	}
 	for _, j := range e.done {
-		fmt.Fprintf(&b, "In DST: %s (%s), %s.\n", refName(j.dst), j.target.Digest, unsigned)
+		fmt.Fprintf(&b, "In DST: %s (%s), %s.\n", refName(j.dst), j.target.Digest, state)
 	}
-	if !e.dctFailed {
-		fmt.Fprintf(&b, "Not in DST: %s: part of its content may be there, untagged and unsigned.\n", refName(e.failed.dst))
-		for _, j := range e.jobs[len(e.done)+1:] {
-			fmt.Fprintf(&b, "Not in DST: %s.\n", refName(j.dst))
-		}
+	fmt.Fprintf(&b, "Not in DST: %s: part of its content may be there, untagged and unsigned.\n", refName(e.failed.dst))
+	for _, j := range e.jobs[len(e.done)+1:] {
+		fmt.Fprintf(&b, "Not in DST: %s.\n", refName(j.dst))
 	}
 	b.WriteString("Nothing at DST is verified until the copy finishes: run the same `docker acrtrust copy` command again. It copies only what is missing, then signs.")
 	return b.String()

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -56,23 +57,40 @@ func countNotationSignatures(ctx context.Context, sr *remote.Repository, root oc
 	return n, err
 }
 
-// copyOne copies one verified image, and signs it anew with Notation when
-// a key was given.
-func copyOne(ctx context.Context, d *cmdutil.Deps, j copyJob, mode string, signer *notationbridge.Signer, opts copyOptions) error {
-	return withRepositories(d, j, func(sr, dr *remote.Repository) error {
-		root, err := sourceRoot(ctx, d, j, sr)
-		if err != nil {
-			return err
-		}
-		if mode != copySignDCT && signer == nil {
+// notationToCopy checks, before anything is copied, that SRC has a
+// Notation signature of every image when there is no key to sign DST anew:
+// the copied signatures are then DST's only Notation signatures.
+func notationToCopy(ctx context.Context, d *cmdutil.Deps, jobs []copyJob) error {
+	for _, j := range jobs {
+		err := d.ORAS.WithRepository(j.src, func(sr *remote.Repository) error {
+			root, err := sourceRoot(ctx, d, j, sr)
+			if err != nil {
+				return err
+			}
 			n, err := countNotationSignatures(ctx, sr, root)
 			if err != nil {
 				return d.Fail(trust.OpRegistryRead, j.src, err)
 			}
 			if n == 0 {
-				return cmdutil.WithRemedy(fmt.Errorf("%s has no Notation signature to copy, and no Notation key was given", refName(j.src)),
-					"Give a Notation key to sign DST anew (--key and --cert, or --plugin and --id), or copy with --sign dct.")
+				return cmdutil.WithRemedy(fmt.Errorf("%s has no Notation signature to copy, and no Notation key was given, so nothing was copied", refName(j.src)),
+					"Give a Notation key to sign DST anew (--key and --cert, --plugin and --id, --key-name, or notation's default key: `notation key add --default`), or copy with --sign dct.")
 			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyOne copies one verified image, with its referrers unless
+// --no-referrers.
+func copyOne(ctx context.Context, d *cmdutil.Deps, j copyJob, opts copyOptions) error {
+	return withRepositories(d, j, func(sr, dr *remote.Repository) error {
+		root, err := sourceRoot(ctx, d, j, sr)
+		if err != nil {
+			return err
 		}
 		p := newCopyProgress(d.CLI.Err(), d.CLI.Err().IsTerminal(), refName(j.dst))
 		res, err := imagecopy.Copy(ctx, sr, dr, root, j.dst.Tag, copyImageOptions(j, opts, p.event))
@@ -81,28 +99,72 @@ func copyOne(ctx context.Context, d *cmdutil.Deps, j copyJob, mode string, signe
 			return d.Fail(trust.OpRegistryPush, j.dst, err)
 		}
 		_, _ = fmt.Fprintf(d.CLI.Out(), "Copied %s to %s@%s: %s\n", refName(j.src), refName(j.dst), root.Digest, copySummary(res))
-		if signer == nil {
-			return nil
-		}
-		return signNotationAt(ctx, d, j, dr, root, signer)
+		return nil
 	})
 }
 
-// signNotationAt signs root at DST with signer, once: a re-run finds the
-// signature and signs nothing.
-func signNotationAt(ctx context.Context, d *cmdutil.Deps, j copyJob, dr *remote.Repository, root ocispec.Descriptor, signer *notationbridge.Signer) error {
-	repo := notationbridge.NewRepository(dr)
-	done, err := notationbridge.SignedBy(ctx, repo, root, signer)
-	if err != nil {
-		return d.Fail(trust.OpRegistryRead, j.dst, err)
-	}
-	if !done {
-		if err := notationbridge.Sign(ctx, signer, repo, root, notationbridge.SignOptions{}); err != nil {
-			return d.Fail(trust.OpRegistryPush, j.dst, err)
+// signCopied signs DST once every copy is done, in plan's formats:
+// content trust in one publish (signCopies), and a Notation signature per
+// digest that the plan's key has not signed yet; without a key, Notation at
+// DST is the signatures copied from SRC. A format that fails comes back as
+// a *missingFormatsError: which DST tags miss which format, and the copy
+// that completes them.
+func signCopied(ctx context.Context, d *cmdutil.Deps, plan *signPlan, jobs []copyJob, opts copyOptions) error {
+	p := plan
+	if p.notation() && p.signer == nil {
+		if !p.dct() {
+			return nil
 		}
+		p = &signPlan{mode: cmdutil.SignDCT, opts: plan.opts}
 	}
-	_, _ = fmt.Fprintf(d.CLI.Out(), "Signed %s@%s with Notation\n", j.dst.Familiar(), root.Digest)
-	return nil
+	refs := make([]trust.Ref, len(jobs))
+	targets := make([]trust.Target, len(jobs))
+	for i, j := range jobs {
+		refs[i] = j.dst
+		targets[i] = trust.Target{Name: j.dst.Tag, Digest: j.target.Digest, Size: j.target.Size}
+	}
+	var signDCT func() error
+	if p.dct() {
+		signDCT = func() error { return signCopies(ctx, d, jobs) }
+	}
+	err := p.run(ctx, d, refs, targets, d.CLI.Out(), signDCT)
+	if err == nil {
+		return nil
+	}
+	var mf *missingFormatsError
+	if !errors.As(err, &mf) {
+		mf = &missingFormatsError{missing: []missingFormat{{format: cmdutil.SignDCT, refs: refs, err: err}}, plan: p}
+	}
+	copied := make([]string, len(jobs))
+	for i, j := range jobs {
+		copied[i] = refName(j.dst) + "@" + j.target.Digest.String()
+	}
+	mf.lead = "the copy is in DST (" + strings.Join(copied, ", ") + "), but it is "
+	req, _ := requirement(d, opts.requireOptions) // read before SRC was verified
+	mf.complete = func(mode string) []string { return copyCommand(opts, mode, req != requireDCT) }
+	return mf
+}
+
+// copyCommand is the copy again, signing in mode only: it copies nothing
+// that DST has, checks again that DST serves what SRC's signature names,
+// and signs only what is missing. verifiesNotation says SRC's Notation
+// verification needs --notation-dir.
+func copyCommand(opts copyOptions, mode string, verifiesNotation bool) []string {
+	args := []string{"docker", "acrtrust", "copy"}
+	if opts.all {
+		args = append(args, "-a")
+	}
+	if opts.noReferrers {
+		args = append(args, "--no-referrers")
+	}
+	if opts.require != "" {
+		args = append(args, "--require", opts.require)
+	}
+	if opts.notationDir != "" && verifiesNotation && !cmdutil.SignsNotation(mode) {
+		args = append(args, "--notation-dir", opts.notationDir) // for --require; opts.sign.Args names it otherwise
+	}
+	args = append(args, opts.sign.Args(mode)...)
+	return append(args, opts.src, opts.dst)
 }
 
 // signCopies signs DST's tags with content trust, in one publish, for the
@@ -140,7 +202,7 @@ func signCopies(ctx context.Context, d *cmdutil.Deps, jobs []copyJob) error {
 
 // planCopies is --dry-run: what each copy would upload and how DST would
 // be signed; nothing is written.
-func planCopies(ctx context.Context, d *cmdutil.Deps, jobs []copyJob, mode string, signer *notationbridge.Signer, opts copyOptions) error {
+func planCopies(ctx context.Context, d *cmdutil.Deps, jobs []copyJob, plan *signPlan, opts copyOptions) error {
 	out := d.CLI.Out()
 	for _, j := range jobs {
 		err := withRepositories(d, j, func(sr, dr *remote.Repository) error {
@@ -159,8 +221,8 @@ func planCopies(ctx context.Context, d *cmdutil.Deps, jobs []copyJob, mode strin
 			}
 			_, _ = fmt.Fprintf(out, "Would copy %s@%s to %s: %d of %d manifests and blobs missing (%s, %s), %d referrers\n",
 				refName(j.src), root.Digest, refName(j.dst), len(p.Missing), len(p.Missing)+len(p.Present), units.HumanSize(float64(p.Bytes())), how, len(p.Referrers))
-			if mode != copySignDCT {
-				planNotation(out, j, p, signer)
+			if plan.notation() {
+				planNotation(out, j, p, plan.signer)
 			}
 			return nil
 		})
@@ -168,7 +230,7 @@ func planCopies(ctx context.Context, d *cmdutil.Deps, jobs []copyJob, mode strin
 			return err
 		}
 	}
-	if mode != copySignNotation {
+	if plan.dct() {
 		for _, j := range jobs {
 			_, _ = fmt.Fprintf(out, "Would sign %s with content trust for %s\n", refName(j.dst), j.target.Digest)
 		}

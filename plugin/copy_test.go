@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/notaryproject/notation-go/config"
+	"github.com/notaryproject/notation-go/dir"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -20,10 +22,15 @@ import (
 )
 
 // copier is a machine logged in to src as puller and to dst as user, with
-// both CAs trusted and the passphrases of a signing pipeline.
-func copier(t *testing.T, src, dst *sandbox.Sandbox, user string) (*cmdutil.Deps, *cmdtest.FakeCLI) {
+// both CAs trusted and the passphrases of a signing pipeline, and env's
+// variables besides.
+func copier(t *testing.T, src, dst *sandbox.Sandbox, user string, env ...string) (*cmdutil.Deps, *cmdtest.FakeCLI) {
 	t.Helper()
-	d, cli, _ := cmdtest.SandboxDeps(t, src, sandbox.UserPull, cmdtest.PassphraseEnv())
+	vars := cmdtest.PassphraseEnv()
+	for i := 0; i+1 < len(env); i += 2 {
+		vars[env[i]] = env[i+1]
+	}
+	d, cli, _ := cmdtest.SandboxDeps(t, src, sandbox.UserPull, vars)
 	if dst != src {
 		cli.Login(dst.Host(), user, sandbox.Password)
 		assert.NilError(t, dst.InstallCA(d.ConfigDir))
@@ -81,6 +88,24 @@ func TestCopyBetweenRegistries(t *testing.T) {
 		}
 	})
 
+	t.Run("ACRTRUST_SIGN=notation: SRC's signature copied, no content trust", func(t *testing.T) {
+		dstSB.ResetStats()
+		d, cli := copier(t, ms.sb, dstSB, sandbox.UserSigner, cmdutil.EnvSign, "notation")
+		assert.NilError(t, runCommand(t, d, "copy", src+"/app:v1", dst+"/notation/app"))
+		assert.Check(t, is.Equal(dstSB.Stats().Publishes, 0), "no content trust at DST")
+		assert.Check(t, !strings.Contains(cli.OutBuf.String(), "Signing with Notation"), "no key: nothing signed anew")
+		wide := t.TempDir()
+		_, err := notationbridge.WritePolicy(wide, notationbridge.PolicyOptions{Scopes: []string{dst + "/notation/app"}, Chain: signer.Chain})
+		assert.NilError(t, err)
+		_, err = notationVerify(t, dstSB, wide, "notation/app", ms.pushed["v1"])
+		assert.Check(t, err, "the copied signature verifies at DST")
+
+		d, _ = copier(t, ms.sb, dstSB, sandbox.UserSigner, cmdutil.EnvSign, "cosign")
+		err = runCommand(t, d, "copy", src+"/app:v1", dst+"/notation/app")
+		assert.Check(t, is.ErrorContains(err, `invalid ACRTRUST_SIGN "cosign": use dct, notation or both`))
+		assert.Check(t, is.Equal(cmdtest.StatusCode(t, err), 125))
+	})
+
 	dstSB.ResetStats()
 	d, cli = copier(t, ms.sb, dstSB, sandbox.UserSigner)
 	assert.NilError(t, runCommand(t, d, "copy", "--sign", "both", src+"/app:multi", dst+"/prod/app"))
@@ -125,12 +150,18 @@ func TestCopyRefusals(t *testing.T) {
 		dstSB.ResetStats()
 		d, _ := copier(t, srcSB, dstSB, sandbox.UserSigner)
 		err := runCommand(t, d, "copy", "--sign", "notation", src+"/app:v1", dst+"/prod/other")
-		assert.Check(t, is.ErrorContains(err, "has no Notation signature to copy, and no Notation key was given"))
-		assert.Check(t, is.Contains(err.Error(), "--key and --cert, or --plugin and --id"))
-		assert.Check(t, is.Equal(dstSB.Stats().BlobUploads, 0))
+		assert.Check(t, is.ErrorContains(err, "has no Notation signature to copy, and no Notation key was given, so nothing was copied"))
+		assert.Check(t, is.Contains(err.Error(), "--key and --cert, --plugin and --id, --key-name, or notation's default key"))
+		assert.Check(t, is.Equal(dstSB.Stats().RegistryRequests, 0), "DST was not touched")
+		err = runCommand(t, d, "copy", "--sign", "notation", "--no-referrers", src+"/app:v1", dst+"/prod/other")
+		assert.Check(t, is.ErrorContains(err, "--sign notation with --no-referrers leaves nothing to give DST a Notation signature"))
+		assert.Check(t, is.Equal(cmdtest.StatusCode(t, err), 125))
+		assert.Check(t, is.Equal(dstSB.Stats().RegistryRequests, 0), "DST was not touched")
 		err = runCommand(t, d, "copy", "--key", "k.pem", "--cert", "c.pem", src+"/app:v1", dst+"/prod/other")
 		assert.Check(t, is.ErrorContains(err, "add --sign notation or --sign both"))
 		assert.Check(t, is.Equal(cmdtest.StatusCode(t, err), 125))
+		err = runCommand(t, d, "copy", "--sign", "notation", "--signature-format", "pgp", src+"/app:v1", dst+"/prod/other")
+		assert.Check(t, is.ErrorContains(err, "invalid --signature-format"))
 	})
 
 	t.Run("a copy that fails part way", func(t *testing.T) {
@@ -145,15 +176,55 @@ func TestCopyRefusals(t *testing.T) {
 		assert.Check(t, is.Contains(cli.OutBuf.String(), "Successfully signed "+dst+"/prod/app:v1"))
 	})
 
-	t.Run("copied, but content trust at DST fails", func(t *testing.T) {
+	t.Run("copied, but content trust at DST fails: the copy that completes it", func(t *testing.T) {
+		home := newNotationHome(t, "release", "*")
 		dstSB.SetContentTrust(false)
 		t.Cleanup(func() { dstSB.SetContentTrust(true) })
-		d, _ := copier(t, srcSB, dstSB, sandbox.UserSigner)
-		err := runCommand(t, d, "copy", src+"/app:v2", dst+"/notrust/app")
-		assert.Check(t, is.ErrorContains(err, "signing the copies with content trust"))
-		assert.Check(t, is.Contains(err.Error(), "In DST: "+dst+"/notrust/app:v2 (sha256:"))
-		assert.Check(t, is.Contains(err.Error(), "not signed with content trust"))
-		assert.Check(t, is.Contains(err.Error(), "run the same `docker acrtrust copy` command again"))
+		d, cli := copier(t, srcSB, dstSB, sandbox.UserSigner)
+		err := runCommand(t, d, "copy", "--sign", "both", "--notation-dir", home.dir, src+"/app:v2", dst+"/notrust/app")
+		v2, rerr := cmdtest.IndependentResolve(t, srcSB, src+"/app:v2")
+		assert.NilError(t, rerr)
+		assert.Check(t, is.ErrorContains(err, "the copy is in DST ("+dst+"/notrust/app:v2@"+v2.Digest.String()+"), but it is NOT signed with content trust: "+dst+"/notrust/app:v2"))
+		assert.Check(t, !strings.Contains(err.Error(), "NOT signed with Notation"), "the default key signed it anew")
+		assert.Check(t, is.Contains(cli.OutBuf.String(), "Successfully signed "+dst+"/notrust/app:v2 with Notation"))
+		complete := "`docker acrtrust copy --sign dct " + src + "/app:v2 " + dst + "/notrust/app`"
+		assert.Check(t, is.Contains(err.Error(), complete))
+
+		dstSB.SetContentTrust(true)
+		dstSB.ResetStats()
+		d, cli = copier(t, srcSB, dstSB, sandbox.UserSigner)
+		assert.NilError(t, runCommand(t, d, "copy", "--sign", "dct", src+"/app:v2", dst+"/notrust/app"))
+		assert.Check(t, is.Contains(cli.OutBuf.String(), "Successfully signed "+dst+"/notrust/app:v2"))
+		assert.Check(t, is.Equal(dstSB.Stats().BlobUploads, 0), "the completing copy uploads nothing")
+
+		dstSB.ResetStats()
+		d, cli = copier(t, srcSB, dstSB, sandbox.UserSigner)
+		assert.NilError(t, runCommand(t, d, "copy", "--sign", "both", "--notation-dir", home.dir, src+"/app:v2", dst+"/notrust/app"))
+		assert.Check(t, is.Contains(cli.OutBuf.String(), "is already signed with Notation by this key"))
+		assert.Check(t, is.Equal(dstSB.Stats().Publishes, 0), "a re-run duplicates nothing")
+		desc := ocispec.Descriptor{Digest: v2.Digest, Size: v2.Size}
+		assert.Check(t, is.Len(notationSignatures(t, dstSB, "notrust/app", desc), 1))
+		_, err = notationVerify(t, dstSB, home.dir, "notrust/app", desc)
+		assert.Check(t, err, "signed anew at DST by notation's default key")
+	})
+
+	t.Run("--key-name signs DST anew with that key of notation's configuration", func(t *testing.T) {
+		home := newNotationHome(t, "release", "*")
+		other := newNotationHome(t, "other", "*")
+		keys := config.NewSigningKeys()
+		assert.NilError(t, keys.Add("release", home.key, home.cert, true))
+		assert.NilError(t, keys.Add("other", other.key, other.cert, false))
+		home.write(t, dir.PathSigningKeys, keys)
+		d, cli := copier(t, srcSB, dstSB, sandbox.UserSigner)
+		assert.NilError(t, runCommand(t, d, "copy", "--sign", "notation", "--no-referrers", "--notation-dir", home.dir, "--key-name", "other", src+"/app:v1", dst+"/named/app"))
+		assert.Check(t, is.Contains(cli.OutBuf.String(), `Signing with Notation (notation key "other": `+other.key+")"))
+		v1, err := cmdtest.IndependentResolve(t, srcSB, src+"/app:v1")
+		assert.NilError(t, err)
+		desc := ocispec.Descriptor{Digest: v1.Digest, Size: v1.Size}
+		_, err = notationVerify(t, dstSB, other.dir, "named/app", desc)
+		assert.Check(t, err, "signed at DST by the named key")
+		_, err = notationVerify(t, dstSB, home.dir, "named/app", desc)
+		assert.Check(t, err != nil, "not by the default one")
 	})
 
 	t.Run("DST is never signed for a digest it does not serve", func(t *testing.T) {

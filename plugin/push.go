@@ -118,7 +118,7 @@ func signServed(ctx context.Context, d *cmdutil.Deps, refs []trust.Ref, pushed [
 	}
 	var mf *missingFormatsError
 	if errors.As(err, &mf) {
-		mf.pushed = true
+		mf.lead = "the image was pushed to the registry, but it is "
 		return mf
 	}
 	return newPushedUnsigned(refs, err, plan)

@@ -172,8 +172,12 @@ type missingFormat struct {
 type missingFormatsError struct {
 	missing []missingFormat
 	plan    *signPlan
-	// pushed says the images were pushed by this command.
-	pushed bool
+	// lead, when set, says what the command did before signing ("the
+	// image was pushed to the registry, but it is ").
+	lead string
+	// complete, when set, is the command that completes the signing in
+	// mode; else `docker acrtrust sign` of the tags.
+	complete func(mode string) []string
 }
 
 func formatName(f string) string {
@@ -188,11 +192,7 @@ func (e *missingFormatsError) Error() string {
 	for _, m := range e.missing {
 		parts = append(parts, fmt.Sprintf("NOT signed with %s: %s: %v", formatName(m.format), refNames(m.refs), m.err))
 	}
-	msg := strings.Join(parts, "\n")
-	if e.pushed {
-		msg = "the image was pushed to the registry, but it is " + msg
-	}
-	return msg
+	return e.lead + strings.Join(parts, "\n")
 }
 
 func (e *missingFormatsError) Unwrap() []error {
@@ -228,6 +228,9 @@ func (e *missingFormatsError) Remedy() string {
 		mode = e.missing[0].format
 	}
 	cmd := append(append([]string{"docker", "acrtrust", "sign"}, e.plan.opts.Args(mode)...), names...)
+	if e.complete != nil {
+		cmd = e.complete(mode)
+	}
 	lines = append(lines, fmt.Sprintf("Once the cause is fixed, complete the signing (what is signed already is not signed again): `%s`.", strings.Join(cmd, " ")))
 	return strings.Join(lines, "\n")
 }
