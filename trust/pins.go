@@ -126,7 +126,6 @@ func ParsePins(path string, b []byte) (Pins, error) {
 		return Pins{}, &PinsFileError{Path: path, Line: lineAt(b, offset), Err: err}
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var f pinsFile
 	if err := dec.Decode(&f); err != nil {
 		var syn *json.SyntaxError
@@ -142,13 +141,13 @@ func ParsePins(path string, b []byte) (Pins, error) {
 		case errors.Is(err, io.EOF):
 			return Pins{}, &PinsFileError{Path: path, Line: lastLine(b), Err: errors.New(`the file holds no JSON: a pins file is an object such as {"trust_pinning": {"certs": {...}}}`)}
 		}
-		if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			return fail(offsetOf(b, field, 0), fmt.Errorf("unknown field %s (pins go under \"trust_pinning\": \"certs\", \"ca\", \"disable_tofu\")", field))
-		}
 		return fail(0, err)
 	}
 	if dec.More() {
 		return fail(dec.InputOffset(), errors.New("more than one JSON document"))
+	}
+	if field, at := unknownField(b); field != "" {
+		return fail(at, fmt.Errorf("unknown field %q (pins go under \"trust_pinning\": \"certs\", \"ca\", \"disable_tofu\")", field))
 	}
 	if f.TrustPinning == nil {
 		return fail(0, errors.New(`no "trust_pinning" object`))
@@ -437,6 +436,54 @@ func (p Pins) Save(path string) error {
 		return fmt.Errorf("writing pins file %q: %w", path, err)
 	}
 	return nil
+}
+
+// pinsFields are the keys the document and its "trust_pinning" object
+// may have, lowercased: encoding/json matches them without regard to case.
+var pinsFields = map[string]map[string]bool{
+	"":              {"trust_pinning": true, "trust_dir": true, "remote_server": true},
+	"trust_pinning": {"certs": true, "ca": true, "disable_tofu": true},
+}
+
+// unknownField returns the first key of the document, or of its
+// "trust_pinning" object, that a pins file does not have, and the offset
+// just after it; "" when there is none. It reads the keys themselves, one
+// pass over a document that has already decoded: the decoder's own
+// unknown-field error carries no type or place, only words.
+func unknownField(b []byte) (string, int64) {
+	return unknownKey(json.NewDecoder(bytes.NewReader(b)), "")
+}
+
+// unknownKey reads the object dec is at, whole, looking for a key that
+// object does not have (pinsFields), and into the objects it nests.
+func unknownKey(dec *json.Decoder, object string) (string, int64) {
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", 0 // null, or what the decode already refused
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return "", 0
+		}
+		key, _ := t.(string)
+		at := dec.InputOffset()
+		name := strings.ToLower(key)
+		if !pinsFields[object][name] {
+			return key, at
+		}
+		if _, nested := pinsFields[name]; nested && object == "" {
+			if k, off := unknownKey(dec, name); k != "" {
+				return k, off
+			}
+			continue
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return "", 0
+		}
+	}
+	_, _ = dec.Token() // the closing brace
+	return "", 0
 }
 
 // lineAt is the 1-based line of byte offset in b.

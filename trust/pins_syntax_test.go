@@ -2,6 +2,7 @@ package trust
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"gotest.tools/v3/assert"
@@ -49,5 +50,38 @@ func TestParsePinsNamesTheLineWhereTheFileEnds(t *testing.T) {
 			assert.Check(t, is.Equal(pe.Line, tc.line))
 			assert.Check(t, is.ErrorContains(err, tc.want))
 		})
+	}
+}
+
+// TestParsePinsNamesAnUnknownField: a key a pins file does not have, in the
+// document or in trust_pinning, is refused with its line; notary's other
+// config keys and keys in another case (as encoding/json reads them) are
+// not.
+func TestParsePinsNamesAnUnknownField(t *testing.T) {
+	for _, tc := range []struct {
+		name, doc, field string
+		line             int
+	}{
+		{"in trust_pinning", "{\n  \"trust_pinning\": {\n    \"cert\": {}\n  }\n}\n", "cert", 3},
+		{"at the top", "{\n  \"trust_pinning\": {},\n  \"pins\": {}\n}\n", "pins", 3},
+		{"after a nested value", "{\"remote_server\": {\"url\": \"x\", \"y\": {\"z\": 1}},\n \"trust_pinning\": {\"certs\": {\"a/b\": []},\n \"tofu\": true}}", "tofu", 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParsePins("/p/pins.json", []byte(tc.doc))
+			var pe *PinsFileError
+			assert.Assert(t, errors.As(err, &pe), "%v", err)
+			assert.Check(t, is.Equal(pe.Line, tc.line))
+			assert.Check(t, is.ErrorContains(err, `unknown field "`+tc.field+`"`))
+		})
+	}
+	for _, doc := range []string{
+		`{"trust_dir": "~/.notary", "remote_server": {"url": "https://x"}, "trust_pinning": {"disable_tofu": true}}`,
+		`{"Trust_Pinning": {"CERTS": {}, "Disable_TOFU": false}}`,
+		`{"trust_pinning": null}`,
+	} {
+		_, err := ParsePins("/p/pins.json", []byte(doc))
+		if err != nil {
+			assert.Check(t, !strings.Contains(err.Error(), "unknown field"), "%s: %v", doc, err)
+		}
 	}
 }
