@@ -219,23 +219,26 @@ var (
 	seedLayer  = bytes.Repeat([]byte("acrtrust sandbox seed layer\n"), 16)
 )
 
+// putSeedBlob uploads b to repo in process (a monolithic upload) and
+// returns its descriptor.
+func (s *Sandbox) putSeedBlob(repo string, b []byte, mediaType string) (ocispec.Descriptor, error) {
+	d := digest.FromBytes(b)
+	rec := inProcess(s.registry, http.MethodPost, "/v2/"+repo+"/blobs/uploads/?digest="+url.QueryEscape(d.String()), "application/octet-stream", b)
+	if rec.Code != http.StatusCreated {
+		return ocispec.Descriptor{}, fmt.Errorf("sandbox: seed: uploading a blob to %s: %d %s", repo, rec.Code, rec.Body.String())
+	}
+	return ocispec.Descriptor{MediaType: mediaType, Digest: d, Size: int64(len(b))}, nil
+}
+
 // putSeedImage pushes a small image as repo:tag in process and returns its
 // manifest descriptor. salt makes the manifest (and digest) differ between
 // pushes of the same tag.
 func (s *Sandbox) putSeedImage(repo, tag, salt string) (ocispec.Descriptor, error) {
-	blob := func(b []byte, mediaType string) (ocispec.Descriptor, error) {
-		d := digest.FromBytes(b)
-		rec := inProcess(s.registry, http.MethodPost, "/v2/"+repo+"/blobs/uploads/?digest="+url.QueryEscape(d.String()), "application/octet-stream", b)
-		if rec.Code != http.StatusCreated {
-			return ocispec.Descriptor{}, fmt.Errorf("sandbox: seed: uploading a blob to %s: %d %s", repo, rec.Code, rec.Body.String())
-		}
-		return ocispec.Descriptor{MediaType: mediaType, Digest: d, Size: int64(len(b))}, nil
-	}
-	cfg, err := blob(seedConfig, ocispec.MediaTypeImageConfig)
+	cfg, err := s.putSeedBlob(repo, seedConfig, ocispec.MediaTypeImageConfig)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	layer, err := blob(seedLayer, ocispec.MediaTypeImageLayer)
+	layer, err := s.putSeedBlob(repo, seedLayer, ocispec.MediaTypeImageLayer)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}

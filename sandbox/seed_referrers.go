@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -40,19 +39,11 @@ func (s *Sandbox) putSeedReferrer(repo string, subject ocispec.Descriptor, ref R
 	if ref.ArtifactType == "" || ref.MediaType == "" {
 		return fmt.Errorf("sandbox: seed: a referrer of %s@%s needs an artifact type and a media type", repo, subject.Digest)
 	}
-	blob := func(b []byte, mediaType string) (ocispec.Descriptor, error) {
-		d := digest.FromBytes(b)
-		rec := inProcess(s.registry, http.MethodPost, "/v2/"+repo+"/blobs/uploads/?digest="+url.QueryEscape(d.String()), "application/octet-stream", b)
-		if rec.Code != http.StatusCreated {
-			return ocispec.Descriptor{}, fmt.Errorf("sandbox: seed: uploading a blob to %s: %d %s", repo, rec.Code, rec.Body.String())
-		}
-		return ocispec.Descriptor{MediaType: mediaType, Digest: d, Size: int64(len(b))}, nil
-	}
-	cfg, err := blob(emptyConfig, ocispec.MediaTypeEmptyJSON)
+	cfg, err := s.putSeedBlob(repo, emptyConfig, ocispec.MediaTypeEmptyJSON)
 	if err != nil {
 		return err
 	}
-	layer, err := blob(ref.Blob, ref.MediaType)
+	layer, err := s.putSeedBlob(repo, ref.Blob, ref.MediaType)
 	if err != nil {
 		return err
 	}
