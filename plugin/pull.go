@@ -82,6 +82,9 @@ func runPull(ctx context.Context, d *cmdutil.Deps, opts pullOptions, trusted boo
 		return nil
 	}
 
+	// One token for the trust data and the pull: the engine is handed it
+	// (cmdutil.DockerEngine), and asks the token service nothing.
+	ctx = trust.WithNeeds(ctx, trust.Needs{RegistryPull: true})
 	targets, err := requiredTargets(ctx, d, ref, opts.all, opts.requireOptions)
 	if err != nil {
 		return d.WithNotSignedRemedy(d.Fail(trust.OpTrustRead, ref, err), ref,

@@ -186,6 +186,7 @@ func containerImage(ctx context.Context, d *cmdutil.Deps, cmd *cobra.Command, op
 	if ref.Tag == "" {
 		ref = ref.WithTag("latest")
 	}
+	ctx = trust.WithNeeds(ctx, trust.Needs{RegistryPull: true}) // as pull: one token, handed to the engine
 	targets, err := requiredTargets(ctx, d, ref, false, opts.requireOptions)
 	if err != nil {
 		return "", d.WithNotSignedRemedy(d.Fail(trust.OpTrustRead, ref, err), ref,

@@ -277,12 +277,7 @@ func (v *tokenView) RoundTrip(req *http.Request) (*http.Response, error) {
 	v.cache.mu.Lock()
 	defer v.cache.mu.Unlock()
 	h, fk := v.entry(host)
-	if token, ok := strings.CutPrefix(authz, "Bearer "); ok {
-		for k, t := range h.Tokens {
-			if t.Token == token {
-				delete(h.Tokens, k)
-			}
-		}
+	if token, ok := strings.CutPrefix(authz, "Bearer "); ok && v.cache.forget(h, token) {
 		v.cache.save(fk, h)
 	}
 	if c := bearerChallenge(resp.Header.Get("Www-Authenticate")); c != "" && registryPath(req.URL.Path) {
@@ -347,4 +342,79 @@ func (n Network) identity(registryHost string) string {
 		return "unreadable credentials"
 	}
 	return identityOf(cred)
+}
+
+// PullToken returns a bearer token that the cache holds for host and this
+// login, granted for pulling repository, and valid for at least minLife
+// more; "" when it holds none. The docker engine can be handed it
+// (AuthConfig.RegistryToken) instead of asking the token service for one
+// of its own. Only host's own tokens qualify: a token is kept under the
+// host it was used with, and its service is that host's.
+func (n Network) PullToken(host, repository string, minLife time.Duration) string {
+	if n.Tokens == nil && (n.Pool == nil || n.Pool.tokens == nil) {
+		return ""
+	}
+	c := n.tokenCache()
+	identity := n.identity(host)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	best := cachedToken{}
+	for key, t := range c.load(fileKey(host, identity)).Tokens {
+		if grantsPull(key, repository) && t.Expires.After(best.Expires) {
+			best = t
+		}
+	}
+	if !time.Now().Add(minLife).Before(best.Expires) {
+		return ""
+	}
+	return best.Token
+}
+
+// ForgetToken drops token from host's tokens for this login: a server
+// refused it, or a pull that carried it failed.
+func (n Network) ForgetToken(host, token string) {
+	if token == "" {
+		return
+	}
+	c := n.tokenCache()
+	key := fileKey(host, n.identity(host))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h := c.load(key)
+	if c.forget(h, token) {
+		c.save(key, h)
+	}
+}
+
+// forget deletes every entry of h that holds token, and reports whether
+// there was one. Callers hold c.mu.
+func (c *TokenCache) forget(h *hostTokens, token string) bool {
+	found := false
+	for k, t := range h.Tokens {
+		if t.Token == token {
+			delete(h.Tokens, k)
+			found = true
+		}
+	}
+	return found
+}
+
+// grantsPull reports whether a token cache key (oras-go's scopes, joined
+// by spaces) asks for pull on repository: "repository:NAME:ACTIONS" with
+// pull or * among the actions. NAME may hold a colon (a GUN's port), so
+// the actions are what follows the last one.
+func grantsPull(key, repository string) bool {
+	for _, scope := range strings.Fields(key) {
+		rest, ok := strings.CutPrefix(scope, "repository:")
+		i := strings.LastIndexByte(rest, ':')
+		if !ok || i < 0 || rest[:i] != repository {
+			continue
+		}
+		for _, action := range strings.Split(rest[i+1:], ",") {
+			if action == "pull" || action == "*" {
+				return true
+			}
+		}
+	}
+	return false
 }

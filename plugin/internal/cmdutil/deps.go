@@ -232,7 +232,7 @@ func (d *Deps) Init() {
 			d.Registry, d.ORAS = reg, reg
 		}
 		if d.Engine == nil {
-			d.Engine = DockerEngine{CLI: d.CLI}
+			d.Engine = DockerEngine{CLI: d.CLI, Tokens: d.Network}
 		}
 	})
 }

@@ -3,9 +3,15 @@ package cmdutil
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	cerrdefs "github.com/containerd/errdefs"
 	"io"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/distribution/reference"
+	"github.com/moby/moby/api/pkg/authconfig"
+	registrytypes "github.com/moby/moby/api/types/registry"
 
 	"github.com/containerd/platforms"
 	"github.com/docker/cli/cli/command"
@@ -33,10 +39,52 @@ type Engine interface {
 // DockerEngine is the engine behind the docker CLI's API client.
 type DockerEngine struct {
 	CLI command.Cli
+	// Tokens, when not nil, hands a pull the registry token that the
+	// token cache already holds for the repository, so that the engine
+	// asks the token service nothing (one round trip less than docker
+	// pull's own).
+	Tokens PullTokens
 }
+
+// PullTokens is the token cache, as a pull sees it (trust.Network).
+type PullTokens interface {
+	// PullToken is a cached token of host's that grants pull on
+	// repository and is valid for at least minLife more, or "".
+	PullToken(host, repository string, minLife time.Duration) string
+	// ForgetToken drops a token that a pull carried and failed with.
+	ForgetToken(host, token string)
+}
+
+// engineTokenLife is how long a cached token must still be valid to be
+// handed to the engine: a pull presents it on every request, the last
+// layer's included, and cannot renew it.
+const engineTokenLife = 2 * time.Minute
 
 func (e DockerEngine) registryAuth(ref string) (string, error) {
 	return command.RetrieveAuthTokenFromImage(e.CLI.ConfigFile(), ref)
+}
+
+// pullAuth is docker's registry login for ref, as docker pull sends it
+// (command.RetrieveAuthTokenFromImage), with token as its RegistryToken
+// when token is not "": the engine then presents the token instead of
+// asking the token service with the login.
+func (e DockerEngine) pullAuth(host string, token string) (string, error) {
+	ac, err := e.CLI.ConfigFile().GetAuthConfig(host)
+	if err != nil {
+		return "", err
+	}
+	rt := ac.RegistryToken
+	if token != "" {
+		rt = token
+	}
+	return authconfig.Encode(registrytypes.AuthConfig{
+		Username:      ac.Username,
+		Password:      ac.Password,
+		ServerAddress: ac.ServerAddress,
+		Auth:          ac.Auth,
+		IdentityToken: ac.IdentityToken,
+		RegistryToken: rt,
+	})
 }
 
 // fail marks err as the engine's, for explanations.
@@ -96,11 +144,11 @@ func (e DockerEngine) doPush(ctx context.Context, ref string, out io.Writer) (st
 }
 
 func (e DockerEngine) doPull(ctx context.Context, ref string, platform string, out io.Writer) error {
-	auth, err := e.registryAuth(ref)
+	named, err := reference.ParseNormalizedNamed(ref)
 	if err != nil {
 		return err
 	}
-	opts := client.ImagePullOptions{RegistryAuth: auth}
+	opts := client.ImagePullOptions{}
 	if platform != "" {
 		p, err := platforms.Parse(platform)
 		if err != nil {
@@ -108,6 +156,31 @@ func (e DockerEngine) doPull(ctx context.Context, ref string, platform string, o
 		}
 		opts.Platforms = []ocispec.Platform{p}
 	}
+	host := reference.Domain(named)
+	token := ""
+	if e.Tokens != nil {
+		token = e.Tokens.PullToken(host, reference.Path(named), engineTokenLife)
+	}
+	err = e.pullWith(ctx, ref, host, token, opts, out)
+	var failed *jsonstream.Error
+	if token != "" && errors.As(err, &failed) && ctx.Err() == nil {
+		// The engine reached the registry and the pull failed: the
+		// registry may have refused the cached token (revoked, or it
+		// expired during a long pull). Drop it, and pull once more
+		// with the login alone, as docker pull does.
+		e.Tokens.ForgetToken(host, token)
+		err = e.pullWith(ctx, ref, host, "", opts, out)
+	}
+	return err
+}
+
+// pullWith pulls ref with host's login, and token when it is not "".
+func (e DockerEngine) pullWith(ctx context.Context, ref, host, token string, opts client.ImagePullOptions, out io.Writer) error {
+	auth, err := e.pullAuth(host, token)
+	if err != nil {
+		return err
+	}
+	opts.RegistryAuth = auth
 	body, err := e.CLI.Client().ImagePull(ctx, ref, opts)
 	if err != nil {
 		return err
