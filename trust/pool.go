@@ -18,7 +18,8 @@ type Pool struct {
 	mu         sync.Mutex
 	transports []pooledTransport // one per distinct TLS configuration: few
 	clients    map[poolKey]*auth.Client
-	tokens     *TokenCache // when Network.Tokens is nil: one for the run
+	tokens     *TokenCache                  // when Network.Tokens is nil: one for the run
+	servers    map[string]http.RoundTripper // trust server transports, by host (tlsroots.go)
 }
 
 type pooledTransport struct {
@@ -34,7 +35,31 @@ type poolKey struct {
 
 // NewPool returns an empty Pool.
 func NewPool() *Pool {
-	return &Pool{clients: map[poolKey]*auth.Client{}, tokens: NewTokenCache("")}
+	return &Pool{clients: map[poolKey]*auth.Client{}, tokens: NewTokenCache(""), servers: map[string]http.RoundTripper{}}
+}
+
+// trustServer returns the trust server transport for host, built once.
+func (p *Pool) trustServer(host string, build func() (http.RoundTripper, error)) (http.RoundTripper, error) {
+	p.mu.Lock()
+	rt, ok := p.servers[host]
+	p.mu.Unlock()
+	if ok {
+		return rt, nil
+	}
+	rt, err := build() // outside the lock: it may ask the pool for a transport
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if prev, ok := p.servers[host]; ok {
+		return prev, nil
+	}
+	if p.servers == nil {
+		p.servers = map[string]http.RoundTripper{}
+	}
+	p.servers[host] = rt
+	return rt, nil
 }
 
 func (p *Pool) transport(cfg *tls.Config, build func(*tls.Config) *http.Transport) *http.Transport {
@@ -69,7 +94,8 @@ func sameTLS(a, b *tls.Config) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
-	if a.InsecureSkipVerify != b.InsecureSkipVerify || a.ServerName != b.ServerName || a.MinVersion != b.MinVersion {
+	if a.InsecureSkipVerify != b.InsecureSkipVerify || a.ServerName != b.ServerName || a.MinVersion != b.MinVersion ||
+		(a.VerifyConnection == nil) != (b.VerifyConnection == nil) {
 		return false
 	}
 	if (a.RootCAs == nil) != (b.RootCAs == nil) || (a.RootCAs != nil && !a.RootCAs.Equal(b.RootCAs)) {

@@ -103,7 +103,7 @@ func (o Opener) Open(ctx context.Context, ref Ref, write bool) (Repository, erro
 	if err != nil {
 		return nil, fmt.Errorf("parsing trust server URL %q: %w", server, err)
 	}
-	tlsCfg, err := o.Network.TLSConfig(u.Host)
+	base, err := o.Network.trustServerTransport(u.Host)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +113,7 @@ func (o Opener) Open(ctx context.Context, ref Ref, write bool) (Repository, erro
 	}
 	rt := scopedTransport{
 		ctx:    ctx,
-		client: o.Network.authClient(o.Network.httpTransport(tlsCfg), ref.Registry(), o.Audit),
+		client: o.Network.authClient(base, ref.Registry(), o.Audit),
 		scopes: append([]string{auth.ScopeRepository(ref.GUN().String(), actions...)}, needsScopes(ctx, ref)...),
 	}
 	g.probe = &probe{next: rt}

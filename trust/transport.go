@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"net/http"
@@ -66,6 +67,13 @@ type Network struct {
 	// made with a directory. Nil means a cache for this run only, shared
 	// through Pool when there is one.
 	Tokens *TokenCache
+	// SystemRoots returns the system's roots. Nil means
+	// x509.SystemCertPool (Go reads them at the first TLS verification).
+	SystemRoots func() (*x509.CertPool, error)
+	// Roots, when not nil, remembers which root verified each trust
+	// server, to verify it against that root first (tlsroots.go). Nil
+	// means the full pool every time.
+	Roots *RootCache
 	// Pool, when not nil, shares connections and token caches between
 	// the clients made from this Network (see Pool). Nil means every
 	// repository opened gets its own.
@@ -75,45 +83,93 @@ type Network struct {
 // TLSConfig returns the client TLS configuration for host: system roots
 // plus the CAs and client certificate in <CertsDir>/<host>.
 func (n Network) TLSConfig(host string) (*tls.Config, error) {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	m, err := n.hostTLS(host)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: m.certificates}
+	if len(m.cas) > 0 || n.SystemRoots != nil {
+		system := x509.SystemCertPool
+		if n.SystemRoots != nil {
+			system = n.SystemRoots
+		}
+		if cfg.RootCAs, err = system(); err != nil || cfg.RootCAs == nil {
+			cfg.RootCAs = x509.NewCertPool()
+		}
+		for _, ca := range m.cas {
+			cfg.RootCAs.AddCert(ca)
+		}
+	}
+	return cfg, nil
+}
+
+// hostTLSMaterial is what <CertsDir>/<host> holds: extra CAs and client
+// certificates.
+type hostTLSMaterial struct {
+	cas          []*x509.Certificate
+	certificates []tls.Certificate
+}
+
+// hostTLS reads <CertsDir>/<host>: *.crt are CAs (each file must hold at
+// least one PEM certificate), *.cert with *.key a client certificate.
+func (n Network) hostTLS(host string) (hostTLSMaterial, error) {
+	var m hostTLSMaterial
 	if n.CertsDir == "" {
-		return cfg, nil
+		return m, nil
 	}
 	dir := filepath.Join(n.CertsDir, host)
 	entries, err := os.ReadDir(dir)
 	if os.IsNotExist(err) {
-		return cfg, nil
+		return m, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading certificate directory %q: %w", dir, err)
+		return m, fmt.Errorf("reading certificate directory %q: %w", dir, err)
 	}
 	for _, e := range entries {
 		name := e.Name()
 		path := filepath.Join(dir, name)
 		switch {
 		case strings.HasSuffix(name, ".crt"):
-			if cfg.RootCAs == nil {
-				if cfg.RootCAs, err = x509.SystemCertPool(); err != nil || cfg.RootCAs == nil {
-					cfg.RootCAs = x509.NewCertPool()
-				}
-			}
-			pem, err := os.ReadFile(path)
+			pemBytes, err := os.ReadFile(path)
 			if err != nil {
-				return nil, fmt.Errorf("reading CA certificate %q: %w", path, err)
+				return m, fmt.Errorf("reading CA certificate %q: %w", path, err)
 			}
-			if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("reading CA certificate %q: no PEM certificate in it", path)
+			cas := pemCertificates(pemBytes)
+			if len(cas) == 0 {
+				return m, fmt.Errorf("reading CA certificate %q: no PEM certificate in it", path)
 			}
+			m.cas = append(m.cas, cas...)
 		case strings.HasSuffix(name, ".cert"):
 			keyPath := strings.TrimSuffix(path, ".cert") + ".key"
 			pair, err := tls.LoadX509KeyPair(path, keyPath)
 			if err != nil {
-				return nil, fmt.Errorf("loading client certificate %q with key %q: %w", path, keyPath, err)
+				return m, fmt.Errorf("loading client certificate %q with key %q: %w", path, keyPath, err)
 			}
-			cfg.Certificates = append(cfg.Certificates, pair)
+			m.certificates = append(m.certificates, pair)
 		}
 	}
-	return cfg, nil
+	return m, nil
+}
+
+// pemCertificates parses the certificates of a PEM file as
+// x509.CertPool.AppendCertsFromPEM does: blocks that are not certificates,
+// or do not parse, are skipped.
+func pemCertificates(b []byte) []*x509.Certificate {
+	var certs []*x509.Certificate
+	for len(b) > 0 {
+		var block *pem.Block
+		block, b = pem.Decode(b)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" || len(block.Headers) != 0 {
+			continue
+		}
+		if c, err := x509.ParseCertificate(block.Bytes); err == nil {
+			certs = append(certs, c)
+		}
+	}
+	return certs
 }
 
 func (n Network) insecure(host string) bool {

@@ -88,8 +88,15 @@ func (d *Deps) configureNetwork() {
 	}
 	if !off {
 		d.Network.Tokens = trust.NewTokenCache(d.TokenCacheDir())
+		d.Network.Roots = trust.NewRootCache(d.RootCacheDir())
+	} else {
+		d.Network.Roots = trust.NewRootCache("") // this run only
 	}
 }
+
+// RootCacheDir is where the root that verified each trust server is kept
+// between commands (trust.RootCache).
+func (d *Deps) RootCacheDir() string { return filepath.Join(d.ConfigDir, "acrtrust", "tls-roots") }
 
 // SetupError is what made the environment unusable (a bad variable), nil
 // when nothing did.
