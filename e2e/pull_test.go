@@ -3,6 +3,9 @@
 package e2e
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -37,6 +40,36 @@ func TestPullTrusted(t *testing.T) {
 		assert.Check(t, is.Contains(res.Stderr(), "Tagging "+repo+"@"+digests["v1"]+" as "+repo+":v1"))
 		assert.Check(t, strings.HasSuffix(res.Stdout(), repo+":v1\n"), "the last line is the reference")
 		assert.Check(t, is.Contains(c.repoDigests(t, repo+":v1"), repo+"@"+digests["v1"]))
+		c.rmi(t, repo+":v1")
+	})
+
+	t.Run("a warm pull asks the token service nothing, the engine included", func(t *testing.T) {
+		c.acrtrust(t, "pull", repo+":v1").Assert(t, icmd.Success) // the trust and token caches warm
+		c.rmi(t, repo+":v1")
+		h.sandbox.ResetStats()
+		res := c.acrtrust(t, "pull", repo+":v1")
+		res.Assert(t, icmd.Success)
+		st := h.sandbox.Stats()
+		assert.Check(t, is.Equal(st.TokenRequests, 0), "the engine was handed the cached token")
+		assert.Check(t, is.Equal(st.TrustRequests, 1), "the timestamp only")
+		assert.Check(t, is.Contains(c.repoDigests(t, repo+":v1"), repo+"@"+digests["v1"]))
+		c.rmi(t, repo+":v1")
+	})
+
+	t.Run("a cached token the registry refuses: pulled again with the login", func(t *testing.T) {
+		// resolve keeps a token for the trust data alone; put it where
+		// pull's token (trust data and repository) is: the trust server
+		// takes it, the registry refuses it to the engine.
+		c.acrtrust(t, "pull", repo+":v1").Assert(t, icmd.Success)
+		c.rmi(t, repo+":v1")
+		c.acrtrust(t, "resolve", repo+":v1").Assert(t, icmd.Success)
+		trustOnly := swapTokens(t, c.config, repo)
+		h.sandbox.ResetStats()
+		res := c.acrtrust(t, "pull", repo+":v1")
+		res.Assert(t, icmd.Success)
+		assert.Check(t, is.Contains(c.repoDigests(t, repo+":v1"), repo+"@"+digests["v1"]))
+		assert.Check(t, is.Equal(h.sandbox.Stats().TokenRequests, 1), "the engine asked for a token with the login")
+		assert.Check(t, !strings.Contains(readTokenFiles(t, c.config), trustOnly), "the refused token was dropped")
 		c.rmi(t, repo+":v1")
 	})
 
@@ -139,4 +172,49 @@ func TestContentTrustDisabled(t *testing.T) {
 
 	// Nothing was signed: with trust on, there is no trust data.
 	c.acrtrust(t, "pull", repo+":flag").Assert(t, icmd.Expected{ExitCode: 1, Err: "remote trust data does not exist for " + repo})
+}
+
+// readTokenFiles is the token cache of config, its files joined.
+func readTokenFiles(t *testing.T, config string) string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(config, "acrtrust", "tokens", "*.json"))
+	assert.NilError(t, err)
+	var all strings.Builder
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		assert.NilError(t, err)
+		all.Write(b)
+	}
+	return all.String()
+}
+
+// swapTokens puts the cached token that covers repo's trust data alone in
+// place of the one that also covers its registry repository, and returns
+// it.
+func swapTokens(t *testing.T, config, repo string) string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(config, "acrtrust", "tokens", "*.json"))
+	assert.NilError(t, err)
+	assert.Assert(t, is.Len(files, 1))
+	b, err := os.ReadFile(files[0])
+	assert.NilError(t, err)
+	var cache struct {
+		Tokens map[string]map[string]any `json:"tokens"`
+	}
+	assert.NilError(t, json.Unmarshal(b, &cache))
+	gun := "repository:" + repo + ":pull"
+	trustOnly, ok := cache.Tokens[gun]
+	assert.Assert(t, ok, "no token for %s alone in %s", gun, b)
+	swapped := false
+	for key, entry := range cache.Tokens {
+		if strings.HasPrefix(key, gun+" ") {
+			entry["token"] = trustOnly["token"]
+			swapped = true
+		}
+	}
+	assert.Assert(t, swapped, "no token for %s and its repository in %s", gun, b)
+	b, err = json.Marshal(cache)
+	assert.NilError(t, err)
+	assert.NilError(t, os.WriteFile(files[0], b, 0o600))
+	return trustOnly["token"].(string)
 }

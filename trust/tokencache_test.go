@@ -79,3 +79,38 @@ func TestTokenCacheKeys(t *testing.T) {
 	_, err = loose.GetToken(ctx, "reg.example", auth.SchemeBearer, "repository:app:pull")
 	assert.Check(t, err != nil)
 }
+
+// TestPullToken: the token handed to the engine is one of the registry
+// host's, for this login, granting pull on the repository, and valid long
+// enough; a forgotten one is gone for every scope it was kept under.
+func TestPullToken(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tokens")
+	login := func(secret string) Credentials {
+		return func(string) (Credential, error) { return Credential{Username: "u", Password: secret}, nil }
+	}
+	n := Network{Tokens: NewTokenCache(dir), Credentials: login("alice")}
+	v := n.Tokens.view(func() string { return n.identity("reg.example:5000") })
+	both, longer := jwtExpiring(time.Now().Add(time.Hour)), jwtExpiring(time.Now().Add(2*time.Hour))
+	set(t, v, "reg.example:5000", "repository:reg.example:5000/app:pull repository:app:pull", both)
+	set(t, v, "reg.example:5000", "repository:reg.example:5000/app:pull,push", longer)
+	set(t, v, "reg.example:5000", "repository:push-only:push", jwtExpiring(time.Now().Add(time.Hour)))
+	set(t, v, "reg.example:5000", "repository:soon:pull", jwtExpiring(time.Now().Add(time.Minute)))
+	set(t, v, "reg.example:5000", "repository:any:*", jwtExpiring(time.Now().Add(time.Hour)))
+
+	again := Network{Tokens: NewTokenCache(dir), Credentials: login("alice")}
+	assert.Check(t, is.Equal(again.PullToken("reg.example:5000", "app", 2*time.Minute), both))
+	assert.Check(t, is.Equal(again.PullToken("reg.example:5000", "reg.example:5000/app", 2*time.Minute), longer),
+		"the longest-lived of the tokens that grant pull")
+	assert.Check(t, again.PullToken("reg.example:5000", "any", 2*time.Minute) != "", "* grants pull")
+	assert.Check(t, is.Equal(again.PullToken("reg.example:5000", "push-only", 2*time.Minute), ""), "push only")
+	assert.Check(t, is.Equal(again.PullToken("reg.example:5000", "soon", 2*time.Minute), ""), "expires within the margin")
+	assert.Check(t, is.Equal(again.PullToken("reg.example:5000", "ap", 2*time.Minute), ""), "another repository")
+	assert.Check(t, is.Equal(again.PullToken("other.example", "app", 2*time.Minute), ""), "another host")
+	other := Network{Tokens: NewTokenCache(dir), Credentials: login("bob")}
+	assert.Check(t, is.Equal(other.PullToken("reg.example:5000", "app", 2*time.Minute), ""), "another login")
+	assert.Check(t, is.Equal(Network{}.PullToken("reg.example:5000", "app", 2*time.Minute), ""), "no cache")
+
+	again.ForgetToken("reg.example:5000", both)
+	assert.Check(t, is.Equal(Network{Tokens: NewTokenCache(dir), Credentials: login("alice")}.PullToken("reg.example:5000", "app", 2*time.Minute), ""),
+		"forgotten, on disk too")
+}

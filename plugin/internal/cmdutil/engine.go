@@ -3,7 +3,6 @@ package cmdutil
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -162,12 +161,12 @@ func (e DockerEngine) doPull(ctx context.Context, ref string, platform string, o
 		token = e.Tokens.PullToken(host, reference.Path(named), engineTokenLife)
 	}
 	err = e.pullWith(ctx, ref, host, token, opts, out)
-	var failed *jsonstream.Error
-	if token != "" && errors.As(err, &failed) && ctx.Err() == nil {
-		// The engine reached the registry and the pull failed: the
-		// registry may have refused the cached token (revoked, or it
-		// expired during a long pull). Drop it, and pull once more
-		// with the login alone, as docker pull does.
+	if token != "" && err != nil && ctx.Err() == nil {
+		// The registry may have refused the cached token (revoked, or
+		// expired during a long pull): the engine answers that with an
+		// error status before the pull starts, or in its progress stream
+		// after. Drop the token, and pull once more with the login
+		// alone, as docker pull does; whatever fails then is the pull's.
 		e.Tokens.ForgetToken(host, token)
 		err = e.pullWith(ctx, ref, host, "", opts, out)
 	}
