@@ -16,6 +16,7 @@
 #      wall time (median of N runs) and the requests each run sends to the
 #      host, counted from the sandbox's request log between runs.
 #   3. With an engine: docker pull NAME@DIGEST vs docker acrtrust pull NAME:TAG
+#      vs DOCKER_CONTENT_TRUST=1 docker pull NAME:TAG (a docker CLI before v29)
 #      of the same small image, removed before every run (median of N).
 #   3b. With an engine: the same for a realistic image (64 MiB in 4 layers,
 #      built here from random data and pushed signed), and where the fixed
@@ -49,7 +50,9 @@
 #   BENCH_PEERS_AUDIT_LOOPS 0 skips the shell loops the audit is compared with
 #                          (notary list, docker trust inspect); default 1
 #   BENCH_PEERS_ONLY       "audit" runs only the audit benchmark (4), "pull"
-#                          only the realistic pull and its fixed cost (3b)
+#                          only the pulls: the small image against a plain
+#                          pull and Docker's DCT pull (3), the realistic
+#                          image and the fixed cost (3b)
 #   BENCH_PEERS_LATENCY    milliseconds added to every request by the sandboxes
 #                          (--latency; default 0, at most 1000): a registry a
 #                          round trip away, e.g. 20
@@ -369,7 +372,61 @@ repeat() {
 	rep_split="$(spread "${trusts[@]}") / $(spread "${tokens[@]}") / $(spread "${others[@]}")"
 }
 
-if [ "$only" = all ]; then # sections 1 to 3
+# interleaved N LABEL CMD [LABEL CMD ...]: every CMD (a command or function
+# without arguments) once untimed, then N rounds that run each CMD in turn,
+# with $before_each before every run. A machine that slows down or speeds up
+# while it runs then weighs on every peer alike, which blocks of runs of one
+# peer after another do not (the 64 MiB pull moved by 30% between blocks).
+# Sets il_ms[LABEL] (the median), il_total[LABEL] and il_split[LABEL], as
+# repeat sets rep_*; returns 1 when a run fails, with its label in il_failed.
+declare -A il_ms=() il_total=() il_split=()
+il_failed=""
+interleaved() {
+	local n="$1" i j label t1 t2 t3 t4
+	shift
+	local -a labels=() cmds=()
+	while [ $# -ge 2 ]; do
+		labels+=("$1")
+		cmds+=("$2")
+		shift 2
+	done
+	local -A ms=() tot=() tr=() tk=() ot=()
+	for j in "${!labels[@]}"; do
+		[ -n "${before_each:-}" ] && $before_each
+		if ! "${cmds[j]}" >"$work/${labels[j]}-warm.out" 2>&1 </dev/null; then
+			il_failed="${labels[j]}"
+			fail_detail "$work/${labels[j]}-warm.out"
+			return 1
+		fi
+	done
+	for ((i = 0; i < n; i++)); do
+		for j in "${!labels[@]}"; do
+			label="${labels[j]}"
+			[ -n "${before_each:-}" ] && $before_each
+			if ! timed "$work/$label-$i.out" "${cmds[j]}"; then
+				il_failed="$label"
+				fail_detail "$work/$label-$i.out"
+				return 1
+			fi
+			read -r t1 t2 t3 t4 _ <<<"$counts"
+			ms[$label]+=" $elapsed_ms"
+			tot[$label]+=" $t1"
+			tr[$label]+=" $t2"
+			tk[$label]+=" $t3"
+			ot[$label]+=" $t4"
+		done
+	done
+	for label in "${labels[@]}"; do
+		# shellcheck disable=SC2086 # the lists are words on purpose
+		il_ms[$label]="$(median ${ms[$label]})"
+		# shellcheck disable=SC2086
+		il_total[$label]="$(spread ${tot[$label]})"
+		# shellcheck disable=SC2086
+		il_split[$label]="$(spread ${tr[$label]}) / $(spread ${tk[$label]}) / $(spread ${ot[$label]})"
+	done
+}
+
+if [ "$only" = all ]; then # sections 1 and 2
 
 bench_sign="sign $ntags tags"
 
@@ -524,29 +581,19 @@ else
 	skip_row "$bench_resolve" "\`notary lookup\`" "nothing signed with the notary CLI"
 fi
 
+fi # sections 1 and 2
+
 # ------------------------------------------------- 3. pull, with an engine
+
+if [ "$only" = all ] || [ "$only" = pull ]; then
+if [ "$only" = pull ]; then
+	# Sections 1 and 2 did not run: sign the tag that is pulled.
+	acrtrust sign "$host/bench/acrtrust:$(tagname 0)" >"$work/pull-sign.out" 2>&1 </dev/null ||
+		{ fail_detail "$work/pull-sign.out"; fail "signing $host/bench/acrtrust:$(tagname 0) for the pull failed"; }
+fi
 
 bench_pull="pull a small signed image"
 
-# dct_pull_row: Docker's own trusted pull (DOCKER_CONTENT_TRUST=1 docker
-# pull, a docker CLI older than v29) of the same tag, from its own
-# DOCKER_CONFIG; repeat's untimed first run warms its trust cache, as the
-# signing warmed docker acrtrust's.
-dct_pull_row() {
-	local label="\`DOCKER_CONTENT_TRUST=1 docker pull NAME:TAG\`"
-	if [ -z "$dct_docker" ]; then
-		skip_row "$bench_pull" "$label" "no docker CLI with content trust"
-		return
-	fi
-	dct_cfg() { DOCKER_CONTENT_TRUST=1 DOCKER_CONFIG="$work/docker" "$dct_docker" "$@"; }
-	note "pull: DOCKER_CONTENT_TRUST=1 docker pull NAME:TAG (Docker $dct_version), $pull_runs runs"
-	remove_image
-	if repeat dct-pull "$pull_runs" dct_cfg pull "$name:$tag"; then
-		row "$bench_pull" "$label (Docker $dct_version)" "$(fmt_ms "$rep_ms") (median of $pull_runs)" "$rep_total" "$rep_split" "" ""
-	else
-		fail_row "$bench_pull" "$label" "a run failed"
-	fi
-}
 pull_note=""
 if [ -z "$engine" ]; then
 	skip_row "$bench_pull" "\`docker pull NAME@DIGEST\`" "no engine"
@@ -558,38 +605,41 @@ else
 	pulled+=("$name:$tag" "$name@$digest")
 	docker_cfg() { DOCKER_CONFIG="$work/acrtrust" "$docker_bin" "$@"; }
 	remove_image() { docker_cfg rmi -f "$name:$tag" "$name@$digest" >/dev/null 2>&1 </dev/null || true; }
+	plain_pull() { docker_cfg pull "$name@$digest"; }
+	trusted_pull() { docker_cfg acrtrust pull "$name:$tag"; }
+	# Docker's own trusted pull (a docker CLI older than v29) of the same
+	# tag, from its own DOCKER_CONFIG: the untimed first run warms its
+	# trust cache, as the signing warmed docker acrtrust's.
+	dct_pull() { DOCKER_CONTENT_TRUST=1 DOCKER_CONFIG="$work/docker" "$dct_docker" pull "$name:$tag"; }
+	dct_label="\`DOCKER_CONTENT_TRUST=1 docker pull NAME:TAG\`"
+	pull_peers=(plain-pull plain_pull trusted-pull trusted_pull)
+	[ -n "$dct_docker" ] && pull_peers+=(dct-pull dct_pull)
 	before_each=remove_image
-	plain_ms=""
-	note "pull: docker pull NAME@DIGEST, $pull_runs runs"
-	remove_image
-	if repeat plain-pull "$pull_runs" docker_cfg pull "$name@$digest"; then
-		plain_ms="$rep_ms"
-		row "$bench_pull" "\`docker pull NAME@DIGEST\`" "$(fmt_ms "$rep_ms") (median of $pull_runs)" "$rep_total" "$rep_split" "" ""
-	else
-		fail_row "$bench_pull" "\`docker pull NAME@DIGEST\`" "a run failed"
-	fi
-	note "pull: docker acrtrust pull NAME:TAG, $pull_runs runs"
+	note "pull: docker pull NAME@DIGEST, docker acrtrust pull NAME:TAG${dct_docker:+ and the DCT pull of Docker $dct_version}, $pull_runs rounds"
 	if ! docker_cfg acrtrust version >"$work/plugin-version.out" 2>&1 </dev/null; then
 		fail_row "$bench_pull" "\`docker acrtrust pull NAME:TAG\`" "docker does not run the plugin"
 		fail_detail "$work/plugin-version.out"
-	elif repeat trusted-pull "$pull_runs" docker_cfg acrtrust pull "$name:$tag"; then
-		if ! grep -q "$digest" "$work/trusted-pull-0.out"; then
-			fail_row "$bench_pull" "\`docker acrtrust pull NAME:TAG\`" "did not pull $digest"
-		else
-			if [ -n "$plain_ms" ] && [ "$plain_ms" -gt 0 ]; then
-				pull_note="$(awk -v a="$rep_ms" -v b="$plain_ms" 'BEGIN { printf "%+d ms, %+.0f%% vs the plain pull (target: at most +10%%)", a - b, (a / b - 1) * 100 }')"
-			fi
-			row "$bench_pull" "\`docker acrtrust pull NAME:TAG\`" "$(fmt_ms "$rep_ms") (median of $pull_runs)" "$rep_total" "$rep_split" "" "$pull_note"
-		fi
+	elif ! interleaved "$pull_runs" "${pull_peers[@]}"; then
+		fail_row "$bench_pull" "$il_failed" "a run failed"
+	elif ! grep -q "$digest" "$work/trusted-pull-0.out"; then
+		fail_row "$bench_pull" "\`docker acrtrust pull NAME:TAG\`" "did not pull $digest"
 	else
-		fail_row "$bench_pull" "\`docker acrtrust pull NAME:TAG\`" "a run failed"
+		plain_ms="${il_ms[plain-pull]}" trusted_ms="${il_ms[trusted-pull]}"
+		row "$bench_pull" "\`docker pull NAME@DIGEST\`" "$(fmt_ms "$plain_ms") (median of $pull_runs, interleaved)" "${il_total[plain-pull]}" "${il_split[plain-pull]}" "" ""
+		if [ -n "$dct_docker" ]; then
+			row "$bench_pull" "$dct_label (Docker $dct_version)" "$(fmt_ms "${il_ms[dct-pull]}") (median of $pull_runs, interleaved)" "${il_total[dct-pull]}" "${il_split[dct-pull]}" "" ""
+			pull_note="$(awk -v a="$trusted_ms" -v b="${il_ms[dct-pull]}" -v p="$plain_ms" 'BEGIN { printf "%+d ms vs the plain pull; %.2f× Docker'"'"'s DCT pull (target: at most 0.9×)", a - p, a / b }')"
+		else
+			skip_row "$bench_pull" "$dct_label" "no docker CLI with content trust"
+			pull_note="$(awk -v a="$trusted_ms" -v p="$plain_ms" 'BEGIN { printf "%+d ms vs the plain pull", a - p }')"
+		fi
+		row "$bench_pull" "\`docker acrtrust pull NAME:TAG\`" "$(fmt_ms "$trusted_ms") (median of $pull_runs, interleaved)" "${il_total[trusted-pull]}" "${il_split[trusted-pull]}" "" "$pull_note"
 	fi
-	dct_pull_row
 	before_each=""
 	remove_image
 fi
 
-fi # sections 1 to 3
+fi # section 3
 
 # ------------------------------ 3b. pull a realistic image, and the fixed cost
 
@@ -617,24 +667,16 @@ else
 		pulled+=("$big@$bigdigest")
 		remove_big() { docker_cfg rmi -f "$big:v1" "$big@$bigdigest" >/dev/null 2>&1 </dev/null || true; }
 		before_each=remove_big
-		big_plain_ms=""
-		remove_big
-		note "big pull: docker pull NAME@DIGEST, $pull_runs runs"
-		if repeat big-plain "$pull_runs" docker_cfg pull "$big@$bigdigest"; then
-			big_plain_ms="$rep_ms"
-			row "$bench_big" "\`docker pull NAME@DIGEST\`" "$(fmt_ms "$rep_ms") (median of $pull_runs)" "$rep_total" "$rep_split" "" ""
+		big_plain() { docker_cfg pull "$big@$bigdigest"; }
+		big_trusted() { docker_cfg acrtrust pull "$big:v1"; }
+		note "big pull: docker pull NAME@DIGEST and docker acrtrust pull NAME:TAG, $pull_runs rounds"
+		if interleaved "$pull_runs" big-plain big_plain big-trusted big_trusted; then
+			a="${il_ms[big-trusted]}" b="${il_ms[big-plain]}"
+			big_note="$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%+d ms, %.3f× the plain pull (target: at most 1.05×)", a - b, a / b }')"
+			row "$bench_big" "\`docker pull NAME@DIGEST\`" "$(fmt_ms "$b") (median of $pull_runs, interleaved)" "${il_total[big-plain]}" "${il_split[big-plain]}" "" ""
+			row "$bench_big" "\`docker acrtrust pull NAME:TAG\`" "$(fmt_ms "$a") (median of $pull_runs, interleaved)" "${il_total[big-trusted]}" "${il_split[big-trusted]}" "" "$big_note"
 		else
-			fail_row "$bench_big" "\`docker pull NAME@DIGEST\`" "a run failed"
-		fi
-		note "big pull: docker acrtrust pull NAME:TAG, $pull_runs runs"
-		if repeat big-trusted "$pull_runs" docker_cfg acrtrust pull "$big:v1"; then
-			big_note=""
-			if [ -n "$big_plain_ms" ] && [ "$big_plain_ms" -gt 0 ]; then
-				big_note="$(awk -v a="$rep_ms" -v b="$big_plain_ms" 'BEGIN { printf "%+d ms, %+.1f%% vs the plain pull (target: at most +3%%)", a - b, (a / b - 1) * 100 }')"
-			fi
-			row "$bench_big" "\`docker acrtrust pull NAME:TAG\`" "$(fmt_ms "$rep_ms") (median of $pull_runs)" "$rep_total" "$rep_split" "" "$big_note"
-		else
-			fail_row "$bench_big" "\`docker acrtrust pull NAME:TAG\`" "a run failed"
+			fail_row "$bench_big" "$il_failed" "a run failed"
 		fi
 		before_each=""
 		# Where the fixed cost goes, each part on its own.
