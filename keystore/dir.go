@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"syscall"
 
 	"github.com/theupdateframework/notary"
 
@@ -62,7 +63,9 @@ const maxKeyFileSize = 64 << 10
 // ReadPrivateKeyFile reads a private key file given by the user after
 // checking that only its owner can read and write it.
 func ReadPrivateKeyFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	// Non-blocking, as capped.ReadRegularFile opens: a FIFO that no one
+	// writes to is refused below instead of hanging the command.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}

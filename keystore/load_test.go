@@ -5,7 +5,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/theupdateframework/notary/tuf/data"
 	"github.com/theupdateframework/notary/tuf/utils"
@@ -178,6 +180,28 @@ func TestReadPrivateKeyFilePermissions(t *testing.T) {
 			assert.Error(t, err, "private key file "+p+" must not be readable or writable by others")
 			assert.Assert(t, errors.Is(err, ErrTooOpen))
 		})
+	}
+}
+
+// TestReadPrivateKeyFileRefusesAFIFO: a named pipe with no writer is
+// refused at once, not waited on.
+func TestReadPrivateKeyFileRefusesAFIFO(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "key.pem")
+	assert.NilError(t, syscall.Mkfifo(p, 0o600))
+	done := make(chan error, 1)
+	go func() {
+		_, err := ReadPrivateKeyFile(p)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		assert.ErrorContains(t, err, "not a regular file")
+	case <-time.After(10 * time.Second):
+		// Unblock the open so the goroutine ends, then fail.
+		if w, err := os.OpenFile(p, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			_ = w.Close()
+		}
+		t.Fatal("ReadPrivateKeyFile waited for a writer on a FIFO")
 	}
 }
 
