@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -64,10 +63,12 @@ type rootEntry struct {
 	Learned time.Time `json:"learned"`
 }
 
-func (c *RootCache) file(host string) string {
+func (c *RootCache) fileName(host string) string {
 	sum := sha256.Sum256([]byte(host))
-	return filepath.Join(c.dir, hex.EncodeToString(sum[:16])+".json")
+	return hex.EncodeToString(sum[:16]) + ".json"
 }
+
+func (c *RootCache) file(host string) string { return filepath.Join(c.dir, c.fileName(host)) }
 
 // root returns the root remembered for host, nil when there is none or it
 // is older than rootsTTL.
@@ -102,17 +103,8 @@ func (c *RootCache) learn(host string, root *x509.Certificate) {
 	if c.dir == "" {
 		return
 	}
-	b, err := json.Marshal(rootEntry{Host: host, Root: root.Raw, Learned: c.now().UTC()})
-	if err != nil || os.MkdirAll(c.dir, 0o700) != nil || os.Chmod(c.dir, 0o700) != nil {
-		return
-	}
-	f, err := os.CreateTemp(c.dir, "root.*.tmp") // 0600
-	if err != nil {
-		return
-	}
-	_, werr := f.Write(b)
-	if cerr := f.Close(); werr != nil || cerr != nil || os.Rename(f.Name(), c.file(host)) != nil {
-		_ = os.Remove(f.Name())
+	if b, err := json.Marshal(rootEntry{Host: host, Root: root.Raw, Learned: c.now().UTC()}); err == nil {
+		writePrivate(c.dir, c.fileName(host), b)
 	}
 }
 

@@ -140,16 +140,25 @@ func (c *TokenCache) save(key string, h *hostTokens) {
 	if c.dir == "" {
 		return
 	}
-	b, err := json.Marshal(h)
-	if err != nil || os.MkdirAll(c.dir, 0o700) != nil || os.Chmod(c.dir, 0o700) != nil {
+	if b, err := json.Marshal(h); err == nil {
+		writePrivate(c.dir, key+".json", b)
+	}
+}
+
+// writePrivate writes b to dir/name as a new 0600 file renamed over the
+// old one, so that a command running at the same time reads a whole file;
+// dir is made 0700. It reports nothing: the caches it writes for lose a
+// round trip at most when it fails.
+func writePrivate(dir, name string, b []byte) {
+	if os.MkdirAll(dir, 0o700) != nil || os.Chmod(dir, 0o700) != nil {
 		return
 	}
-	f, err := os.CreateTemp(c.dir, key+".*.tmp") // 0600
+	f, err := os.CreateTemp(dir, name+".*.tmp") // 0600
 	if err != nil {
 		return
 	}
 	_, werr := f.Write(b)
-	if cerr := f.Close(); werr != nil || cerr != nil || os.Rename(f.Name(), filepath.Join(c.dir, key+".json")) != nil {
+	if cerr := f.Close(); werr != nil || cerr != nil || os.Rename(f.Name(), filepath.Join(dir, name)) != nil {
 		_ = os.Remove(f.Name())
 	}
 }
