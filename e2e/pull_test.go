@@ -57,9 +57,9 @@ func TestPullTrusted(t *testing.T) {
 	})
 
 	t.Run("a cached token the registry refuses: pulled again with the login", func(t *testing.T) {
-		// resolve keeps a token for the trust data alone; put it where
-		// pull's token (trust data and repository) is: the trust server
-		// takes it, the registry refuses it to the engine.
+		// resolve keeps a token for the trust data alone; put it in place
+		// of every token cached for the repository (pull's, push's): the
+		// trust server takes it, the registry refuses it to the engine.
 		c.acrtrust(t, "pull", repo+":v1").Assert(t, icmd.Success)
 		c.rmi(t, repo+":v1")
 		c.acrtrust(t, "resolve", repo+":v1").Assert(t, icmd.Success)
@@ -189,8 +189,8 @@ func readTokenFiles(t *testing.T, config string) string {
 }
 
 // swapTokens puts the cached token that covers repo's trust data alone in
-// place of the one that also covers its registry repository, and returns
-// it.
+// place of every other token cached for repo (those that also cover its
+// registry repository), and returns it.
 func swapTokens(t *testing.T, config, repo string) string {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(config, "acrtrust", "tokens", "*.json"))
@@ -207,7 +207,7 @@ func swapTokens(t *testing.T, config, repo string) string {
 	assert.Assert(t, ok, "no token for %s alone in %s", gun, b)
 	swapped := false
 	for key, entry := range cache.Tokens {
-		if strings.HasPrefix(key, gun+" ") {
+		if strings.HasPrefix(key, "repository:"+repo+":") && key != gun {
 			entry["token"] = trustOnly["token"]
 			swapped = true
 		}
