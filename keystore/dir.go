@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"syscall"
 
 	"github.com/theupdateframework/notary"
 
@@ -63,20 +62,17 @@ const maxKeyFileSize = 64 << 10
 // ReadPrivateKeyFile reads a private key file given by the user after
 // checking that only its owner can read and write it.
 func ReadPrivateKeyFile(path string) ([]byte, error) {
-	// Non-blocking, as capped.ReadRegularFile opens: a FIFO that no one
-	// writes to is refused below instead of hanging the command.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	// Opened non-blocking: a FIFO that no one writes to is refused
+	// (*capped.NotRegularError) instead of hanging the command.
+	f, fi, err := capped.OpenRegular(path)
+	var notRegular *capped.NotRegularError
+	if errors.As(err, &notRegular) {
+		return nil, fmt.Errorf("reading private key file: %w", err)
+	}
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("reading private key file %q: not a regular file", path)
-	}
 	if err := checkPrivateMode(path, fi); err != nil {
 		return nil, err
 	}

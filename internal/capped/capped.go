@@ -100,20 +100,34 @@ func (e *NotRegularError) Error() string {
 // it. It never blocks on a FIFO: the file is opened non-blocking and
 // checked before the first read.
 func ReadRegularFile(path string, limit int64) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, fi, err := OpenRegular(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, &NotRegularError{Path: path, Mode: fi.Mode()}
-	}
 	if fi.Size() > limit {
 		return nil, &TooLargeError{Limit: limit}
 	}
 	return ReadAll(f, limit)
+}
+
+// OpenRegular opens the file at path (symbolic links followed) for reading
+// if it is a regular file, and returns what it is; anything else is a
+// *NotRegularError. It never blocks on a FIFO: the file is opened
+// non-blocking and checked before anything is read.
+func OpenRegular(path string) (*os.File, os.FileInfo, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		_ = f.Close()
+		return nil, nil, &NotRegularError{Path: path, Mode: fi.Mode()}
+	}
+	return f, fi, nil
 }
