@@ -120,35 +120,28 @@ func (n Network) trustServerTransport(host string) (http.RoundTripper, error) {
 }
 
 func (n Network) newTrustServerTransport(host string) (http.RoundTripper, error) {
-	if n.Roots == nil {
-		cfg, err := n.TLSConfig(host)
-		if err != nil {
-			return nil, err
-		}
-		return n.httpTransport(cfg), nil
-	}
 	m, err := n.hostTLS(host)
 	if err != nil {
 		return nil, err
 	}
+	if n.Roots == nil {
+		return n.httpTransport(n.fullTLSConfig(m)), nil
+	}
 	// The full pool, built only when needed: it learns what verified the
 	// server, unless that is one of the host's own CAs.
-	learning := func() (http.RoundTripper, error) {
-		cfg, err := n.TLSConfig(host)
-		if err != nil {
-			return nil, err
-		}
+	learning := func() http.RoundTripper {
+		cfg := n.fullTLSConfig(m)
 		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
 			if r := chainRoot(cs.VerifiedChains); r != nil && !containsCert(m.cas, r) {
 				n.Roots.learn(host, r)
 			}
 			return nil
 		}
-		return n.httpTransport(cfg), nil
+		return n.httpTransport(cfg)
 	}
 	root := n.Roots.root(host)
 	if root == nil && len(m.cas) == 0 {
-		return learning()
+		return learning(), nil
 	}
 	first := x509.NewCertPool()
 	for _, ca := range m.cas {
@@ -157,8 +150,7 @@ func (n Network) newTrustServerTransport(host string) (http.RoundTripper, error)
 	if root != nil {
 		first.AddCert(root)
 	}
-	quick := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: m.certificates, RootCAs: first}
-	return &rootsFallback{quick: n.httpTransport(quick), full: sync.OnceValues(learning)}, nil
+	return &rootsFallback{quick: n.httpTransport(m.config(first)), full: sync.OnceValue(learning)}, nil
 }
 
 // rootsFallback sends requests verified against the quick pool, until a
@@ -166,13 +158,13 @@ func (n Network) newTrustServerTransport(host string) (http.RoundTripper, error)
 // through the full pool.
 type rootsFallback struct {
 	quick    http.RoundTripper
-	full     func() (http.RoundTripper, error)
+	full     func() http.RoundTripper
 	fellBack atomic.Bool
 }
 
 func (f *rootsFallback) RoundTrip(req *http.Request) (*http.Response, error) {
 	if f.fellBack.Load() {
-		return f.sendFull(req)
+		return f.full().RoundTrip(req)
 	}
 	resp, err := f.quick.RoundTrip(req)
 	var verify *tls.CertificateVerificationError
@@ -192,15 +184,7 @@ func (f *rootsFallback) RoundTrip(req *http.Request) (*http.Response, error) {
 	} else if req.Body != nil && req.Body != http.NoBody {
 		return nil, err
 	}
-	return f.sendFull(req)
-}
-
-func (f *rootsFallback) sendFull(req *http.Request) (*http.Response, error) {
-	rt, err := f.full()
-	if err != nil {
-		return nil, err
-	}
-	return rt.RoundTrip(req)
+	return f.full().RoundTrip(req)
 }
 
 // chainRoot is the root of the first verified chain, nil when none.

@@ -87,20 +87,28 @@ func (n Network) TLSConfig(host string) (*tls.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: m.certificates}
-	if len(m.cas) > 0 || n.SystemRoots != nil {
-		system := x509.SystemCertPool
-		if n.SystemRoots != nil {
-			system = n.SystemRoots
-		}
-		if cfg.RootCAs, err = system(); err != nil || cfg.RootCAs == nil {
-			cfg.RootCAs = x509.NewCertPool()
-		}
-		for _, ca := range m.cas {
-			cfg.RootCAs.AddCert(ca)
-		}
+	return n.fullTLSConfig(m), nil
+}
+
+// fullTLSConfig is TLSConfig for what hostTLS read: the system's roots
+// plus m's CAs. With no CAs and no SystemRoots, RootCAs stays nil and Go
+// reads the system's roots at the first verification.
+func (n Network) fullTLSConfig(m hostTLSMaterial) *tls.Config {
+	if len(m.cas) == 0 && n.SystemRoots == nil {
+		return m.config(nil)
 	}
-	return cfg, nil
+	system := x509.SystemCertPool
+	if n.SystemRoots != nil {
+		system = n.SystemRoots
+	}
+	roots, err := system()
+	if err != nil || roots == nil {
+		roots = x509.NewCertPool()
+	}
+	for _, ca := range m.cas {
+		roots.AddCert(ca)
+	}
+	return m.config(roots)
 }
 
 // hostTLSMaterial is what <CertsDir>/<host> holds: extra CAs and client
@@ -108,6 +116,12 @@ func (n Network) TLSConfig(host string) (*tls.Config, error) {
 type hostTLSMaterial struct {
 	cas          []*x509.Certificate
 	certificates []tls.Certificate
+}
+
+// config is the client TLS configuration with m's client certificates and
+// roots as its RootCAs.
+func (m hostTLSMaterial) config(roots *x509.CertPool) *tls.Config {
+	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: m.certificates, RootCAs: roots}
 }
 
 // hostTLS reads <CertsDir>/<host>: *.crt are CAs (each file must hold at
