@@ -19,11 +19,10 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/acrtrust/docker-acrtrust/internal/ptytest"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
+	"github.com/acrtrust/docker-acrtrust/internal/ptytest"
 	"github.com/acrtrust/docker-acrtrust/sandbox"
 )
 
