@@ -16,6 +16,7 @@ import (
 	"gotest.tools/v3/assert"
 
 	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdtest"
+	"github.com/acrtrust/docker-acrtrust/plugin/internal/cmdutil"
 	"github.com/acrtrust/docker-acrtrust/sandbox"
 )
 
@@ -37,17 +38,25 @@ import (
 // engine's, faked here: the image is put in the registry beforehand), so
 // the signing is measured, not the "already signed" path.
 
+// signedBenchRepo is a sandbox whose repository "bench" is signed in both
+// formats already (bench:init), a Notation home that signs it, and a
+// signer's deps: what follows is a push or a signing, not the first.
+func signedBenchRepo(b *testing.B) (*sandbox.Sandbox, notationHome, *cmdutil.Deps) {
+	b.Helper()
+	sb := cmdtest.StartSandbox(b)
+	home := newNotationHome(b, "bench", "*")
+	d, _, _ := cmdtest.SandboxDeps(b, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
+	_, err := sb.PushRandomImage(context.Background(), "bench", "init")
+	assert.NilError(b, err)
+	assert.NilError(b, runCommand(b, d, "push", "--sign", "both", "--notation-dir", home.dir, sb.Host()+"/bench:init"))
+	return sb, home, d
+}
+
 func BenchmarkPushSign(b *testing.B) {
 	for _, mode := range []string{"dct", "both", "notation"} {
 		b.Run(mode, func(b *testing.B) {
-			sb := cmdtest.StartSandbox(b)
-			home := newNotationHome(b, "bench", "*")
-			d, _, _ := cmdtest.SandboxDeps(b, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
+			sb, home, d := signedBenchRepo(b)
 			ctx := context.Background()
-			// The repository's trust data exists: a push, not its first.
-			_, err := sb.PushRandomImage(ctx, "bench", "init")
-			assert.NilError(b, err)
-			assert.NilError(b, runCommand(b, d, "push", "--sign", "both", "--notation-dir", home.dir, sb.Host()+"/bench:init"))
 			var st sandbox.Stats
 			cpu := &cpuMeter{b: b}
 			b.ResetTimer()
@@ -80,13 +89,8 @@ func BenchmarkSign100NewTags(b *testing.B) {
 	const n = 100
 	for _, mode := range []string{"dct", "both", "notation"} {
 		b.Run(mode, func(b *testing.B) {
-			sb := cmdtest.StartSandbox(b)
-			home := newNotationHome(b, "bench", "*")
-			d, _, _ := cmdtest.SandboxDeps(b, sb, sandbox.UserSigner, cmdtest.PassphraseEnv())
+			sb, home, d := signedBenchRepo(b)
 			ctx := context.Background()
-			_, err := sb.PushRandomImage(ctx, "bench", "init")
-			assert.NilError(b, err)
-			assert.NilError(b, runCommand(b, d, "push", "--sign", "both", "--notation-dir", home.dir, sb.Host()+"/bench:init"))
 			var publishes, registry int
 			cpu := &cpuMeter{b: b}
 			b.ResetTimer()
